@@ -1,0 +1,54 @@
+package configs
+
+import (
+	"errors"
+	"path/filepath"
+	"time"
+)
+
+// VFIOMode is what the guest does with a passed-through PCI device.
+type VFIOMode string
+
+// VFIO modes.
+const (
+	// VFIOGuestKernel: the guest binds the device's own driver (a VF becomes
+	// a netdev in the container).
+	VFIOGuestKernel VFIOMode = "guest-kernel"
+	// VFIOUserspace: the guest binds vfio-pci and exposes /dev/vfio/N to the
+	// container, for DPDK or SPDK inside the pod.
+	VFIOUserspace VFIOMode = "vfio"
+)
+
+// Values lists the accepted VFIO modes.
+func (VFIOMode) Values() []VFIOMode { return []VFIOMode{VFIOGuestKernel, VFIOUserspace} }
+
+// UnmarshalText accepts only Values().
+func (m *VFIOMode) UnmarshalText(b []byte) error { return parseEnum(m, b, m.Values()) }
+
+// Devices configures host PCI devices passed to VMs.
+type Devices struct {
+	VFIOMode      VFIOMode `toml:"vfio_mode" json:"vfio_mode"`
+	NUMAAware     bool     `toml:"numa_aware" json:"numa_aware"`
+	AllocationDir string   `toml:"allocation_dir" json:"allocation_dir"`
+	BindTimeout   Duration `toml:"bind_timeout" json:"bind_timeout"`
+}
+
+// Validate checks every knob of the section.
+func (d Devices) Validate() error {
+	errs := []error{
+		oneOf("devices.vfio_mode", d.VFIOMode, d.VFIOMode.Values()),
+		durationRange("devices.bind_timeout", d.BindTimeout, 100*time.Millisecond, 5*time.Minute),
+	}
+	if d.AllocationDir != "" {
+		errs = append(errs, absPath("devices.allocation_dir", d.AllocationDir))
+	}
+	return errors.Join(errs...)
+}
+
+// AllocationDirUnder returns AllocationDir, or <root>/devices when it is empty.
+func (d Devices) AllocationDirUnder(root string) string {
+	if d.AllocationDir != "" {
+		return d.AllocationDir
+	}
+	return filepath.Join(root, "devices")
+}

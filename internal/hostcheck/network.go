@@ -1,0 +1,88 @@
+package hostcheck
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+)
+
+// inThrowawayNetns runs fn on a locked OS thread moved into a fresh network
+// namespace. The thread is never unlocked: when the goroutine returns, the Go
+// runtime retires it, the namespace loses its last user and the kernel
+// deletes it with every link fn created. Nothing is left on the host.
+func inThrowawayNetns(fn func(h *netlink.Handle) error) error {
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
+			errc <- fmt.Errorf("unshare network namespace: %w", err)
+			return
+		}
+		h, err := netlink.NewHandle()
+		if err != nil {
+			errc <- fmt.Errorf("netlink handle: %w", err)
+			return
+		}
+		defer h.Close()
+		errc <- fn(h)
+	}()
+	return <-errc
+}
+
+func probeNetns(_ context.Context, o Options) Result {
+	r := Result{Name: "netns"}
+	if o.Root != "" {
+		r.Status, r.Detail = Warn, "not probed (fake root)"
+		return r
+	}
+	err := inThrowawayNetns(func(h *netlink.Handle) error {
+		veth := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "kchk-a"}, PeerName: "kchk-b"}
+		if err := h.LinkAdd(veth); err != nil {
+			return fmt.Errorf("create veth: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		r.Status, r.Detail = Warn, err.Error()
+		r.Hint = "run as root with CAP_NET_ADMIN and a kernel with CONFIG_NET_NS and CONFIG_VETH"
+		return r
+	}
+	r.Status, r.Detail = OK, "network namespaces and veth pairs work"
+	return r
+}
+
+func probeMacvtap(_ context.Context, o Options) Result {
+	r := Result{Name: "macvtap"}
+	if o.Root != "" {
+		r.Status, r.Detail = Warn, "not probed (fake root)"
+		return r
+	}
+	err := inThrowawayNetns(func(h *netlink.Handle) error {
+		veth := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "kchk-a"}, PeerName: "kchk-b"}
+		if err := h.LinkAdd(veth); err != nil {
+			return fmt.Errorf("create veth: %w", err)
+		}
+		parent, err := h.LinkByName("kchk-a")
+		if err != nil {
+			return fmt.Errorf("find veth: %w", err)
+		}
+		mvt := &netlink.Macvtap{Macvlan: netlink.Macvlan{
+			LinkAttrs: netlink.LinkAttrs{Name: "kchk-mvt", ParentIndex: parent.Attrs().Index},
+			Mode:      netlink.MACVLAN_MODE_BRIDGE,
+		}}
+		if err := h.LinkAdd(mvt); err != nil {
+			return fmt.Errorf("create macvtap: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		r.Status, r.Detail = Warn, err.Error()
+		r.Hint = "modprobe macvtap (network.model = \"macvtap\" needs it; tcfilter does not)"
+		return r
+	}
+	r.Status, r.Detail = OK, "macvtap links can be created"
+	return r
+}
