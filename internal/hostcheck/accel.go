@@ -2,36 +2,12 @@ package hostcheck
 
 import (
 	"context"
-	"fmt"
-	"os"
 
-	"golang.org/x/sys/unix"
+	"github.com/kite-vm/kite/qemu"
 )
 
-const kvmGetAPIVersion = 0xAE00 // _IO(KVMIO, 0x00)
-
-// kvmUsable reports whether /dev/kvm can run an ordinary guest kernel, with
-// the reason when it cannot.
-func kvmUsable(o Options) (bool, string) {
-	f, err := os.OpenFile(o.path("/dev/kvm"), os.O_RDWR, 0)
-	if err != nil {
-		return false, fmt.Sprintf("/dev/kvm: %v", err)
-	}
-	defer f.Close()
-	v, err := unix.IoctlRetInt(int(f.Fd()), kvmGetAPIVersion)
-	if err != nil {
-		return false, fmt.Sprintf("/dev/kvm is not a KVM device: %v", err)
-	}
-	if v != 12 {
-		return false, fmt.Sprintf("/dev/kvm reports API version %d, want 12", v)
-	}
-	// The PVM flavour of KVM opens like KVM but only runs guest kernels built
-	// for it, not the distribution kernel Kite boots.
-	if _, err := os.Stat(o.path("/sys/module/kvm_pvm")); err == nil {
-		return false, "/dev/kvm is PVM (kvm_pvm), which cannot boot the Debian guest kernel"
-	}
-	return true, "/dev/kvm opens (API 12)"
-}
+// kvmUsable applies the runtime's own rule (qemu.KVMUsable) under o.Root.
+func kvmUsable(o Options) (bool, string) { return qemu.KVMUsable(o.Root) }
 
 func probeAccel(_ context.Context, o Options) Result {
 	r := Result{Name: "accelerator", Required: true}

@@ -1,0 +1,41 @@
+package qemu
+
+const serialPortKind = "serial-port"
+
+// SerialPort is a virtio-serial port on its own virtio-serial-pci controller,
+// connected to a unix socket the host listens on (QEMU connects at start, so
+// the host must listen first; nothing the guest writes early is lost). It is
+// the agent transport where vsock is missing. The guest finds it by Name in
+// /sys/class/virtio-ports/*/name.
+type SerialPort struct {
+	ID         string
+	Bus        string // of the controller
+	SocketPath string
+	Name       string
+}
+
+// Validate checks the spec alone.
+func (s SerialPort) Validate() error {
+	if err := firstErr(checkID(serialPortKind, s.ID), checkPath(serialPortKind, s.ID, "SocketPath", s.SocketPath)); err != nil {
+		return err
+	}
+	if s.Name == "" {
+		return invalid(serialPortKind, s.ID, "Name", "must not be empty")
+	}
+	return nil
+}
+
+// Parts returns the client socket chardev, the controller "<ID>-serial" and
+// the port "<ID>" on the controller's bus.
+func (s SerialPort) Parts(FDs) Parts {
+	ctrl := s.ID + "-serial"
+	return Parts{
+		Chardevs: []Chardev{{ID: s.ID, Backend: ChardevSocket, Path: s.SocketPath}},
+		Devices: []DeviceProps{
+			{Driver: "virtio-serial-pci", ID: ctrl, Bus: s.Bus},
+			{Driver: "virtserialport", ID: s.ID, Bus: ctrl + ".0", Props: []Prop{
+				Str("chardev", s.ID), Str("name", s.Name),
+			}},
+		},
+	}
+}
