@@ -1,0 +1,15 @@
+package protocol
+
+// Version is the protocol version both ends must speak; the agent reports it
+// in CheckResponse.protocol_version. Bump it on any change that an older peer
+// would misread (a changed meaning, not an added field), so the host refuses
+// the mismatched agent instead of failing later in odd ways.
+const Version uint32 = 1
+
+// VsockPort is the vsock port the agent listens on in the guest.
+const VsockPort uint32 = 1024
+
+// SerialPortName is the name of the virtserialport that carries the agent
+// connection (QEMU: -device virtserialport,name=agent0). Without udev the
+// guest finds it through /sys/class/virtio-ports/*/name.
+const SerialPortName = "agent0"
