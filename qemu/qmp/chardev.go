@@ -1,0 +1,76 @@
+package qmp
+
+import (
+	"context"
+	"fmt"
+)
+
+// ChardevSocketArgs describe a unix-socket character device, the backend
+// vhost-user devices (vhost-user-fs, vhost-user-net) and agent ports use.
+type ChardevSocketArgs struct {
+	ID   string // required
+	Path string // required: the unix socket's path
+	// Server makes QEMU listen on Path; otherwise QEMU connects to a
+	// listener that must already exist (virtiofsd, a vhost-user switch).
+	Server bool
+	// Wait, for a server only, makes QEMU block until a client connects:
+	// the whole VM waits, so Kite leaves it off.
+	Wait bool
+}
+
+type chardevAddArgs struct {
+	ID      string         `json:"id"`
+	Backend chardevBackend `json:"backend"`
+}
+
+type chardevBackend struct {
+	Type string        `json:"type"`
+	Data chardevSocket `json:"data"`
+}
+
+type chardevSocket struct {
+	Addr   socketAddress `json:"addr"`
+	Server bool          `json:"server"`
+	Wait   *bool         `json:"wait,omitempty"` // QEMU refuses it for a client
+}
+
+type socketAddress struct {
+	Type string   `json:"type"`
+	Data unixPath `json:"data"`
+}
+
+type unixPath struct {
+	Path string `json:"path"`
+}
+
+func (a ChardevSocketArgs) wire() (chardevAddArgs, error) {
+	if err := required("chardev-add", field{"id", a.ID}, field{"path", a.Path}); err != nil {
+		return chardevAddArgs{}, err
+	}
+	if a.Wait && !a.Server {
+		return chardevAddArgs{}, fmt.Errorf("chardev-add %q: %w: wait applies to a server socket only", a.ID, ErrInvalidArgs)
+	}
+	sock := chardevSocket{Addr: socketAddress{Type: "unix", Data: unixPath{a.Path}}, Server: a.Server}
+	if a.Server {
+		sock.Wait = &a.Wait
+	}
+	return chardevAddArgs{ID: a.ID, Backend: chardevBackend{Type: "socket", Data: sock}}, nil
+}
+
+// ChardevAdd adds a unix-socket character device.
+func (c *Client) ChardevAdd(ctx context.Context, args ChardevSocketArgs) error {
+	w, err := args.wire()
+	if err != nil {
+		return err
+	}
+	return c.Execute(ctx, "chardev-add", w, nil)
+}
+
+// ChardevRemove removes the character device id; QEMU refuses while a
+// device uses it.
+func (c *Client) ChardevRemove(ctx context.Context, id string) error {
+	if err := required("chardev-remove", field{"id", id}); err != nil {
+		return err
+	}
+	return c.Execute(ctx, "chardev-remove", idArgs{id}, nil)
+}
