@@ -17,7 +17,7 @@ func runCheck(ctx context.Context, e *env, args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	cfg, err := e.configNoBinaries()
+	cfg, err := e.config()
 	if err != nil {
 		return err
 	}

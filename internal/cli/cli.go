@@ -51,15 +51,9 @@ type env struct {
 
 // config loads the effective configuration: --config, else $KITE_CONFIG, else
 // /etc/kite/configuration.toml when present, else the embedded defaults. It
-// also checks that the configured binaries exist, which config() callers need
-// before they start anything.
+// does not check that the configured binaries exist (kite check reports on a
+// host that may lack them); commands that start VMs call CheckBinaries.
 func (e *env) config() (*configs.Config, error) {
-	return configs.Load(configs.Locate(e.globals.configPath, e.getenv, configs.SystemPath))
-}
-
-// configNoBinaries is config() without the binary checks, for commands that
-// report on a host that may lack them (check, env).
-func (e *env) configNoBinaries() (*configs.Config, error) {
 	path := configs.Locate(e.globals.configPath, e.getenv, configs.SystemPath)
 	if path == "" {
 		return configs.Default(), nil

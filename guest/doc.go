@@ -1,0 +1,14 @@
+// Package guest builds the guest image Kite boots in every sandbox VM: the
+// distribution kernel (Debian's linux-image-amd64, fetched with apt-get
+// download) converted to an uncompressed ELF vmlinux for PVH boot, and a
+// reproducible initramfs holding the agent as /init, busybox, the kernel
+// modules the agent loads (in dependency order, listed in
+// /etc/kite/modules.load) and a manifest of what went in.
+//
+// Build is the entry point (`kite guest build`); LoadManifest and PathsIn are
+// what the runtime uses to find a built image. Builds are cached: the
+// manifest records the hashes of every input, and a build whose inputs did
+// not change only verifies the outputs. Every output is written to a
+// temporary file and renamed into place, and the manifest last, so an
+// interrupted build never leaves a file a later build trusts.
+package guest

@@ -1,0 +1,129 @@
+package guest
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"slices"
+
+	"github.com/kite-vm/kite/guest/kmod"
+)
+
+// Defaults for BuildOptions.
+const (
+	DefaultOutDir        = "/var/lib/kite/guest"
+	DefaultBusybox       = "/bin/busybox" // from Debian's busybox-static
+	DefaultKernelPackage = "linux-image-amd64"
+)
+
+// ErrInvalidOptions means BuildOptions cannot describe a build.
+var ErrInvalidOptions = errors.New("invalid guest build options")
+
+// Init selects what runs as /init in the guest.
+type Init string
+
+const (
+	// InitAgent makes the agent binary /init: the image Kite boots.
+	InitAgent Init = "agent"
+	// InitBusybox makes /init a busybox sh script that mounts /proc, /sys
+	// and /dev, loads the modules, prints BaselineMarker and powers off: the
+	// baseline for boot benchmarks.
+	InitBusybox Init = "busybox"
+)
+
+// BuildOptions describes a guest image build.
+type BuildOptions struct {
+	// OutDir receives vmlinux, initramfs.cpio.gz and manifest.json
+	// (DefaultOutDir for `kite guest build`). Required.
+	OutDir string
+	// CacheDir holds the kernel .deb and what was extracted from it.
+	// Default: OutDir/cache. Several OutDirs may share one.
+	CacheDir string
+	// Init selects /init; default InitAgent.
+	Init Init
+	// AgentPath is the static kite-agent binary, required for InitAgent.
+	AgentPath string
+	// AgentVersion is recorded in the manifest; default: the version in the
+	// agent's Go build information.
+	AgentVersion string
+	// BusyboxPath is a static busybox; default DefaultBusybox.
+	BusyboxPath string
+	// KernelPackage is the apt package to take the kernel from, a
+	// meta-package like the default DefaultKernelPackage or a concrete
+	// linux-image-<release> package.
+	KernelPackage string
+	// KernelDeb, when set, is a local kernel .deb used instead of apt.
+	KernelDeb string
+	// ExtraModules are module names loaded after DefaultModules (with
+	// their dependencies); '-' and '_' are equivalent.
+	ExtraModules []string
+	// NoDefaultModules leaves DefaultModules out.
+	NoDefaultModules bool
+	// Progress receives step events; nil means none.
+	Progress Progress
+}
+
+// DefaultModules returns the modules every image loads, in a working load
+// order: virtio console/PCI, virtio-net, virtio-fs, 9p, NVDIMM/DAX, ext4 and
+// virtio vsock. Modules the kernel has built in are skipped at build time.
+func DefaultModules() []string {
+	return []string{
+		"virtio_ring", "virtio", "virtio_pci_modern_dev", "virtio_pci_legacy_dev", "virtio_pci", "virtio_console",
+		"failover", "net_failover", "virtio_net",
+		"fuse", "virtiofs",
+		"netfs", "fscache", "9pnet", "9pnet_virtio", "9p",
+		"libnvdimm", "nd_btt", "nd_pmem", "nfit",
+		// ext4 asks for crc32c through the crypto API (a soft dependency that
+		// .modinfo's depends= does not list), so crc32c_generic is explicit.
+		"crc16", "mbcache", "jbd2", "crc32c_generic", "ext4",
+		"vsock", "vmw_vsock_virtio_transport_common", "vmw_vsock_virtio_transport",
+	}
+}
+
+// withDefaults validates o and fills in the defaults.
+func (o BuildOptions) withDefaults() (BuildOptions, error) {
+	if o.OutDir == "" {
+		return o, fmt.Errorf("%w: no output directory", ErrInvalidOptions)
+	}
+	if o.CacheDir == "" {
+		o.CacheDir = filepath.Join(o.OutDir, "cache")
+	}
+	if o.Init == "" {
+		o.Init = InitAgent
+	}
+	switch o.Init {
+	case InitAgent:
+		if o.AgentPath == "" {
+			return o, fmt.Errorf("%w: no agent binary (AgentPath)", ErrInvalidOptions)
+		}
+	case InitBusybox:
+	default:
+		return o, fmt.Errorf("%w: init %q (want %q or %q)", ErrInvalidOptions, o.Init, InitAgent, InitBusybox)
+	}
+	if o.BusyboxPath == "" {
+		o.BusyboxPath = DefaultBusybox
+	}
+	if o.KernelPackage == "" {
+		o.KernelPackage = DefaultKernelPackage
+	}
+	if o.Progress == nil {
+		o.Progress = noProgress{}
+	}
+	return o, nil
+}
+
+// requestedModules is the default set (unless disabled) plus the extras,
+// normalized, first occurrence kept.
+func (o BuildOptions) requestedModules() []string {
+	var names []string
+	if !o.NoDefaultModules {
+		names = DefaultModules()
+	}
+	var out []string
+	for _, n := range append(names, o.ExtraModules...) {
+		if n = kmod.Normalize(n); !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
