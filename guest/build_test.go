@@ -21,7 +21,7 @@ import (
 
 // wantLoad is the default set's load order with crc16 built in.
 const wantLoad = "virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_console " +
-	"failover net_failover virtio_net fuse virtiofs netfs fscache 9pnet 9pnet_virtio 9p " +
+	"failover net_failover virtio_net virtio_blk fuse virtiofs netfs fscache 9pnet 9pnet_virtio 9p " +
 	"libnvdimm nd_btt nd_pmem nfit mbcache jbd2 crc32c_generic ext4 " +
 	"vsock vmw_vsock_virtio_transport_common vmw_vsock_virtio_transport"
 

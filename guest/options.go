@@ -64,12 +64,13 @@ type BuildOptions struct {
 }
 
 // DefaultModules returns the modules every image loads, in a working load
-// order: virtio console/PCI, virtio-net, virtio-fs, 9p, NVDIMM/DAX, ext4 and
+// order: virtio console/PCI, virtio-net, virtio-blk, virtio-fs, 9p, NVDIMM/DAX, ext4 and
 // virtio vsock. Modules the kernel has built in are skipped at build time.
 func DefaultModules() []string {
 	return []string{
 		"virtio_ring", "virtio", "virtio_pci_modern_dev", "virtio_pci_legacy_dev", "virtio_pci", "virtio_console",
 		"failover", "net_failover", "virtio_net",
+		"virtio_blk",
 		"fuse", "virtiofs",
 		"netfs", "fscache", "9pnet", "9pnet_virtio", "9p",
 		"libnvdimm", "nd_btt", "nd_pmem", "nfit",

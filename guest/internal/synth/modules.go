@@ -25,6 +25,7 @@ func DebianModules() []ModuleSpec {
 		{"virtio_console", "drivers/char/virtio_console", "virtio,virtio_ring"},
 		{"net_failover", "drivers/net/net_failover", "failover"},
 		{"virtio_net", "drivers/net/virtio_net", "virtio_ring,virtio,net_failover"},
+		{"virtio_blk", "drivers/block/virtio_blk", "virtio_ring,virtio"},
 		{"libnvdimm", "drivers/nvdimm/libnvdimm", ""},
 		{"nd_btt", "drivers/nvdimm/nd_btt", "libnvdimm"},
 		{"nd_pmem", "drivers/nvdimm/nd_pmem", "libnvdimm,nd_btt"},

@@ -1,0 +1,118 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/kite-vm/kite/agent/protocol"
+	"github.com/kite-vm/kite/agent/server/container"
+	"github.com/kite-vm/kite/agent/server/storage"
+)
+
+// rootfsOf resolves the container's root: a directory inside a mounted
+// storage, which it may not leave (symlinks included).
+func (s *Service) rootfsOf(r *protocol.Rootfs) (string, error) {
+	if r == nil {
+		return "", fmt.Errorf("%w: no rootfs", ErrInvalid)
+	}
+	if err := checkID("storage", r.GetStorageId()); err != nil {
+		return "", err
+	}
+	mp, ok := s.storages.MountPoint(r.GetStorageId())
+	if !ok {
+		return "", fmt.Errorf("%w: rootfs storage %q", ErrNotFound, r.GetStorageId())
+	}
+	rel := r.GetPath()
+	if rel != "" && !filepath.IsLocal(rel) {
+		return "", fmt.Errorf("%w: rootfs path %q is not a relative path inside the storage", ErrInvalid, rel)
+	}
+	resolved, err := filepath.EvalSymlinks(filepath.Join(mp, rel))
+	if err != nil {
+		return "", fmt.Errorf("%w: rootfs %q in storage %q: %v", ErrInvalid, rel, r.GetStorageId(), err)
+	}
+	if resolved != mp && !strings.HasPrefix(resolved, mp+"/") {
+		return "", fmt.Errorf("%w: rootfs %q leaves storage %q (to %s)", storage.ErrEscapes, rel, r.GetStorageId(), resolved)
+	}
+	if fi, err := os.Stat(resolved); err != nil || !fi.IsDir() {
+		return "", fmt.Errorf("%w: rootfs %s is not a directory", ErrInvalid, resolved)
+	}
+	return resolved, nil
+}
+
+// mountsOf converts the container's mounts; a bind mount's source must lie
+// in a mounted storage and is passed on resolved.
+func (s *Service) mountsOf(ms []*protocol.Mount) ([]container.Mount, error) {
+	out := make([]container.Mount, 0, len(ms))
+	for i, m := range ms {
+		cm := container.Mount{Destination: m.GetDestination(), Type: m.GetType(), Source: m.GetSource(), Options: m.GetOptions()}
+		if isBind(cm) {
+			src, err := s.storages.Within(m.GetSource())
+			if err != nil {
+				return nil, fmt.Errorf("mount %d (%s): %w", i, m.GetDestination(), err)
+			}
+			cm.Source = src
+		}
+		out = append(out, cm)
+	}
+	return out, nil
+}
+
+func isBind(m container.Mount) bool {
+	return m.Type == "bind" || slices.Contains(m.Options, "bind") || slices.Contains(m.Options, "rbind")
+}
+
+// devicesOf converts the container's device nodes: an added device by id,
+// or a guest node under the /dev root.
+func (s *Service) devicesOf(ds []*protocol.ContainerDevice) ([]container.Device, error) {
+	out := make([]container.Device, 0, len(ds))
+	for i, d := range ds {
+		src, dst, err := s.deviceNode(d)
+		if err != nil {
+			return nil, fmt.Errorf("device %d: %w", i, err)
+		}
+		if d.GetContainerPath() != "" {
+			dst = d.GetContainerPath()
+		}
+		mode := d.GetFileMode()
+		if mode&^0o777 != 0 {
+			return nil, fmt.Errorf("%w: device %d: file mode %s", ErrInvalid, i, strconv.FormatUint(uint64(mode), 8))
+		}
+		out = append(out, container.Device{Source: src, Destination: dst, Mode: mode, UID: d.GetUid(), GID: d.GetGid()})
+	}
+	return out, nil
+}
+
+// deviceNode returns the guest node of d and its default container path.
+func (s *Service) deviceNode(d *protocol.ContainerDevice) (src, dst string, err error) {
+	if id := d.GetDeviceId(); id != "" {
+		s.mu.Lock()
+		rec, ok := s.devices[id]
+		s.mu.Unlock()
+		switch {
+		case !ok:
+			return "", "", fmt.Errorf("%w: device %q", ErrNotFound, id)
+		case rec.adding:
+			return "", "", fmt.Errorf("%w: device %q is still being added", ErrState, id)
+		case rec.node.Path == "":
+			return "", "", fmt.Errorf("%w: device %q has no device node", ErrInvalid, id)
+		}
+		dst = rec.containerPath
+		if dst == "" {
+			dst = rec.node.Path
+		}
+		return rec.node.Path, dst, nil
+	}
+	p := d.GetGuestPath()
+	if filepath.Clean(p) != p || !strings.HasPrefix(p, s.cfg.Dev+"/") {
+		return "", "", fmt.Errorf("%w: guest device %q is not a node under %s", ErrInvalid, p, s.cfg.Dev)
+	}
+	if _, err := os.Stat(p); errors.Is(err, os.ErrNotExist) {
+		return "", "", fmt.Errorf("%w: guest device %s", ErrNotFound, p)
+	}
+	return p, p, nil
+}

@@ -1,0 +1,103 @@
+package devices
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/kite-vm/kite/agent/server/pcipath"
+)
+
+const vfioDriver = "vfio-pci"
+
+// BindVFIO moves the PCI function in sysfs directory dir to vfio-pci (for a
+// user-space driver in a container) and waits for its /dev/vfio/<group>
+// node. vfio-pci and a guest IOMMU must be there.
+func (f *Finder) BindVFIO(ctx context.Context, dir string, timeout time.Duration) (Node, error) {
+	bdf := pcipath.BDF(dir)
+	if err := f.rebind(dir, vfioDriver); err != nil {
+		return Node{}, err
+	}
+	var node Node
+	err := f.watcher.Wait(ctx, "VFIO group of "+bdf, timeout, func() (bool, error) {
+		if driverOf(dir) != vfioDriver {
+			return false, nil
+		}
+		group, err := os.Readlink(filepath.Join(dir, "iommu_group"))
+		if errors.Is(err, os.ErrNotExist) {
+			return false, fmt.Errorf("%s has no IOMMU group: the guest needs an IOMMU (intel_iommu=on) for VFIO", bdf)
+		}
+		if err != nil {
+			return false, err
+		}
+		name := filepath.Base(group)
+		var ok bool
+		node, ok, err = f.node(filepath.Join(f.sysfs, "class", "vfio", name), name, filepath.Join("vfio", name))
+		return ok, err
+	})
+	return node, err
+}
+
+// BindKernel gives the PCI function in dir back to its kernel driver (the
+// one the kernel picks by id tables) and waits until one has bound.
+func (f *Finder) BindKernel(ctx context.Context, dir string, timeout time.Duration) (string, error) {
+	if err := f.rebind(dir, ""); err != nil {
+		return "", err
+	}
+	var drv string
+	err := f.watcher.Wait(ctx, "kernel driver of "+pcipath.BDF(dir), timeout, func() (bool, error) {
+		drv = driverOf(dir)
+		return drv != "" && drv != vfioDriver, nil
+	})
+	return drv, err
+}
+
+// rebind sets driver_override (empty clears it), unbinds the current
+// driver when it is not the wanted one, and asks the PCI core to probe.
+func (f *Finder) rebind(dir, driver string) error {
+	bdf := pcipath.BDF(dir)
+	override := driver
+	if override == "" {
+		override = "\n" // an empty write is how sysfs clears the override
+	}
+	if err := writeAttr(filepath.Join(dir, "driver_override"), override); err != nil {
+		return fmt.Errorf("setting driver_override of %s: %w", bdf, err)
+	}
+	cur := driverOf(dir)
+	if cur == driver || (driver == "" && cur != "" && cur != vfioDriver) {
+		return nil
+	}
+	if cur != "" {
+		if err := writeAttr(filepath.Join(dir, "driver", "unbind"), bdf); err != nil {
+			return fmt.Errorf("unbinding %s from %s: %w", bdf, cur, err)
+		}
+	}
+	if err := writeAttr(filepath.Join(f.sysfs, "bus", "pci", "drivers_probe"), bdf); err != nil {
+		return fmt.Errorf("probing a driver for %s: %w", bdf, err)
+	}
+	return nil
+}
+
+// driverOf returns the name of the driver bound to the device in dir, or "".
+func driverOf(dir string) string {
+	target, err := os.Readlink(filepath.Join(dir, "driver"))
+	if err != nil {
+		return ""
+	}
+	return filepath.Base(target)
+}
+
+// writeAttr writes a sysfs attribute without O_CREATE: an attribute that is
+// missing is an error, not a file to create.
+func writeAttr(path, value string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_TRUNC, 0)
+	if err != nil {
+		return err
+	}
+	_, werr := f.Write([]byte(value))
+	cerr := f.Close()
+	return errors.Join(werr, cerr)
+}

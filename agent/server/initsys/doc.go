@@ -1,0 +1,7 @@
+// Package initsys does what an init system would do for the agent, which
+// runs as PID 1 of the guest with nothing else to set the machine up: it
+// mounts the kernel's pseudo file systems and tmpfs directories, attaches
+// stdio to the console and makes PID 1 deaf to the signals that would
+// otherwise kill it (PID 1 dying panics the guest kernel). Reaping orphans
+// is the reaper package's job.
+package initsys
