@@ -19,6 +19,10 @@ type Chardev struct {
 	// Server makes QEMU listen on a socket. It never waits for a client
 	// (wait=off): QEMU must not block at startup on a peer.
 	Server bool
+	// Reconnect, for a client socket, makes QEMU reconnect this many seconds
+	// after the peer closed (0: never). The agent's serial channel needs it so
+	// a host-side process that restarts can reach the guest again.
+	Reconnect int
 }
 
 // Arg renders the -chardev value.
@@ -28,6 +32,8 @@ func (c Chardev) Arg() string {
 		props = append(props, Bool("server", c.Server))
 		if c.Server {
 			props = append(props, Bool("wait", false))
+		} else if c.Reconnect > 0 {
+			props = append(props, Int("reconnect", int64(c.Reconnect)))
 		}
 	}
 	return opts(string(c.Backend), props...)
@@ -48,6 +54,8 @@ func (c Chardev) MarshalJSON() ([]byte, error) {
 		data.prop(Bool("server", c.Server))
 		if c.Server {
 			data.prop(Bool("wait", false))
+		} else if c.Reconnect > 0 {
+			data.prop(Int("reconnect", int64(c.Reconnect)))
 		}
 	case ChardevFile:
 		data.str("out", c.Path)

@@ -43,7 +43,7 @@ func fullConfig() Config {
 	c.Paused = true
 	c.RootPorts = RootPortPool("rp", 10)
 	c.Devices = []Device{
-		SerialPort{ID: "agent", SocketPath: "/run/kite/vm1/agent.sock", Name: "agent0"},
+		SerialPort{ID: "agent", SocketPath: "/run/kite/vm1/agent.sock", Name: "agent0", Reconnect: 1},
 		Vsock{ID: "vsock0", Bus: "rp0", GuestCID: 42, VhostFD: dummyFile(0, "vhost-vsock")},
 		TapNet{ID: "net0", Bus: "rp1", MAC: "02:00:00:00:00:01", FDs: []*os.File{dummyFile(1, "tap-q0"), dummyFile(2, "tap-q1")}},
 		TapNet{ID: "net1", Bus: "rp2", IfName: "tap1", Queues: 1},

@@ -83,7 +83,7 @@ func TestIntegrationStartFull(t *testing.T) {
 	c.Memory = Memory{SizeMiB: 256, Shared: true, Slots: 2, MaxMiB: 1024}
 	c.RootPorts = RootPortPool("rp", 6)
 	c.Devices = []Device{
-		SerialPort{ID: "agent", Bus: "rp0", SocketPath: listenAgent(t), Name: "agent0"},
+		SerialPort{ID: "agent", Bus: "rp0", SocketPath: listenAgent(t), Name: "agent0", Reconnect: 1},
 		// vhost only where the host can do it: QEMU 7.2 aborts otherwise.
 		TapNet{ID: "net0", Bus: "rp1", MAC: "02:00:00:00:00:01", FDs: queues, Vhost: canOpen("/dev/vhost-net")},
 		VirtioFS{ID: "fs0", Bus: "rp2", SocketPath: startVirtiofsd(t, virtiofsd, share), Tag: "share"},

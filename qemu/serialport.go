@@ -12,6 +12,9 @@ type SerialPort struct {
 	Bus        string // of the controller
 	SocketPath string
 	Name       string
+	// Reconnect (seconds) makes QEMU reconnect to SocketPath after the host
+	// side closed it, so a restarted host process can reach the agent again.
+	Reconnect int
 }
 
 // Validate checks the spec alone.
@@ -22,6 +25,9 @@ func (s SerialPort) Validate() error {
 	if s.Name == "" {
 		return invalid(serialPortKind, s.ID, "Name", "must not be empty")
 	}
+	if s.Reconnect < 0 {
+		return invalid(serialPortKind, s.ID, "Reconnect", "%d is negative", s.Reconnect)
+	}
 	return nil
 }
 
@@ -30,7 +36,7 @@ func (s SerialPort) Validate() error {
 func (s SerialPort) Parts(FDs) Parts {
 	ctrl := s.ID + "-serial"
 	return Parts{
-		Chardevs: []Chardev{{ID: s.ID, Backend: ChardevSocket, Path: s.SocketPath}},
+		Chardevs: []Chardev{{ID: s.ID, Backend: ChardevSocket, Path: s.SocketPath, Reconnect: s.Reconnect}},
 		Devices: []DeviceProps{
 			{Driver: "virtio-serial-pci", ID: ctrl, Bus: s.Bus},
 			{Driver: "virtserialport", ID: s.ID, Bus: ctrl + ".0", Props: []Prop{

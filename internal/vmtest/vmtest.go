@@ -45,6 +45,8 @@ type VM struct {
 	Dir string
 	// BootTime is from QEMU start until the agent answered Check.
 	BootTime time.Duration
+
+	serial *client.SerialListener
 }
 
 // GuestPaths returns the guest kernel and initramfs, skipping (or failing,
@@ -84,6 +86,7 @@ func Start(t testing.TB, o Options) *VM {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ln.Close() })
+	vm.serial = ln
 
 	cfg := o.config(qemuPath, kernel, initrd, dir, ln.Path())
 	vm.Cmdline, err = cfg.Build()
@@ -143,9 +146,27 @@ func (o Options) config(qemuPath, kernel, initrd, dir, agentSock string) qemu.Co
 		PidFile:    filepath.Join(dir, "qemu.pid"),
 		RootPorts:  qemu.RootPortPool("rp", o.RootPorts),
 		Devices: append([]qemu.Device{
-			qemu.SerialPort{ID: "agent", SocketPath: agentSock, Name: "agent0"},
+			qemu.SerialPort{ID: "agent", SocketPath: agentSock, Name: "agent0", Reconnect: 1},
 		}, o.Devices...),
 	}
+}
+
+// Reconnect waits for QEMU to reconnect the agent channel after the host
+// closed it (the chardev has reconnect=1) and returns a client on the new
+// connection, which also replaces vm.Agent.
+func (vm *VM) Reconnect(t testing.TB) *client.Client {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := vm.serial.Accept(ctx)
+	if err != nil {
+		vm.fail(t, "QEMU did not reconnect the agent channel: %v", err)
+	}
+	vm.Agent = client.New(conn)
+	if _, err := vm.Agent.WaitReady(ctx); err != nil {
+		vm.fail(t, "agent not ready on the new connection: %v", err)
+	}
+	return vm.Agent
 }
 
 // fail reports a boot failure with what is needed to reproduce it.
