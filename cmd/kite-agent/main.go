@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"os"
+	"runtime/debug"
 
 	"github.com/kite-vm/kite/agent/server"
 	"github.com/kite-vm/kite/agent/server/container"
@@ -16,5 +17,11 @@ func main() {
 	if container.IsStage() {
 		container.StageMain()
 	}
+	// The agent lives in the guest's small memory for the VM's lifetime and
+	// its live heap is small: a tighter GC target keeps its RSS down
+	// (measured after 100 execs: 12.2 MiB at GOGC=100, 10.1 MiB at 25, with
+	// no loss in exec latency; a 4 MiB soft memory limit saved 1 MiB more
+	// but cost 60% exec latency, so it is not set).
+	debug.SetGCPercent(25)
 	os.Exit(server.Main(context.Background()))
 }

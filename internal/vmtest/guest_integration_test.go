@@ -20,7 +20,7 @@ import (
 
 // bootWithRootfs boots the guest with a busybox rootfs shared over 9p and a
 // sandbox created on it.
-func bootWithRootfs(t *testing.T) *vmtest.VM {
+func bootWithRootfs(t testing.TB) *vmtest.VM {
 	t.Helper()
 	rootfs := vmtest.BusyboxRootfs(t)
 	vm := vmtest.Start(t, vmtest.Options{
@@ -41,13 +41,13 @@ func bootWithRootfs(t *testing.T) *vmtest.VM {
 	return vm
 }
 
-func testCtx(t *testing.T) context.Context {
+func testCtx(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	t.Cleanup(cancel)
 	return ctx
 }
 
-func createContainer(t *testing.T, vm *vmtest.VM, id string, args ...string) {
+func createContainer(t testing.TB, vm *vmtest.VM, id string, args ...string) {
 	t.Helper()
 	_, err := vm.Agent.CreateContainer(testCtx(t), &protocol.CreateContainerRequest{
 		ContainerId: id,

@@ -32,6 +32,11 @@ type Options struct {
 	Devices       []qemu.Device // cold-plugged devices
 	KernelArgs    string        // appended to the kernel command line
 	BootTimeout   time.Duration // until the agent answers; default 90s
+	// Initrd overrides the guest initramfs (e.g. the busybox-only baseline).
+	Initrd string
+	// WaitMarker, when set, makes Start wait for this text on the guest
+	// console instead of for the agent (for images without an agent).
+	WaitMarker string
 }
 
 // VM is a running test guest with its QMP and agent connections.
@@ -46,7 +51,8 @@ type VM struct {
 	// BootTime is from QEMU start until the agent answered Check.
 	BootTime time.Duration
 
-	serial *client.SerialListener
+	serial  *client.SerialListener
+	stopped bool
 }
 
 // GuestPaths returns the guest kernel and initramfs, skipping (or failing,
@@ -72,6 +78,9 @@ func Start(t testing.TB, o Options) *VM {
 	t.Helper()
 	qemuPath := testutil.RequireQEMU(t)
 	kernel, initrd := GuestPaths(t)
+	if o.Initrd != "" {
+		initrd = o.Initrd
+	}
 	// Unix socket paths are limited to 108 bytes: keep them out of the long
 	// per-test temp dirs.
 	dir, err := os.MkdirTemp("", "kite-vmtest-")
@@ -79,7 +88,7 @@ func Start(t testing.TB, o Options) *VM {
 		t.Fatal(err)
 	}
 	vm := &VM{Dir: dir}
-	t.Cleanup(func() { vm.stop(t); os.RemoveAll(dir) })
+	t.Cleanup(func() { vm.Stop(t); os.RemoveAll(dir) })
 
 	ln, err := client.ListenSerial(filepath.Join(dir, "agent.sock"))
 	if err != nil {
@@ -104,6 +113,11 @@ func Start(t testing.TB, o Options) *VM {
 	vm.Proc, err = qemu.Start(ctx, vm.Cmdline, qemu.StartOptions{LogPath: filepath.Join(dir, "qemu.log")})
 	if err != nil {
 		t.Fatalf("starting QEMU: %v\ncommand: %s", err, vm.Cmdline.String())
+	}
+	if o.WaitMarker != "" {
+		vm.waitMarker(t, ctx, o.WaitMarker)
+		vm.BootTime = time.Since(start)
+		return vm
 	}
 	conn, err := ln.Accept(ctx)
 	if err != nil {
@@ -151,6 +165,24 @@ func (o Options) config(qemuPath, kernel, initrd, dir, agentSock string) qemu.Co
 	}
 }
 
+func (vm *VM) waitMarker(t testing.TB, ctx context.Context, marker string) {
+	t.Helper()
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for !strings.Contains(vm.Console(), marker) {
+		select {
+		case <-ctx.Done():
+			vm.fail(t, "console never showed %q: %v", marker, ctx.Err())
+		case <-vm.Proc.Done():
+			if strings.Contains(vm.Console(), marker) {
+				return
+			}
+			vm.fail(t, "QEMU exited before the console showed %q", marker)
+		case <-tick.C:
+		}
+	}
+}
+
 // Reconnect waits for QEMU to reconnect the agent channel after the host
 // closed it (the chardev has reconnect=1) and returns a client on the new
 // connection, which also replaces vm.Agent.
@@ -191,7 +223,13 @@ func (vm *VM) Console() string {
 	return string(b)
 }
 
-func (vm *VM) stop(t testing.TB) {
+// Stop ends the VM now (quit, then signals); the test's cleanup would do it
+// at the end otherwise. It is idempotent.
+func (vm *VM) Stop(t testing.TB) {
+	if vm.stopped {
+		return
+	}
+	vm.stopped = true
 	if t.Failed() {
 		vm.dumpLogs(t)
 	}
