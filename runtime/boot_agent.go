@@ -1,0 +1,85 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/kite-vm/kite/agent/client"
+	"github.com/kite-vm/kite/qemu"
+)
+
+// exitGrace is how long a failed agent wait looks for QEMU's exit to blame
+// it: the agent connection closes a moment before QEMU is reaped.
+const exitGrace = 500 * time.Millisecond
+
+// waitAgent connects to the agent and waits until it answers, bounded by
+// agent.dial_timeout and given up as soon as QEMU exits (a guest that
+// panics ends QEMU: -no-reboot).
+func (b *booter) waitAgent(ctx context.Context) *BootError {
+	a := b.vm.plan.Agent
+	wctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	wctx, cancelT := context.WithTimeoutCause(wctx, a.DialTimeout,
+		fmt.Errorf("the agent did not answer within agent.dial_timeout (%s)", a.DialTimeout))
+	defer cancelT()
+	proc := b.vm.proc
+	go func() {
+		select {
+		case <-proc.Done():
+			cancel(exitReason(proc))
+		case <-wctx.Done():
+		}
+	}()
+
+	conn, err := b.connectAgent(wctx)
+	if err != nil {
+		return failed(StepAgentConnect, b.blame(wctx, err))
+	}
+	agent := client.New(conn, client.WithCallTimeout(a.CallTimeout))
+	b.vm.Agent = agent
+	b.vm.Timings.AgentConnected = time.Since(b.start)
+	b.vm.pushUndo("close agent connection", func(context.Context) error { return agent.Close() })
+
+	if b.vm.Version, err = agent.WaitReady(wctx); err != nil {
+		return failed(StepAgentReady, b.blame(wctx, err))
+	}
+	b.vm.Timings.AgentReady = time.Since(b.start)
+	return nil
+}
+
+func (b *booter) connectAgent(ctx context.Context) (net.Conn, error) {
+	a := b.vm.plan.Agent
+	if a.Transport == client.TransportVsock {
+		return client.DialVsock(ctx, a.GuestCID, a.VsockPort)
+	}
+	return b.ln.Accept(ctx)
+}
+
+// blame puts why the wait ended in front of err: QEMU's exit or the dial
+// timeout.
+func (b *booter) blame(wctx context.Context, err error) error {
+	if wctx.Err() == nil {
+		// The connection closed: usually QEMU exited, reaped a moment later.
+		select {
+		case <-b.vm.proc.Done():
+			return fmt.Errorf("%w: %w", exitReason(b.vm.proc), err)
+		case <-time.After(exitGrace):
+			return err
+		}
+	}
+	if cause := context.Cause(wctx); cause != nil && !errors.Is(err, cause) {
+		return fmt.Errorf("%w: %w", cause, err)
+	}
+	return err
+}
+
+// exitReason says how QEMU ended, for a boot it cut short.
+func exitReason(proc *qemu.Process) error {
+	if err := proc.ExitErr(); err != nil {
+		return fmt.Errorf("%w: %v", ErrQEMUExited, err)
+	}
+	return fmt.Errorf("%w with status 0: the guest powered off or rebooted", ErrQEMUExited)
+}
