@@ -38,7 +38,16 @@ func (b *booter) waitAgent(ctx context.Context) *BootError {
 	if err != nil {
 		return failed(StepAgentConnect, b.blame(wctx, err))
 	}
-	agent := client.New(conn, client.WithCallTimeout(a.CallTimeout))
+	opts := []client.Option{client.WithCallTimeout(a.CallTimeout)}
+	if a.Transport == client.TransportSerial {
+		// Over virtio-serial a Check sent before the guest opens its port
+		// waits in QEMU and is answered when the agent starts, so one
+		// attempt as long as the dial timeout is enough; short attempts
+		// would only leave stale requests behind (each answered late and
+		// logged by ttrpc as "received message on inactive stream").
+		opts = append(opts, client.WithReadyBackoff(a.DialTimeout, a.DialTimeout))
+	}
+	agent := client.New(conn, opts...)
 	b.vm.Agent = agent
 	b.vm.Timings.AgentConnected = time.Since(b.start)
 	b.vm.pushUndo("close agent connection", func(context.Context) error { return agent.Close() })

@@ -76,7 +76,7 @@ func commands() []command {
 		{"check", "report what this host offers Kite, with fixes for what is missing", runCheck},
 		{"env", "print the effective configuration", runEnv},
 		{"version", "print the version", runVersion},
-		{"guest", "build the guest kernel and initramfs (guest build)", runGuest},
+		{"guest", "build the guest image (guest build), or run a command in it (guest run)", runGuest},
 	}
 	sort.Slice(cmds, func(i, j int) bool { return cmds[i].name < cmds[j].name })
 	return cmds

@@ -12,10 +12,15 @@ import (
 )
 
 func runGuest(ctx context.Context, e *env, args []string) error {
-	if len(args) == 0 || args[0] != "build" {
-		return fmt.Errorf("%w: want 'kite guest build [--out DIR]'", errUsage)
+	if len(args) > 0 {
+		switch args[0] {
+		case "build":
+			return runGuestBuild(ctx, e, args[1:])
+		case "run":
+			return runGuestRun(ctx, e, args[1:])
+		}
 	}
-	return runGuestBuild(ctx, e, args[1:])
+	return fmt.Errorf("%w: want 'kite guest build [--out DIR]' or 'kite guest run --rootfs DIR -- CMD'", errUsage)
 }
 
 func runGuestBuild(ctx context.Context, e *env, args []string) error {

@@ -123,7 +123,8 @@ func Start(t testing.TB, o Options) *VM {
 	if err != nil {
 		vm.fail(t, "QEMU never connected to the agent socket: %v", err)
 	}
-	vm.Agent = client.New(conn)
+	// One long attempt: see runtime's boot_agent.go for why.
+	vm.Agent = client.New(conn, client.WithReadyBackoff(timeout, timeout))
 	vm.Version, err = vm.Agent.WaitReady(ctx)
 	if err != nil {
 		vm.fail(t, "agent not ready after %s: %v", time.Since(start).Round(time.Millisecond), err)
