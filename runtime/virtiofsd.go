@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/kite-vm/kite/internal/filetail"
 	"golang.org/x/sys/unix"
 )
 
@@ -108,7 +109,7 @@ func (v *Virtiofsd) ExitErr() error {
 }
 
 // LogTail returns up to the last n bytes virtiofsd wrote in this run.
-func (v *Virtiofsd) LogTail(n int) string { return tailFile(v.plan.LogPath, v.logStart, n) }
+func (v *Virtiofsd) LogTail(n int) string { return filetail.Read(v.plan.LogPath, v.logStart, n) }
 
 // Stop ends virtiofsd: SIGTERM to its process group, SIGKILL after term,
 // then waits for the exit as long as ctx allows. It removes the socket and

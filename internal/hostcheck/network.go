@@ -32,6 +32,19 @@ func inThrowawayNetns(fn func(h *netlink.Handle) error) error {
 	return <-errc
 }
 
+// addVeth creates the probe's veth pair and returns its first end.
+func addVeth(h *netlink.Handle) (netlink.Link, error) {
+	veth := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "kchk-a"}, PeerName: "kchk-b"}
+	if err := h.LinkAdd(veth); err != nil {
+		return nil, fmt.Errorf("create veth: %w", err)
+	}
+	l, err := h.LinkByName("kchk-a")
+	if err != nil {
+		return nil, fmt.Errorf("find veth: %w", err)
+	}
+	return l, nil
+}
+
 func probeNetns(_ context.Context, o Options) Result {
 	r := Result{Name: "netns"}
 	if o.Root != "" {
@@ -39,11 +52,8 @@ func probeNetns(_ context.Context, o Options) Result {
 		return r
 	}
 	err := inThrowawayNetns(func(h *netlink.Handle) error {
-		veth := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "kchk-a"}, PeerName: "kchk-b"}
-		if err := h.LinkAdd(veth); err != nil {
-			return fmt.Errorf("create veth: %w", err)
-		}
-		return nil
+		_, err := addVeth(h)
+		return err
 	})
 	if err != nil {
 		r.Status, r.Detail = Warn, err.Error()
@@ -61,13 +71,9 @@ func probeMacvtap(_ context.Context, o Options) Result {
 		return r
 	}
 	err := inThrowawayNetns(func(h *netlink.Handle) error {
-		veth := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "kchk-a"}, PeerName: "kchk-b"}
-		if err := h.LinkAdd(veth); err != nil {
-			return fmt.Errorf("create veth: %w", err)
-		}
-		parent, err := h.LinkByName("kchk-a")
+		parent, err := addVeth(h)
 		if err != nil {
-			return fmt.Errorf("find veth: %w", err)
+			return err
 		}
 		mvt := &netlink.Macvtap{Macvlan: netlink.Macvlan{
 			LinkAttrs: netlink.LinkAttrs{Name: "kchk-mvt", ParentIndex: parent.Attrs().Index},
