@@ -27,9 +27,18 @@ func Skip(t testing.TB, reason, hint string) {
 	t.Skipf("%s; try: %s", reason, hint)
 }
 
+// skipShort skips integration tests under `go test -short` (make unit).
+func skipShort(t testing.TB) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("integration test: skipped under -short")
+	}
+}
+
 // RequireRoot gates a test that needs uid 0.
 func RequireRoot(t testing.TB) {
 	t.Helper()
+	skipShort(t)
 	if os.Geteuid() != 0 {
 		Skip(t, "test needs root", "run the tests as root (sudo make test)")
 	}
@@ -39,6 +48,7 @@ func RequireRoot(t testing.TB) {
 // a bare name looked up in PATH or an absolute path.
 func RequireBinary(t testing.TB, name, pkg string) string {
 	t.Helper()
+	skipShort(t)
 	p, err := exec.LookPath(name)
 	if err != nil {
 		Skip(t, name+" not found", "apt-get install -y "+pkg+" (or make setup)")
@@ -59,6 +69,7 @@ func RequireQEMU(t testing.TB) string {
 // RequireVirtiofsd gates a test on virtiofsd and returns its path.
 func RequireVirtiofsd(t testing.TB) string {
 	t.Helper()
+	skipShort(t)
 	const p = "/usr/lib/qemu/virtiofsd"
 	if _, err := os.Stat(p); err != nil {
 		Skip(t, "virtiofsd not found at "+p, "apt-get install -y qemu-system-common (or make setup)")
