@@ -1,0 +1,94 @@
+package oci
+
+import (
+	"fmt"
+	"path/filepath"
+	"slices"
+
+	"github.com/kite-vm/kite/agent/protocol"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// guestFSTypes maps the OCI mount types the guest mounts itself to the type
+// it uses: the guest has only the unified cgroup hierarchy, so "cgroup"
+// becomes "cgroup2".
+var guestFSTypes = map[string]string{
+	"proc": "proc", "sysfs": "sysfs", "tmpfs": "tmpfs", "devpts": "devpts",
+	"mqueue": "mqueue", "cgroup": "cgroup2", "cgroup2": "cgroup2", "hugetlbfs": "hugetlbfs",
+}
+
+// refusedOptions are mount options runc and crun implement themselves that
+// the agent does not: passed through they would fail in mount(2) with
+// EINVAL, or worse be taken for file-system options.
+var refusedOptions = []string{
+	"idmap", "ridmap", "tmpcopyup", "copy-symlink", "nosymfollow", "symfollow",
+	"rro", "rrw", "rnosuid", "rsuid", "rnodev", "rdev", "rnoexec", "rexec",
+	"rnoatime", "ratime", "rrelatime", "rnorelatime", "rstrictatime", "rnostrictatime",
+	"rnodiratime", "rdiratime", "rnosymfollow", "rsymfollow",
+}
+
+// mounts converts the spec's mounts. Host paths cannot be bind-mounted yet:
+// that needs a share per source, which fsshare will provide.
+func (c *converter) mounts(ms []specs.Mount) []*protocol.Mount {
+	var out []*protocol.Mount
+	for i, m := range ms {
+		if pm := c.mount(fmt.Sprintf("mounts[%d]", i), m); pm != nil {
+			out = append(out, pm)
+		}
+	}
+	return out
+}
+
+func (c *converter) mount(field string, m specs.Mount) *protocol.Mount {
+	if !filepath.IsAbs(m.Destination) {
+		c.fail(invalid(field, "destination %q is not an absolute path", m.Destination))
+		return nil
+	}
+	if len(m.UIDMappings) > 0 || len(m.GIDMappings) > 0 {
+		c.fail(unsupported(field, "id-mapped mounts are not supported: mount %s", m.Destination))
+		return nil
+	}
+	if isBind(m) {
+		c.fail(unsupported(field, "bind mounts of host paths are not supported yet: mount %s (source %s)", m.Destination, m.Source))
+		return nil
+	}
+	if m.Type == "" {
+		c.fail(invalid(field, "mount %s has no type", m.Destination))
+		return nil
+	}
+	fstype, ok := guestFSTypes[m.Type]
+	if !ok {
+		c.fail(unsupported(field, "mount type %q is not supported: mount %s (the guest mounts proc, sysfs, tmpfs, devpts, mqueue, cgroup, cgroup2 and hugetlbfs)", m.Type, m.Destination))
+		return nil
+	}
+	for _, o := range m.Options {
+		if slices.Contains(refusedOptions, o) {
+			c.fail(unsupported(field, "mount option %q is not supported: mount %s", o, m.Destination))
+			return nil
+		}
+	}
+	source := m.Source
+	if source == "" || fstype != m.Type {
+		source = fstype
+	}
+	return &protocol.Mount{
+		Destination: filepath.Clean(m.Destination),
+		Type:        fstype,
+		Source:      source,
+		Options:     append([]string(nil), m.Options...),
+	}
+}
+
+// isBind tells a bind mount as runc does: by type, or by a bind option
+// whatever the type says.
+func isBind(m specs.Mount) bool {
+	return m.Type == "bind" || slices.Contains(m.Options, "bind") || slices.Contains(m.Options, "rbind")
+}
+
+// devIsTmpfs says whether the container's /dev is a fresh tmpfs, which the
+// agent then fills with the default devices (the agent's own rule).
+func devIsTmpfs(ms []specs.Mount) bool {
+	return slices.ContainsFunc(ms, func(m specs.Mount) bool {
+		return filepath.Clean(m.Destination) == "/dev" && m.Type == "tmpfs"
+	})
+}
