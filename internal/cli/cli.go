@@ -77,6 +77,18 @@ func commands() []command {
 		{"env", "print the effective configuration", runEnv},
 		{"version", "print the version", runVersion},
 		{"guest", "build the guest image (guest build), or run a command in it (guest run)", runGuest},
+		{"create", "create a container in its own VM, ready to start", runCreate},
+		{"start", "run the program of a created container", runStart},
+		{"run", "create and start a container; without --detach, wait for it and delete it", runRun},
+		{"state", "print a container's OCI state as JSON", runState},
+		{"kill", "send a signal (default SIGTERM) to a container's process", runKill},
+		{"delete", "delete a container and its VM", runDelete},
+		{"exec", "run a process in a running container", runExec},
+		{"ps", "list the processes Kite started in a container", runPs},
+		{"list", "list the containers", runList},
+		{"pause", "freeze a running container", runPause},
+		{"resume", "thaw a paused container", runResume},
+		{daemonCommand, "(internal) the per-sandbox host process that create starts", runSandboxDaemon},
 	}
 	sort.Slice(cmds, func(i, j int) bool { return cmds[i].name < cmds[j].name })
 	return cmds
