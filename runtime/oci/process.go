@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/kite-vm/kite/agent/protocol"
@@ -29,7 +30,7 @@ func (c *converter) process(p *specs.Process) *protocol.Process {
 		User:            c.user(p.User),
 		Rlimits:         c.rlimits(p.Rlimits),
 		NoNewPrivileges: p.NoNewPrivileges,
-		Capabilities:    capabilities(p.Capabilities),
+		Capabilities:    c.capabilities(p.Capabilities),
 		Stdin:           true,
 		OomScoreAdj:     c.oomScoreAdj(p.OOMScoreAdj),
 	}
@@ -97,17 +98,33 @@ func rlimitType(name string) (protocol.RlimitType, bool) {
 	return protocol.RlimitType(v), true
 }
 
-func capabilities(caps *specs.LinuxCapabilities) *protocol.Capabilities {
+// capabilities copies the five sets. An ambient capability must also be
+// permitted and inheritable, or the kernel refuses to raise it; runc's
+// default spec (since runc 1.1 dropped inheritable) still lists ambient
+// capabilities, and runc skips the ones it cannot raise. Kite does the same,
+// and says so in Ignored.
+func (c *converter) capabilities(caps *specs.LinuxCapabilities) *protocol.Capabilities {
 	if caps == nil {
 		return nil
 	}
 	clone := func(s []string) []string { return append([]string(nil), s...) }
+	var ambient, dropped []string
+	for _, name := range caps.Ambient {
+		if slices.Contains(caps.Permitted, name) && slices.Contains(caps.Inheritable, name) {
+			ambient = append(ambient, name)
+		} else {
+			dropped = append(dropped, name)
+		}
+	}
+	if len(dropped) > 0 {
+		c.ignore("process.capabilities.ambient", "not both permitted and inheritable, so the kernel cannot raise: "+strings.Join(dropped, ", "))
+	}
 	return &protocol.Capabilities{
 		Bounding:    clone(caps.Bounding),
 		Effective:   clone(caps.Effective),
 		Inheritable: clone(caps.Inheritable),
 		Permitted:   clone(caps.Permitted),
-		Ambient:     clone(caps.Ambient),
+		Ambient:     ambient,
 	}
 }
 
