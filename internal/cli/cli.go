@@ -75,6 +75,7 @@ func commands() []command {
 	cmds := []command{
 		{"check", "report what this host offers Kite, with fixes for what is missing", runCheck},
 		{"env", "print the effective configuration", runEnv},
+		{"devices", "list host PCI functions: IOMMU groups, SR-IOV, drivers", runDevices},
 		{"version", "print the version", runVersion},
 		{"guest", "build the guest image (guest build), or run a command in it (guest run)", runGuest},
 		{"create", "create a container in its own VM, ready to start", runCreate},
