@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // sysfsReader reads PCI facts under one sysfs root. It lives for one
@@ -16,17 +17,27 @@ import (
 // IOMMU group and the virtfn list of a PF (read once per PF, not once per VF,
 // which keeps a 16x256 tree linear).
 type sysfsReader struct {
-	root       string
-	groupCache map[int][]string
-	vfCache    map[string][]string
-	buf        []byte // for small attribute files, reused across reads
+	root  string
+	cache *sharedCache
+	buf   []byte // for small attribute files, reused across reads
 }
 
-func newSysfsReader(root string) *sysfsReader {
+// sharedCache is shared by the workers of one Inventory call.
+type sharedCache struct {
+	mu     sync.Mutex
+	groups map[int][]string    // guarded by mu
+	vfs    map[string][]string // guarded by mu
+}
+
+func newSharedCache() *sharedCache {
+	return &sharedCache{groups: map[int][]string{}, vfs: map[string][]string{}}
+}
+
+func newSysfsReader(root string, cache *sharedCache) *sysfsReader {
 	if root == "" {
 		root = DefaultSysfsRoot
 	}
-	return &sysfsReader{root: root, groupCache: map[int][]string{}, vfCache: map[string][]string{}, buf: make([]byte, 4096)}
+	return &sysfsReader{root: root, cache: cache, buf: make([]byte, 4096)}
 }
 
 func (r *sysfsReader) pciDevicesDir() string {
@@ -65,7 +76,10 @@ func (r *sysfsReader) listBDFs() ([]string, error) {
 
 // groupMembers lists DIR/kernel/iommu_groups/<n>/devices, sorted.
 func (r *sysfsReader) groupMembers(n int) ([]string, error) {
-	if m, ok := r.groupCache[n]; ok {
+	r.cache.mu.Lock()
+	m, ok := r.cache.groups[n]
+	r.cache.mu.Unlock()
+	if ok {
 		return m, nil
 	}
 	dir := filepath.Join(r.root, "kernel", "iommu_groups", strconv.Itoa(n), "devices")
@@ -78,7 +92,9 @@ func (r *sysfsReader) groupMembers(n int) ([]string, error) {
 		members = append(members, e.Name())
 	}
 	slices.SortFunc(members, compareBDF)
-	r.groupCache[n] = members
+	r.cache.mu.Lock()
+	r.cache.groups[n] = members
+	r.cache.mu.Unlock()
 	return members, nil
 }
 
@@ -86,7 +102,10 @@ func (r *sysfsReader) groupMembers(n int) ([]string, error) {
 // virtfn10: numeric, not the directory's lexical order). A function without
 // virtfn links has none.
 func (r *sysfsReader) virtfns(pf string) ([]string, error) {
-	if v, ok := r.vfCache[pf]; ok {
+	r.cache.mu.Lock()
+	v, ok := r.cache.vfs[pf]
+	r.cache.mu.Unlock()
+	if ok {
 		return v, nil
 	}
 	dir := r.deviceDir(pf)
@@ -119,7 +138,9 @@ func (r *sysfsReader) virtfns(pf string) ([]string, error) {
 		}
 		vfs[i] = bdf
 	}
-	r.vfCache[pf] = vfs
+	r.cache.mu.Lock()
+	r.cache.vfs[pf] = vfs
+	r.cache.mu.Unlock()
 	return vfs, nil
 }
 
