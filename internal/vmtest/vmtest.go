@@ -26,6 +26,8 @@ const GuestDirEnv = "KITE_TEST_GUEST_DIR"
 // Options shape the test VM. The zero value boots the default guest.
 type Options struct {
 	MemoryMiB     int           // default 256
+	MemorySlots   int           // hotplug memory slots, one per NVDIMM
+	MaxMemoryMiB  int           // RAM plus NVDIMM room; needs MemorySlots
 	SharedMemory  bool          // memfd-backed RAM, for vhost-user devices
 	RootPorts     int           // spare pcie-root-ports named rp0.. for hot plug
 	NativeHotplug bool          // PCIe native hotplug instead of ACPI
@@ -154,7 +156,7 @@ func (o Options) config(qemuPath, kernel, initrd, dir, agentSock string) qemu.Co
 		Machine:    qemu.Machine{Type: qemu.MachineQ35, NativeHotplug: o.NativeHotplug},
 		Accel:      accel,
 		CPU:        qemu.CPU{Model: "max", VCPUs: 1},
-		Memory:     qemu.Memory{SizeMiB: mem, Shared: o.SharedMemory},
+		Memory:     qemu.Memory{SizeMiB: mem, Shared: o.SharedMemory, Slots: o.MemorySlots, MaxMiB: o.MaxMemoryMiB},
 		Kernel:     qemu.Kernel{Path: kernel, Initrd: initrd, Append: appendArgs},
 		ConsoleLog: filepath.Join(dir, "console.log"),
 		QMPSocket:  filepath.Join(dir, "qmp.sock"),
