@@ -1,0 +1,71 @@
+package vfio
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+)
+
+// VFIODriver is the name of the host driver that hands a function to VFIO.
+const VFIODriver = "vfio-pci"
+
+// bdfPattern is the kernel's canonical form: lowercase hex, fixed width.
+var bdfPattern = regexp.MustCompile(`^[0-9a-f]{4}:[0-9a-f]{2}:[0-1][0-9a-f]\.[0-7]$`)
+
+// deviceDir validates bdf and returns its directory under the sysfs root,
+// failing with ErrNoDevice when the function is not there.
+func deviceDir(sysfsRoot, bdf string) (string, error) {
+	if !bdfPattern.MatchString(bdf) {
+		return "", fmt.Errorf("%w: %q (want e.g. 0000:3b:02.1)", ErrBadBDF, bdf)
+	}
+	dir := filepath.Join(sysfsRoot, "bus", "pci", "devices", bdf)
+	if _, err := os.Stat(dir); err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return "", fmt.Errorf("%w: %s (no %s)", ErrNoDevice, bdf, dir)
+		}
+		return "", fmt.Errorf("looking up PCI function %s: %w", bdf, err)
+	}
+	return dir, nil
+}
+
+// linkBase returns the last element of a symlink's target, "" when the link
+// does not exist (an unbound function, no IOMMU, not a VF).
+func linkBase(path string) (string, error) {
+	target, err := os.Readlink(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("reading link %s: %w", path, err)
+	}
+	return filepath.Base(target), nil
+}
+
+func currentDriver(dir string) (string, error) {
+	return linkBase(filepath.Join(dir, "driver"))
+}
+
+// currentOverride reads driver_override, "" when unset: the kernel shows an
+// unset override as "(null)".
+func currentOverride(dir string) (string, error) {
+	path := filepath.Join(dir, "driver_override")
+	s, err := readAttr(path)
+	if err != nil {
+		return "", err
+	}
+	if s == "(null)" {
+		return "", nil
+	}
+	return s, nil
+}
+
+func readAttr(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("reading %s: %w", path, err)
+	}
+	return strings.TrimSpace(string(b)), nil
+}
