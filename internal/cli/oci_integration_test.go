@@ -232,7 +232,9 @@ func readUntil(t *testing.T, master *os.File, want string) string {
 	var out []byte
 	buf := make([]byte, 4096)
 	deadline := time.Now().Add(30 * time.Second)
-	master.SetReadDeadline(deadline)
+	if err := master.SetReadDeadline(deadline); err != nil {
+		t.Fatalf("the terminal takes no read deadline (a blocking fd would hang this test): %v", err)
+	}
 	for !strings.Contains(string(out), want) {
 		n, err := master.Read(buf)
 		out = append(out, buf[:n]...)
@@ -253,7 +255,9 @@ func typeUntil(t *testing.T, master *os.File, want string) {
 		if _, err := master.WriteString("\r"); err != nil {
 			t.Fatal(err)
 		}
-		master.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+		if err := master.SetReadDeadline(time.Now().Add(300 * time.Millisecond)); err != nil {
+			t.Fatalf("the terminal takes no read deadline: %v", err)
+		}
 		for {
 			n, err := master.Read(buf)
 			out = append(out, buf[:n]...)

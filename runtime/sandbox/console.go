@@ -50,5 +50,11 @@ func ReceiveConsole(ln *net.UnixListener) (*os.File, error) {
 		}
 		return nil, fmt.Errorf("console socket message carried %d descriptors, want 1", len(fds))
 	}
+	// Non-blocking, so the returned file joins Go's poller and read deadlines
+	// work on it (a blocking fd ignores them and a Read can hang forever).
+	if err := unix.SetNonblock(fds[0], true); err != nil {
+		unix.Close(fds[0])
+		return nil, fmt.Errorf("console socket descriptor: %w", err)
+	}
 	return os.NewFile(uintptr(fds[0]), string(name[:n])), nil
 }

@@ -96,7 +96,7 @@ func TestIntegrationExecTerminalAndUser(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out strings.Builder
-	readPtyUntil(t, p.Pty(), &out, "24 80")
+	readPtyUntil(t, p.Pty(), &out, "24 80\r\n") // the whole last line, not a prefix of it
 	if got := strings.ReplaceAll(out.String(), "\r\n", "\n"); got != "/dev/pts/0\n1000\n24 80\n" {
 		t.Errorf("pty output %q", got)
 	}
