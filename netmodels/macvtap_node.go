@@ -74,8 +74,14 @@ func mvtOpenQueues(dev uint64, n int, cu *cleanup.Stack) ([]*os.File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("making device node dir: %w", err)
 	}
-	defer os.RemoveAll(dir)
 	node := filepath.Join(dir, "tap")
+	// Plain unlink and rmdir: they need no descriptor, so the cleanup works
+	// even when opening the queues failed for lack of descriptors (EMFILE),
+	// where os.RemoveAll, which opens the directory to list it, would not.
+	defer func() {
+		os.Remove(node)
+		os.Remove(dir)
+	}()
 	if err := unix.Mknod(node, unix.S_IFCHR|0o600, int(dev)); err != nil {
 		return nil, fmt.Errorf("mknod %s (%d:%d): %w", node, unix.Major(dev), unix.Minor(dev), err)
 	}

@@ -3,6 +3,7 @@ package netmodels
 import (
 	"errors"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -82,6 +83,7 @@ func TestIntegrationMacvtapFailHalfWay(t *testing.T) {
 	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &saved); err != nil {
 		t.Fatal(err)
 	}
+	nodeDirsBefore, _ := filepath.Glob(filepath.Join(os.TempDir(), "kite-mvt-*"))
 	tight := saved
 	tight.Cur = uint64(openBefore + 12)
 	if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &tight); err != nil {
@@ -103,6 +105,11 @@ func TestIntegrationMacvtapFailHalfWay(t *testing.T) {
 	}
 	if got := mvtTestOpenFds(t); got != openBefore {
 		t.Errorf("%d fds open after the failed attach, want %d", got, openBefore)
+	}
+	// The private device node and its directory are gone too, although
+	// listing a directory needs a descriptor the attach had run out of.
+	if after, _ := filepath.Glob(filepath.Join(os.TempDir(), "kite-mvt-*")); len(after) != len(nodeDirsBefore) {
+		t.Errorf("device node dirs: %v before, %v after the failed attach", nodeDirsBefore, after)
 	}
 }
 
