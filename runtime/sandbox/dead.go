@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/kite-vm/kite/internal/mountinfo"
 	"github.com/kite-vm/kite/runtime/state"
 	"golang.org/x/sys/unix"
 )
@@ -125,40 +126,17 @@ func unmountUnder(dir string) error {
 // mountsUnder lists the mount points below dir in this process's mount
 // namespace, deepest first.
 func mountsUnder(dir string) ([]string, error) {
-	data, err := os.ReadFile("/proc/self/mountinfo")
+	mounts, err := mountinfo.Read("/proc/self/mountinfo")
 	if err != nil {
 		return nil, err
 	}
 	prefix := filepath.Clean(dir) + "/"
 	var points []string
-	for line := range strings.Lines(string(data)) {
-		fields := strings.Fields(line)
-		if len(fields) < 5 {
-			continue
-		}
-		if mp := unescapeMountinfo(fields[4]); strings.HasPrefix(mp, prefix) {
-			points = append(points, mp)
+	for _, m := range mounts {
+		if strings.HasPrefix(m.Target, prefix) {
+			points = append(points, m.Target)
 		}
 	}
 	slices.SortFunc(points, func(a, b string) int { return len(b) - len(a) })
 	return points, nil
-}
-
-// unescapeMountinfo undoes the kernel's octal escapes (\040 for a space).
-func unescapeMountinfo(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+4 <= len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }

@@ -17,19 +17,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-func TestUnescapeMountinfo(t *testing.T) {
-	for in, want := range map[string]string{
-		`/run/kite/a`:           "/run/kite/a",
-		`/tmp/with\040space`:    "/tmp/with space",
-		`/tmp/tab\011and\134bs`: "/tmp/tab\tand\\bs",
-		`/tmp/trailing\04`:      `/tmp/trailing\04`,
-	} {
-		if got := unescapeMountinfo(in); got != want {
-			t.Errorf("unescapeMountinfo(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 // startSleeper runs a helper whose command line names dir, in its own
 // process group like QEMU; it is killed when the test ends.
 func startSleeper(t *testing.T, dir string) *exec.Cmd {

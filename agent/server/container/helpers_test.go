@@ -213,9 +213,9 @@ func readPtyUntil(t *testing.T, pty *os.File, out *strings.Builder, want string)
 	}
 }
 
-// mountinfo returns this process's mount table without the per-mount ids,
+// mountTable returns this process's mount table without the per-mount ids,
 // which the comparison does not need.
-func mountinfo(t *testing.T) string {
+func mountTable(t *testing.T) string {
 	t.Helper()
 	b, err := os.ReadFile("/proc/self/mountinfo")
 	if err != nil {

@@ -13,13 +13,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kite-vm/kite/internal/mountinfo"
 	"github.com/kite-vm/kite/internal/testutil"
 )
 
 func TestIntegrationDestroyLeavesNothing(t *testing.T) {
 	testutil.RequireRoot(t)
 	r := startReaper(t)
-	before := mountinfo(t)
+	before := mountTable(t)
 	spec := baseSpec(t, busyboxRootfs(t), "sh", "-c", "sleep 100 >/dev/null 2>&1 & sleep 100")
 	c, err := Create(testCtx(t), spec, r, Options{})
 	if err != nil {
@@ -57,7 +58,7 @@ func TestIntegrationDestroyLeavesNothing(t *testing.T) {
 	if left := namespaceMembers(t, mnt); len(left) != 0 {
 		t.Errorf("processes %v still in the container's mount namespace", left)
 	}
-	if after := mountinfo(t); after != before {
+	if after := mountTable(t); after != before {
 		t.Errorf("the agent's mount table changed:\nbefore:\n%s\nafter:\n%s", before, after)
 	}
 	if err := c.Destroy(testCtx(t)); err != nil {
@@ -238,11 +239,11 @@ func TestIntegrationCgroups(t *testing.T) {
 // on a pure v2 system, /sys/fs/cgroup/unified on a hybrid one.
 func cgroup2Mount(t *testing.T) string {
 	t.Helper()
-	for _, line := range strings.Split(mountinfo(t), "\n") {
+	for _, line := range strings.Split(mountTable(t), "\n") {
 		_, after, ok := strings.Cut(line, " - ")
 		f := strings.Fields(line)
 		if ok && strings.HasPrefix(after, "cgroup2 ") && len(f) > 4 {
-			return unescapeMountinfo(f[4])
+			return mountinfo.Unescape(f[4])
 		}
 	}
 	testutil.Skip(t, "no cgroup v2 hierarchy mounted", "mount -t cgroup2 none /sys/fs/cgroup/unified")

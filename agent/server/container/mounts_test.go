@@ -27,7 +27,7 @@ func TestIntegrationMounts(t *testing.T) {
 		Mount{Destination: "/data/vol", Type: "bind", Source: vol, Options: []string{"rbind", "ro", "nosuid"}},
 		Mount{Destination: "/data/rw", Type: "bind", Source: vol, Options: []string{"rbind"}},
 	)
-	before := mountinfo(t)
+	before := mountTable(t)
 	got := run(t, r, spec)
 	want := "from the volume\n" +
 		"touch: /data/vol/new: Read-only file system\n" +
@@ -40,7 +40,7 @@ func TestIntegrationMounts(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(vol, "new")); err != nil {
 		t.Errorf("the read-write bind did not write through: %v", err)
 	}
-	if after := mountinfo(t); after != before {
+	if after := mountTable(t); after != before {
 		t.Errorf("the agent's mount table changed:\nbefore:\n%s\nafter:\n%s", before, after)
 	}
 }
@@ -74,7 +74,7 @@ func TestIntegrationMountDestinationEscapes(t *testing.T) {
 			}
 			spec := baseSpec(t, sibling, "true")
 			spec.Mounts = append(spec.Mounts, Mount{Destination: tt.dest, Type: "tmpfs", Source: "tmpfs"})
-			before := mountinfo(t)
+			before := mountTable(t)
 			_, err := Create(testCtx(t), spec, r, Options{})
 			if !errors.Is(err, ErrInvalidSpec) && !errors.Is(err, ErrEscapesRoot) {
 				t.Fatalf("Create() = %v, want the destination rejected", err)
@@ -82,7 +82,7 @@ func TestIntegrationMountDestinationEscapes(t *testing.T) {
 			if !strings.Contains(err.Error(), tt.dest) {
 				t.Errorf("error %q does not name the destination %q", err, tt.dest)
 			}
-			if after := mountinfo(t); after != before {
+			if after := mountTable(t); after != before {
 				t.Errorf("the agent's mount table changed")
 			}
 			if entries, _ := os.ReadDir(outside); len(entries) != 0 {

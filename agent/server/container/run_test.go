@@ -230,12 +230,12 @@ func TestIntegrationCreateReportsSetupErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			spec := baseSpec(t, busyboxRootfs(t), "true")
 			tt.mutate(&spec)
-			before := mountinfo(t)
+			before := mountTable(t)
 			_, err := Create(testCtx(t), spec, r, Options{})
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("Create() = %v, want an error containing %q", err, tt.want)
 			}
-			if after := mountinfo(t); after != before {
+			if after := mountTable(t); after != before {
 				t.Error("the agent's mount table changed")
 			}
 		})

@@ -1,14 +1,12 @@
 package container
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
-	"os"
 	"slices"
-	"strconv"
 	"strings"
 
+	"github.com/kite-vm/kite/internal/mountinfo"
 	"golang.org/x/sys/unix"
 )
 
@@ -93,36 +91,13 @@ func within(p, dir string) bool {
 
 // mountPoints lists the mount points in /proc/self/mountinfo.
 func mountPoints() ([]string, error) {
-	f, err := os.Open("/proc/self/mountinfo")
+	mounts, err := mountinfo.Read("/proc/self/mountinfo")
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	var points []string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		if len(fields) < 5 {
-			return nil, fmt.Errorf("malformed mountinfo line %q", sc.Text())
-		}
-		points = append(points, unescapeMountinfo(fields[4]))
+	points := make([]string, 0, len(mounts))
+	for _, m := range mounts {
+		points = append(points, m.Target)
 	}
-	return points, sc.Err()
-}
-
-// unescapeMountinfo decodes the octal escapes (\040 for a space) the kernel
-// writes in mountinfo paths.
-func unescapeMountinfo(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+4 <= len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
+	return points, nil
 }

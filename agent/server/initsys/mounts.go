@@ -1,14 +1,12 @@
 package initsys
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
-	"strings"
 
+	"github.com/kite-vm/kite/internal/mountinfo"
 	"golang.org/x/sys/unix"
 )
 
@@ -69,15 +67,10 @@ func MountAll(root string, mounts []Mount) error {
 // isMounted reports whether target carries a mount of fstype, from the
 // mount table under root's /proc, which is read only once /proc is there.
 func isMounted(root, target, fstype string) (bool, error) {
-	f, err := os.Open(filepath.Join(root, "proc", "thread-self", "mountinfo"))
+	mounts, err := mountinfo.Read(filepath.Join(root, "proc", "thread-self", "mountinfo"))
 	if errors.Is(err, os.ErrNotExist) {
 		return false, nil // no /proc yet: nothing is mounted
 	}
-	if err != nil {
-		return false, fmt.Errorf("reading mount table: %w", err)
-	}
-	defer f.Close()
-	mounts, err := ParseMountinfo(f)
 	if err != nil {
 		return false, err
 	}
@@ -88,57 +81,3 @@ func isMounted(root, target, fstype string) (bool, error) {
 	}
 	return false, nil
 }
-
-// MountPoint is one line of /proc/<pid>/mountinfo.
-type MountPoint struct {
-	Target string
-	FSType string
-	Source string
-}
-
-// ParseMountinfo parses a mountinfo table (proc(5)).
-func ParseMountinfo(r io.Reader) ([]MountPoint, error) {
-	var mps []MountPoint
-	sc := bufio.NewScanner(r)
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		sep := -1
-		for i, f := range fields {
-			if f == "-" {
-				sep = i
-				break
-			}
-		}
-		if sep < 5 || len(fields) < sep+3 {
-			return nil, fmt.Errorf("malformed mountinfo line %q", sc.Text())
-		}
-		mps = append(mps, MountPoint{
-			Target: unescapeOctal(fields[4]),
-			FSType: fields[sep+1],
-			Source: unescapeOctal(fields[sep+2]),
-		})
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("reading mountinfo: %w", err)
-	}
-	return mps, nil
-}
-
-// unescapeOctal undoes mountinfo's \ooo escapes (space, tab, newline, \).
-func unescapeOctal(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) && isOctal(s[i+1]) && isOctal(s[i+2]) && isOctal(s[i+3]) {
-			b.WriteByte((s[i+1]-'0')<<6 | (s[i+2]-'0')<<3 | (s[i+3] - '0'))
-			i += 3
-			continue
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
-}
-
-func isOctal(c byte) bool { return c >= '0' && c <= '7' }

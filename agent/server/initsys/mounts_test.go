@@ -6,33 +6,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
 	"github.com/kite-vm/kite/agent/server/internal/nstest"
+	"github.com/kite-vm/kite/internal/mountinfo"
 )
-
-func TestParseMountinfo(t *testing.T) {
-	in := `22 1 0:21 / /proc rw,nosuid,nodev,noexec,relatime shared:5 - proc proc rw
-23 1 0:22 / /sys rw,nosuid shared:6 - sysfs sysfs rw
-40 23 0:35 / /run/kite/storage/my\040share rw,relatime - virtiofs kitefs rw
-41 1 254:16 / /mnt rw - ext4 /dev/vdb rw
-`
-	got, err := ParseMountinfo(strings.NewReader(in))
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []MountPoint{
-		{Target: "/proc", FSType: "proc", Source: "proc"},
-		{Target: "/sys", FSType: "sysfs", Source: "sysfs"},
-		{Target: "/run/kite/storage/my share", FSType: "virtiofs", Source: "kitefs"},
-		{Target: "/mnt", FSType: "ext4", Source: "/dev/vdb"},
-	}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("ParseMountinfo mismatch (-want +got):\n%s", diff)
-	}
-	if _, err := ParseMountinfo(strings.NewReader("1 2 3\n")); err == nil {
-		t.Error("ParseMountinfo accepted a short line")
-	}
-}
 
 // TestIntegrationMountAll mounts the guest's boot file systems under a temp
 // root in a private mount namespace: the kernel must accept every type and
@@ -46,13 +22,7 @@ func TestIntegrationMountAll(t *testing.T) {
 				return
 			}
 		}
-		f, err := os.Open("/proc/thread-self/mountinfo")
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		defer f.Close()
-		mps, err := ParseMountinfo(f)
+		mps, err := mountinfo.Read("/proc/thread-self/mountinfo")
 		if err != nil {
 			t.Error(err)
 			return
