@@ -1,7 +1,6 @@
 package devicemgr
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
 	"os"
@@ -10,6 +9,8 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+
+	"github.com/kite-vm/kite/internal/sysfs"
 )
 
 // DefaultSysfsRoot is where the kernel mounts sysfs.
@@ -59,7 +60,7 @@ func Inventory(sysfsRoot string) ([]Function, error) {
 	if err != nil {
 		return nil, err
 	}
-	slices.SortFunc(bdfs, compareBDF)
+	slices.SortFunc(bdfs, sysfs.CompareBDF)
 	fns := make([]Function, len(bdfs))
 	errs := make([]error, len(bdfs))
 	var next atomic.Int64
@@ -84,12 +85,6 @@ func Inventory(sysfsRoot string) ([]Function, error) {
 	return fns, nil
 }
 
-// compareBDF orders BDFs numerically: bus, device and function have fixed
-// widths, so only a domain wider than four digits needs care.
-func compareBDF(a, b string) int {
-	return cmp.Or(cmp.Compare(len(a), len(b)), cmp.Compare(a, b))
-}
-
 // function reads one function's files.
 func (r *sysfsReader) function(bdf string) (Function, error) {
 	f := Function{BDF: bdf, VFIndex: -1}
@@ -106,7 +101,7 @@ func (r *sysfsReader) function(bdf string) (Function, error) {
 	if f.Class, err = r.hexFile(dir, "class"); err != nil {
 		return f, err
 	}
-	if f.Driver, err = linkBase(filepath.Join(dir, "driver")); err != nil {
+	if f.Driver, err = sysfs.LinkBase(filepath.Join(dir, "driver")); err != nil {
 		return f, err
 	}
 	if f.NUMANode, err = r.optionalInt(filepath.Join(dir, "numa_node")); err != nil {
@@ -127,7 +122,7 @@ func (r *sysfsReader) function(bdf string) (Function, error) {
 func (r *sysfsReader) fillIOMMU(dir string, f *Function) error {
 	f.IOMMUGroup, f.IOMMUGroupMembers = -1, []string{}
 	link := filepath.Join(dir, "iommu_group")
-	name, err := linkBase(link)
+	name, err := sysfs.LinkBase(link)
 	if err != nil || name == "" {
 		return err
 	}
@@ -139,7 +134,7 @@ func (r *sysfsReader) fillIOMMU(dir string, f *Function) error {
 }
 
 func (r *sysfsReader) fillSRIOV(dir string, f *Function) error {
-	pf, err := linkBase(filepath.Join(dir, "physfn"))
+	pf, err := sysfs.LinkBase(filepath.Join(dir, "physfn"))
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/kite-vm/kite/devicemgr/sysfstest"
+	"github.com/kite-vm/kite/internal/sysfs"
 )
 
 const (
@@ -47,7 +48,7 @@ func TestInventoryScale16x256(t *testing.T) {
 	if len(fns) != scalePFs*(scaleVFs+1) {
 		t.Fatalf("got %d functions, want %d", len(fns), scalePFs*(scaleVFs+1))
 	}
-	if !slices.IsSortedFunc(fns, func(a, b Function) int { return compareBDF(a.BDF, b.BDF) }) {
+	if !slices.IsSortedFunc(fns, func(a, b Function) int { return sysfs.CompareBDF(a.BDF, b.BDF) }) {
 		t.Error("functions are not sorted by BDF")
 	}
 	byBDF := map[string]Function{}

@@ -6,10 +6,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/kite-vm/kite/internal/sysfs"
 )
 
 // sysfsReader reads PCI facts under one sysfs root. It lives for one
@@ -82,16 +83,10 @@ func (r *sysfsReader) groupMembers(n int) ([]string, error) {
 	if ok {
 		return m, nil
 	}
-	dir := filepath.Join(r.root, "kernel", "iommu_groups", strconv.Itoa(n), "devices")
-	ents, err := os.ReadDir(dir)
+	members, err := sysfs.IOMMUGroupMembers(r.root, n)
 	if err != nil {
-		return nil, fmt.Errorf("listing IOMMU group %d: %w", n, err)
+		return nil, err
 	}
-	members := make([]string, 0, len(ents))
-	for _, e := range ents {
-		members = append(members, e.Name())
-	}
-	slices.SortFunc(members, compareBDF)
 	r.cache.mu.Lock()
 	r.cache.groups[n] = members
 	r.cache.mu.Unlock()
@@ -127,7 +122,7 @@ func (r *sysfsReader) virtfns(pf string) ([]string, error) {
 		if _, dup := byIndex[i]; dup {
 			return nil, fmt.Errorf("%w: %s: a second link for VF %d", ErrMalformed, link, i)
 		}
-		if byIndex[i], err = linkBase(link); err != nil {
+		if byIndex[i], err = sysfs.LinkBase(link); err != nil {
 			return nil, err
 		}
 	}
@@ -204,17 +199,4 @@ func parseInt(path, s string) (int, error) {
 		return 0, fmt.Errorf("%w: %s: %q is not a decimal number", ErrMalformed, path, s)
 	}
 	return n, nil
-}
-
-// linkBase returns the last element of a symlink's target, "" when the link
-// does not exist (an unbound driver, no IOMMU, not a VF).
-func linkBase(path string) (string, error) {
-	target, err := os.Readlink(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return "", nil
-	}
-	if err != nil {
-		return "", fmt.Errorf("reading link %s: %w", path, err)
-	}
-	return filepath.Base(target), nil
 }

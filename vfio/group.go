@@ -2,11 +2,11 @@ package vfio
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/kite-vm/kite/internal/sysfs"
 )
 
 // Group is the IOMMU group of a PCI function: the smallest set of functions
@@ -24,7 +24,7 @@ func GroupOf(sysfsRoot, bdf string) (Group, error) {
 		return Group{}, err
 	}
 	link := filepath.Join(dir, "iommu_group")
-	name, err := linkBase(link)
+	name, err := sysfs.LinkBase(link)
 	if err != nil {
 		return Group{}, err
 	}
@@ -37,26 +37,11 @@ func GroupOf(sysfsRoot, bdf string) (Group, error) {
 	if err != nil {
 		return Group{}, fmt.Errorf("reading IOMMU group of %s: %s points at %q, not a group number", bdf, link, name)
 	}
-	members, err := groupMembers(sysfsRoot, n)
+	members, err := sysfs.IOMMUGroupMembers(sysfsRoot, n)
 	if err != nil {
 		return Group{}, err
 	}
 	return Group{Number: n, Members: members}, nil
-}
-
-func groupMembers(sysfsRoot string, n int) ([]string, error) {
-	dir := filepath.Join(sysfsRoot, "kernel", "iommu_groups", strconv.Itoa(n), "devices")
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, fmt.Errorf("listing IOMMU group %d: %w", n, err)
-	}
-	members := make([]string, 0, len(ents))
-	for _, e := range ents {
-		members = append(members, e.Name())
-	}
-	// Canonical BDFs are fixed-width lowercase hex: lexical order is PCI order.
-	slices.Sort(members)
-	return members, nil
 }
 
 // CheckViable reports whether bdf can be passed through: every other member
@@ -85,7 +70,7 @@ func CheckViable(sysfsRoot, bdf string) error {
 		return nil
 	}
 	dir, _ := deviceDir(sysfsRoot, bdf) // resolved by GroupOf already
-	vf, err := linkBase(filepath.Join(dir, "physfn"))
+	vf, err := sysfs.LinkBase(filepath.Join(dir, "physfn"))
 	if err != nil {
 		return err
 	}

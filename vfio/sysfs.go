@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+
+	"github.com/kite-vm/kite/internal/sysfs"
 )
 
 // VFIODriver is the name of the host driver that hands a function to VFIO.
@@ -31,21 +33,8 @@ func deviceDir(sysfsRoot, bdf string) (string, error) {
 	return dir, nil
 }
 
-// linkBase returns the last element of a symlink's target, "" when the link
-// does not exist (an unbound function, no IOMMU, not a VF).
-func linkBase(path string) (string, error) {
-	target, err := os.Readlink(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return "", nil
-	}
-	if err != nil {
-		return "", fmt.Errorf("reading link %s: %w", path, err)
-	}
-	return filepath.Base(target), nil
-}
-
 func currentDriver(dir string) (string, error) {
-	return linkBase(filepath.Join(dir, "driver"))
+	return sysfs.LinkBase(filepath.Join(dir, "driver"))
 }
 
 // currentOverride reads driver_override, "" when unset: the kernel shows an
