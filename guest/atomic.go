@@ -6,40 +6,23 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
+
+	"github.com/kite-vm/kite/internal/atomicfile"
 )
 
-// writeAtomic writes a file through write into a temporary file next to
-// path, syncs it and renames it over path, so readers (and later builds) see
-// either the old file or the complete new one. It returns the SHA-256 and
-// size of what was written.
+// writeAtomic replaces path with what write produces (atomicfile.Write:
+// readers, and later builds, see the old file or the complete new one) and
+// returns the SHA-256 and size of what was written.
 func writeAtomic(path string, perm os.FileMode, write func(io.Writer) error) (Blob, error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-")
+	h := sha256.New()
+	cw := &countWriter{}
+	err := atomicfile.Write(path, perm, func(w io.Writer) error {
+		cw.w = io.MultiWriter(w, h)
+		return write(cw)
+	})
 	if err != nil {
 		return Blob{}, err
 	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // no-op once renamed
-	h := sha256.New()
-	cw := &countWriter{w: io.MultiWriter(f, h)}
-	err = write(cw)
-	if err == nil {
-		err = f.Chmod(perm)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		return Blob{}, fmt.Errorf("writing %s: %w", path, err)
-	}
-	syncDir(dir)
 	return Blob{SHA256: hex.EncodeToString(h.Sum(nil)), Size: cw.n}, nil
 }
 
@@ -49,15 +32,6 @@ func writeBytesAtomic(path string, perm os.FileMode, data []byte) (Blob, error) 
 		_, err := w.Write(data)
 		return err
 	})
-}
-
-// syncDir makes a rename durable; failure only weakens durability, never
-// correctness, so it is not reported.
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
 }
 
 type countWriter struct {

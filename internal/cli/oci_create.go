@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/kite-vm/kite/configs"
+	"github.com/kite-vm/kite/internal/atomicfile"
 	"github.com/kite-vm/kite/internal/cleanup"
 	"github.com/kite-vm/kite/internal/logging"
 	"github.com/kite-vm/kite/runtime/oci"
@@ -194,12 +195,7 @@ func writePidFile(path string, pid int) error {
 	if err != nil {
 		return err
 	}
-	tmp := filepath.Join(filepath.Dir(abs), "."+filepath.Base(abs)+".tmp")
-	if err := os.WriteFile(tmp, []byte(strconv.Itoa(pid)), 0o644); err != nil {
-		return fmt.Errorf("writing the pid file: %w", err)
-	}
-	if err := os.Rename(tmp, abs); err != nil {
-		os.Remove(tmp)
+	if err := atomicfile.WriteBytes(abs, 0o644, []byte(strconv.Itoa(pid))); err != nil {
 		return fmt.Errorf("writing the pid file: %w", err)
 	}
 	return nil

@@ -7,6 +7,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/kite-vm/kite/internal/atomicfile"
 )
 
 // Handle is one container's directory. A Handle is not safe for concurrent
@@ -72,44 +74,10 @@ func (h *Handle) Write(s State) error {
 	if err != nil {
 		return fmt.Errorf("writing the state of container %q: %w", h.id, err)
 	}
-	if err := writeAtomic(h.dir, h.statePath(), append(data, '\n')); err != nil {
+	if err := atomicfile.WriteBytes(h.statePath(), 0o600, append(data, '\n')); err != nil {
 		return fmt.Errorf("writing the state of container %q: %w", h.id, err)
 	}
 	return nil
-}
-
-func writeAtomic(dir, path string, data []byte) error {
-	f, err := os.CreateTemp(dir, tempPattern)
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Chmod(0o600)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		return errors.Join(err, removeIfExists(tmp))
-	}
-	return syncDir(dir)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	return errors.Join(err, d.Close())
 }
 
 // Remove deletes the container's state, lock and directory, and releases
@@ -119,7 +87,7 @@ func syncDir(dir string) error {
 // that still holds something (a mount point that did not come off, a
 // socket the caller forgot) is left, and the error lists what is in it.
 func (h *Handle) Remove() error {
-	temps, _ := filepath.Glob(filepath.Join(h.dir, tempPattern))
+	temps, _ := filepath.Glob(filepath.Join(h.dir, atomicfile.TempPattern(stateName)))
 	var errs []error
 	for _, f := range append([]string{h.statePath(), h.lockPath()}, temps...) {
 		errs = append(errs, removeIfExists(f))

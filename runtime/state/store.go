@@ -17,8 +17,6 @@ const DefaultRoot = "/run/kite"
 const (
 	stateName = "state.json"
 	lockName  = "lock"
-	// tempPattern names Write's temporary files (os.CreateTemp).
-	tempPattern = ".state.json.*.tmp"
 )
 
 // MaxIDLength is the longest container id: the agent's limit, since the id

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+
+	"github.com/kite-vm/kite/internal/atomicfile"
 )
 
 // While one handle rewrites the state over and over, alternating a small
@@ -58,7 +60,7 @@ func TestWriteIsAtomic(t *testing.T) {
 		t.Errorf("%d of %d reads saw a partial or missing state", bad.Load(), reads.Load())
 	}
 	t.Logf("%d reads during 200 writes", reads.Load())
-	if left, _ := filepath.Glob(filepath.Join(h.Dir(), tempPattern)); len(left) > 0 {
+	if left, _ := filepath.Glob(filepath.Join(h.Dir(), atomicfile.TempPattern(stateName))); len(left) > 0 {
 		t.Errorf("temporary files left behind: %q", left)
 	}
 }
