@@ -74,7 +74,7 @@ func ipv4Routes(rs []Route) []Route {
 
 func tcfHandleLinkIndex(t *testing.T, path, name string) int {
 	t.Helper()
-	l, err := tcfHandle(t, path).LinkByName(name)
+	l, err := testHandle(t, path).LinkByName(name)
 	if err != nil {
 		t.Fatal(err)
 	}

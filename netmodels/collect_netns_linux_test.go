@@ -5,8 +5,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net"
-	"path/filepath"
-	"runtime"
 	"sort"
 	"testing"
 
@@ -34,55 +32,10 @@ func tcfRandHex(t *testing.T) string {
 	return hex.EncodeToString(b)
 }
 
-// tcfNewNetns creates /run/netns/<name> (what `ip netns add` does) and
-// deletes it at test end.
-func tcfNewNetns(t *testing.T) string {
-	t.Helper()
-	name := "kitetest-" + tcfRandHex(t)
-	runtime.LockOSThread()
-	orig, err := netns.Get()
-	if err != nil {
-		runtime.UnlockOSThread()
-		t.Fatal(err)
-	}
-	defer orig.Close()
-	h, err := netns.NewNamed(name)
-	if err != nil {
-		runtime.UnlockOSThread()
-		t.Fatalf("creating netns %s: %v", name, err)
-	}
-	h.Close()
-	if err := netns.Set(orig); err != nil {
-		t.Fatalf("returning to the original netns: %v", err) // the thread stays locked and dies
-	}
-	runtime.UnlockOSThread()
-	t.Cleanup(func() {
-		if err := netns.DeleteNamed(name); err != nil {
-			t.Errorf("deleting netns %s: %v", name, err)
-		}
-	})
-	return filepath.Join("/run/netns", name)
-}
-
-func tcfHandle(t *testing.T, path string) *netlink.Handle {
-	t.Helper()
-	ns, err := netns.GetFromPath(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ns.Close()
-	h, err := netlink.NewHandleAt(ns)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(h.Close)
-	return h
-}
-
 func tcfNewPodNet(t *testing.T, mtu int) *tcfPodNet {
 	t.Helper()
 	testutil.RequireRoot(t)
-	p := &tcfPodNet{PodPath: tcfNewNetns(t), NodePath: tcfNewNetns(t)}
+	p := &tcfPodNet{PodPath: testNetns(t, "tcf"), NodePath: testNetns(t, "tcf")}
 	suffix := tcfRandHex(t)
 	podTmp, nodeIf := "kt"+suffix+"p", "kt"+suffix+"n"
 	p.NodeIf = nodeIf
@@ -121,7 +74,7 @@ func tcfMove(t *testing.T, ifname, path string) {
 
 func tcfSetupSide(t *testing.T, path, ifname, newName, cidr string, mtu int) net.HardwareAddr {
 	t.Helper()
-	h := tcfHandle(t, path)
+	h := testHandle(t, path)
 	l, err := h.LinkByName(ifname)
 	if err != nil {
 		t.Fatal(err)
@@ -155,7 +108,7 @@ func tcfSetupSide(t *testing.T, path, ifname, newName, cidr string, mtu int) net
 
 func tcfPodRoutes(t *testing.T, p *tcfPodNet) {
 	t.Helper()
-	h := tcfHandle(t, p.PodPath)
+	h := testHandle(t, p.PodPath)
 	l, err := h.LinkByName(tcfPodIf)
 	if err != nil {
 		t.Fatal(err)
@@ -174,7 +127,7 @@ func tcfPodRoutes(t *testing.T, p *tcfPodNet) {
 // compare before and after.
 func tcfSnapshot(t *testing.T, path string) []string {
 	t.Helper()
-	h := tcfHandle(t, path)
+	h := testHandle(t, path)
 	links, err := h.LinkList()
 	if err != nil {
 		t.Fatal(err)

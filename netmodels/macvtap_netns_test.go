@@ -1,10 +1,7 @@
 package netmodels
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
-	"path/filepath"
 	"runtime"
 	"testing"
 
@@ -12,49 +9,6 @@ import (
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 )
-
-// mvtTestNetns creates a named netns (under /run/netns) deleted at test end,
-// and returns its path. The unshare happens on a thread that is thrown away.
-func mvtTestNetns(t *testing.T, role string) string {
-	t.Helper()
-	b := make([]byte, 4)
-	rand.Read(b)
-	name := fmt.Sprintf("kite-mvt-%s-%s", hex.EncodeToString(b), role)
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread() // never unlocked: this thread moved to the new netns
-		h, err := netns.NewNamed(name)
-		if err == nil {
-			h.Close()
-		}
-		errc <- err
-	}()
-	if err := <-errc; err != nil {
-		t.Fatalf("creating netns %s: %v", name, err)
-	}
-	t.Cleanup(func() {
-		if err := netns.DeleteNamed(name); err != nil {
-			t.Errorf("deleting netns %s: %v", name, err)
-		}
-	})
-	return filepath.Join("/run/netns", name)
-}
-
-// mvtTestHandle returns a netlink handle in the netns at path.
-func mvtTestHandle(t *testing.T, path string) *netlink.Handle {
-	t.Helper()
-	ns, err := netns.GetFromPath(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ns.Close()
-	h, err := netlink.NewHandleAt(ns)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(h.Close)
-	return h
-}
 
 // mvtTestLinks lists "name type" of every link in the netns, to compare the
 // netns before and after.

@@ -19,7 +19,7 @@ import (
 func TestIntegrationMacvtapNameTaken(t *testing.T) {
 	testutil.RequireRoot(t)
 	podPath, _ := mvtTestPod(t)
-	pod := mvtTestHandle(t, podPath)
+	pod := testHandle(t, podPath)
 	parent, err := pod.LinkByName("veth-inside")
 	if err != nil {
 		t.Fatal(err)
@@ -49,7 +49,7 @@ func TestIntegrationMacvtapNameTaken(t *testing.T) {
 func TestIntegrationMacvtapDeleteByPath(t *testing.T) {
 	testutil.RequireRoot(t)
 	podPath, _ := mvtTestPod(t)
-	pod := mvtTestHandle(t, podPath)
+	pod := testHandle(t, podPath)
 	before := mvtTestLinks(t, pod)
 	ep, err := AttachMacvtap(podPath, "veth-inside", 1)
 	if err != nil {
@@ -75,7 +75,7 @@ func TestIntegrationMacvtapDeleteByPath(t *testing.T) {
 func TestIntegrationMacvtapFailHalfWay(t *testing.T) {
 	testutil.RequireRoot(t)
 	podPath, _ := mvtTestPod(t)
-	pod := mvtTestHandle(t, podPath)
+	pod := testHandle(t, podPath)
 	before := mvtTestLinks(t, pod)
 	openBefore := mvtTestOpenFds(t)
 

@@ -57,8 +57,8 @@ func TestAttachMacvtapQueueCount(t *testing.T) {
 // veth-node sits in a node netns with 10.99.0.1/24, as a CNI would.
 func mvtTestPod(t *testing.T) (podPath, nodePath string) {
 	t.Helper()
-	podPath, nodePath = mvtTestNetns(t, "pod"), mvtTestNetns(t, "node")
-	pod, node := mvtTestHandle(t, podPath), mvtTestHandle(t, nodePath)
+	podPath, nodePath = testNetns(t, "pod"), testNetns(t, "node")
+	pod, node := testHandle(t, podPath), testHandle(t, nodePath)
 	nodeNs, err := os.Open(nodePath)
 	if err != nil {
 		t.Fatal(err)
@@ -93,7 +93,7 @@ func mvtTestPod(t *testing.T) (podPath, nodePath string) {
 func TestIntegrationMacvtapTraffic(t *testing.T) {
 	testutil.RequireRoot(t)
 	podPath, nodePath := mvtTestPod(t)
-	pod := mvtTestHandle(t, podPath)
+	pod := testHandle(t, podPath)
 	before := mvtTestLinks(t, pod)
 
 	ep, err := AttachMacvtap(podPath, "veth-inside", 2)
@@ -103,7 +103,7 @@ func TestIntegrationMacvtapTraffic(t *testing.T) {
 	t.Cleanup(func() { ep.Detach() })
 	mvtCheckLink(t, pod, ep)
 
-	nodeLink, err := mvtTestHandle(t, nodePath).LinkByName("veth-node")
+	nodeLink, err := testHandle(t, nodePath).LinkByName("veth-node")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -250,7 +250,7 @@ func mvtTestReadPacket(t *testing.T, sock int, want []byte) {
 func TestIntegrationMacvtapBadInput(t *testing.T) {
 	testutil.RequireRoot(t)
 	podPath, _ := mvtTestPod(t)
-	pod := mvtTestHandle(t, podPath)
+	pod := testHandle(t, podPath)
 	before := mvtTestLinks(t, pod)
 	missingNs := filepath.Join(t.TempDir(), "no-such-netns")
 	tests := []struct {

@@ -104,7 +104,7 @@ func TestIntegrationTCFilterAttachTrafficDetach(t *testing.T) {
 
 func tcfCheckTap(t *testing.T, p *tcfPodNet, ep *TCFilter, queues int) {
 	t.Helper()
-	l, err := tcfHandle(t, p.PodPath).LinkByName(ep.Tap)
+	l, err := testHandle(t, p.PodPath).LinkByName(ep.Tap)
 	if err != nil {
 		t.Fatalf("tap %s not in the pod netns: %v", ep.Tap, err)
 	}
@@ -119,7 +119,7 @@ func tcfCheckTap(t *testing.T, p *tcfPodNet, ep *TCFilter, queues int) {
 	if tap.MTU != 1400 || tap.Attrs().Flags&net.FlagUp == 0 {
 		t.Errorf("tap MTU %d flags %v, want 1400 and up", tap.MTU, tap.Attrs().Flags)
 	}
-	addrs, err := tcfHandle(t, p.PodPath).AddrList(l, netlink.FAMILY_ALL)
+	addrs, err := testHandle(t, p.PodPath).AddrList(l, netlink.FAMILY_ALL)
 	if err != nil || len(addrs) != 0 {
 		t.Errorf("tap addresses = %v, %v; want none (IPv6 disabled on it)", addrs, err)
 	}
@@ -129,7 +129,7 @@ func tcfCheckTap(t *testing.T, p *tcfPodNet, ep *TCFilter, queues int) {
 // side, pointing at the other.
 func tcfCheckRedirects(t *testing.T, p *tcfPodNet, ep *TCFilter) {
 	t.Helper()
-	h := tcfHandle(t, p.PodPath)
+	h := testHandle(t, p.PodPath)
 	veth, _ := h.LinkByName(tcfPodIf)
 	tap, _ := h.LinkByName(ep.Tap)
 	for _, pair := range [][2]netlink.Link{{veth, tap}, {tap, veth}} {
@@ -252,7 +252,7 @@ func tcfTapToNode(t *testing.T, p *tcfPodNet, ep *TCFilter) {
 
 func TestIntegrationTCFilterKeepsForeignIngress(t *testing.T) {
 	p := tcfNewPodNet(t, 1500)
-	h := tcfHandle(t, p.PodPath)
+	h := testHandle(t, p.PodPath)
 	veth, err := h.LinkByName(tcfPodIf)
 	if err != nil {
 		t.Fatal(err)
