@@ -53,6 +53,9 @@ func (b *booter) run(ctx context.Context) *BootError {
 		return failed(StepSandboxDir, err)
 	}
 	b.vm.pushUndo("remove sandbox directory", func(context.Context) error { return p.removeSandboxDir() })
+	if err := b.makeSharedDir(); err != nil {
+		return failed(StepSharedDir, err)
+	}
 	if err := b.listenAgent(); err != nil {
 		return failed(StepAgentSocket, err)
 	}

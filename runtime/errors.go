@@ -29,6 +29,7 @@ type BootStep string
 const (
 	StepCheck        BootStep = "checking host files"
 	StepSandboxDir   BootStep = "creating the sandbox directory"
+	StepSharedDir    BootStep = "creating the shared directory"
 	StepAgentSocket  BootStep = "listening on the agent socket"
 	StepBindMount    BootStep = "bind-mounting a read-only share"
 	StepVirtiofsd    BootStep = "starting virtiofsd"

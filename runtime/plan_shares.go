@@ -45,9 +45,9 @@ type sharesPlan struct {
 
 // planShares attaches each share with the configured driver: a virtiofsd
 // and a vhost-user-fs device, or a 9p device served by QEMU itself.
-func planShares(fs configs.SharedFS, in VMInput) sharesPlan {
+func planShares(fs configs.SharedFS, dir string, shares []Share) sharesPlan {
 	var p sharesPlan
-	for i, s := range in.Shares {
+	for i, s := range shares {
 		id := "share" + strconv.Itoa(i)
 		if fs.Driver == configs.FSVirtio9P {
 			p.devices = append(p.devices, qemu.NineP{
@@ -58,7 +58,7 @@ func planShares(fs configs.SharedFS, in VMInput) sharesPlan {
 				Options: ninePOptions(fs), ReadOnly: s.ReadOnly})
 			continue
 		}
-		v := virtiofsdPlan(fs, in.Dir, id, s)
+		v := virtiofsdPlan(fs, dir, id, s)
 		p.virtiofsd = append(p.virtiofsd, v)
 		p.devices = append(p.devices, qemu.VirtioFS{ID: id, SocketPath: v.SocketPath, Tag: s.Tag})
 		p.mounts = append(p.mounts, ShareMount{Tag: s.Tag, Driver: protocol.StorageDriver_STORAGE_DRIVER_VIRTIOFS, ReadOnly: s.ReadOnly})

@@ -26,6 +26,7 @@ type VM struct {
 	plan       VMPlan
 	proc       *qemu.Process
 	virtiofsds []*Virtiofsd
+	shared     *sharedDir // nil without VMInput.SharedDir
 	undo       []undoStep // in the order done; teardown runs them backwards
 
 	stopMu  sync.Mutex
@@ -53,6 +54,11 @@ type undoStep struct {
 
 func (vm *VM) pushUndo(name string, fn func(ctx context.Context) error) {
 	vm.undo = append(vm.undo, undoStep{name: name, fn: fn})
+}
+
+// pushUndoSimple registers an undo that does not wait on anything.
+func (vm *VM) pushUndoSimple(name string, fn func() error) {
+	vm.pushUndo(name, func(context.Context) error { return fn() })
 }
 
 // teardown undoes every step done so far, latest first, all of them even

@@ -26,6 +26,10 @@ type VMInput struct {
 	GuestCID uint32
 	// Shares are the host directories to attach at boot.
 	Shares []Share
+	// SharedDir asks for the sandbox's shared directory (see VM.ShareDir):
+	// <Dir>/shared, exported as the share SharedTag before Shares, so that
+	// VMPlan.Mounts[0] is its mount.
+	SharedDir bool
 }
 
 // VMPlan is everything BootVM does, decided up front.
@@ -43,6 +47,9 @@ type VMPlan struct {
 	Mounts []ShareMount
 	// Shares are the inputs, kept for the host-side checks of BootVM.
 	Shares []Share
+	// SharedDir is the host path of the sandbox's shared directory, which
+	// BootVM creates; empty without VMInput.SharedDir.
+	SharedDir string
 	// ShutdownTimeout bounds each step of stopping QEMU (quit, SIGTERM).
 	ShutdownTimeout time.Duration
 }
@@ -129,7 +136,7 @@ func plan(cfg *configs.Config, in VMInput) (VMPlan, error) {
 	if err != nil {
 		return VMPlan{}, err
 	}
-	shares := planShares(cfg.SharedFS, in)
+	shares := planShares(cfg.SharedFS, in.Dir, in.allShares())
 	appendLine, err := kernelCmdline(cfg, accel.Type, in.Host, agent)
 	if err != nil {
 		return VMPlan{}, err
@@ -143,6 +150,7 @@ func plan(cfg *configs.Config, in VMInput) (VMPlan, error) {
 		Virtiofsd:       shares.virtiofsd,
 		Mounts:          shares.mounts,
 		Shares:          append([]Share(nil), in.Shares...),
+		SharedDir:       in.sharedDirPath(),
 		ShutdownTimeout: cfg.Hypervisor.ShutdownTimeout.Duration(),
 	}
 	p.QEMU.Kernel.Append = appendLine
@@ -157,7 +165,7 @@ func (in VMInput) validate(driver configs.FSDriver) error {
 	case !filepath.IsAbs(in.Dir) || filepath.Clean(in.Dir) != in.Dir:
 		return fmt.Errorf("%w: sandbox directory %q is not a clean absolute path", ErrInvalid, in.Dir)
 	}
-	return validateShares(in.Shares, driver)
+	return validateShares(in.allShares(), driver)
 }
 
 // checkSocketPaths refuses socket paths the kernel cannot bind, naming the

@@ -13,3 +13,8 @@ const VsockPort uint32 = 1024
 // connection (QEMU: -device virtserialport,name=agent0). Without udev the
 // guest finds it through /sys/class/virtio-ports/*/name.
 const SerialPortName = "agent0"
+
+// StorageRoot is where the agent mounts storages in the guest: a storage
+// with no mount point is at StorageRoot/<id>, so the host can name guest
+// paths inside it (a bind mount's source) without asking.
+const StorageRoot = "/run/kite/storage"

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/kite-vm/kite/agent/protocol"
 	"github.com/kite-vm/kite/agent/server/container"
 	"github.com/kite-vm/kite/agent/server/devices"
 	"github.com/kite-vm/kite/agent/server/reaper"
@@ -38,7 +39,7 @@ func DefaultConfig(release string) Config {
 		Proc:          "/proc",
 		Dev:           "/dev",
 		CgroupRoot:    "/sys/fs/cgroup",
-		StorageRoot:   "/run/kite/storage",
+		StorageRoot:   protocol.StorageRoot,
 		ModulesDir:    filepath.Join("/lib/modules", release),
 		ResolvConf:    "/etc/resolv.conf",
 		DeviceTimeout: 10 * time.Second, // hot plug under TCG can take a second or more

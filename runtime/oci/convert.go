@@ -37,6 +37,9 @@ type Plan struct {
 	// Terminal says the process runs on a pseudo-terminal
 	// (process.terminal), whose master the CLI hands to --console-socket.
 	Terminal bool
+	// Binds are the bind mounts of host paths: each must be shared into the
+	// guest and its mount's source set before Request is sent.
+	Binds []HostBind
 	// Annotations are the spec's annotations, for `kite state`.
 	Annotations map[string]string
 	// Ignored lists the spec's fields Convert dropped because they do not
@@ -48,6 +51,8 @@ type Plan struct {
 type converter struct {
 	ignored []string
 	errs    []error
+	// binds are the bind mounts of host paths, in mount order.
+	binds []HostBind
 	// joinsUTS: linux.namespaces names a UTS namespace to join, which the
 	// guest maps to the sandbox's.
 	joinsUTS bool
@@ -90,7 +95,7 @@ func (c *converter) plan(spec *specs.Spec, in Input) *Plan {
 		ExecId:        in.ContainerID,
 		Process:       c.process(spec.Process),
 		Rootfs:        &protocol.Rootfs{StorageId: RootfsStorage, Readonly: spec.Root.Readonly},
-		Mounts:        c.mounts(spec.Mounts),
+		Mounts:        c.mounts(spec.Mounts, in.Bundle),
 		Namespaces:    c.namespaces(lin.Namespaces),
 		MaskedPaths:   c.paths("linux.maskedPaths", lin.MaskedPaths),
 		ReadonlyPaths: c.paths("linux.readonlyPaths", lin.ReadonlyPaths),
@@ -107,6 +112,7 @@ func (c *converter) plan(spec *specs.Spec, in Input) *Plan {
 		Request:        req,
 		Terminal:       spec.Process.Terminal,
 		Annotations:    maps.Clone(spec.Annotations),
+		Binds:          c.binds,
 	}
 }
 

@@ -27,16 +27,71 @@ var refusedOptions = []string{
 	"rnodiratime", "rdiratime", "rnosymfollow", "rsymfollow",
 }
 
-// mounts converts the spec's mounts. Host paths cannot be bind-mounted yet:
-// that needs a share per source, which fsshare will provide.
-func (c *converter) mounts(ms []specs.Mount) []*protocol.Mount {
+// HostBind is an OCI bind mount of a host path. The runtime shares Source
+// into the guest and sets the source of Request.Mounts[Mount] to where it
+// appears there.
+type HostBind struct {
+	// Mount is the index of the bind's entry in Request.Mounts.
+	Mount int
+	// Field names the spec entry, for errors ("mounts[3]").
+	Field string
+	// Source is the absolute host path (a relative spec source is taken
+	// relative to the bundle, as runc does).
+	Source string
+	// ReadOnly: the options say "ro"; the host side of the share is then
+	// read-only too, not only the guest's mount.
+	ReadOnly bool
+}
+
+// mounts converts the spec's mounts; bind mounts of host paths are
+// recorded in c.binds for the runtime to share.
+func (c *converter) mounts(ms []specs.Mount, bundle string) []*protocol.Mount {
 	var out []*protocol.Mount
 	for i, m := range ms {
-		if pm := c.mount(fmt.Sprintf("mounts[%d]", i), m); pm != nil {
+		field := fmt.Sprintf("mounts[%d]", i)
+		if isBind(m) {
+			if pm := c.bind(field, m, bundle, len(out)); pm != nil {
+				out = append(out, pm)
+			}
+			continue
+		}
+		if pm := c.mount(field, m); pm != nil {
 			out = append(out, pm)
 		}
 	}
 	return out
+}
+
+// bind converts a bind mount of a host path; its guest source is left
+// empty for the runtime to fill.
+func (c *converter) bind(field string, m specs.Mount, bundle string, index int) *protocol.Mount {
+	switch {
+	case !filepath.IsAbs(m.Destination):
+		c.fail(invalid(field, "destination %q is not an absolute path", m.Destination))
+		return nil
+	case len(m.UIDMappings) > 0 || len(m.GIDMappings) > 0:
+		c.fail(unsupported(field, "id-mapped mounts are not supported: mount %s", m.Destination))
+		return nil
+	case m.Source == "":
+		c.fail(invalid(field, "bind mount %s has no source", m.Destination))
+		return nil
+	}
+	for _, o := range m.Options {
+		if slices.Contains(refusedOptions, o) {
+			c.fail(unsupported(field, "mount option %q is not supported: mount %s", o, m.Destination))
+			return nil
+		}
+	}
+	source := m.Source
+	if !filepath.IsAbs(source) {
+		source = filepath.Join(bundle, source)
+	}
+	c.binds = append(c.binds, HostBind{Mount: index, Field: field, Source: filepath.Clean(source), ReadOnly: slices.Contains(m.Options, "ro")})
+	opts := append([]string(nil), m.Options...)
+	if !slices.Contains(opts, "bind") && !slices.Contains(opts, "rbind") {
+		opts = append(opts, "rbind")
+	}
+	return &protocol.Mount{Destination: filepath.Clean(m.Destination), Type: "bind", Options: opts}
 }
 
 func (c *converter) mount(field string, m specs.Mount) *protocol.Mount {
@@ -46,10 +101,6 @@ func (c *converter) mount(field string, m specs.Mount) *protocol.Mount {
 	}
 	if len(m.UIDMappings) > 0 || len(m.GIDMappings) > 0 {
 		c.fail(unsupported(field, "id-mapped mounts are not supported: mount %s", m.Destination))
-		return nil
-	}
-	if isBind(m) {
-		c.fail(unsupported(field, "bind mounts of host paths are not supported yet: mount %s (source %s)", m.Destination, m.Source))
 		return nil
 	}
 	if m.Type == "" {

@@ -2,6 +2,7 @@ package oci
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -9,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/kite-vm/kite/agent/protocol"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"google.golang.org/protobuf/testing/protocmp"
 )
 
 func TestConvertRefuses(t *testing.T) {
@@ -18,12 +20,18 @@ func TestConvertRefuses(t *testing.T) {
 		want   string // the whole FieldError message
 		is     error
 	}{
-		{"host bind mount", func(s *specs.Spec) {
-			s.Mounts = append(s.Mounts, specs.Mount{Destination: "/data", Type: "bind", Source: "/srv/data", Options: []string{"rbind", "ro"}})
-		}, "mounts[7]: bind mounts of host paths are not supported yet: mount /data (source /srv/data)", ErrUnsupported},
-		{"bind by option", func(s *specs.Spec) {
-			s.Mounts[0] = specs.Mount{Destination: "/etc/resolv.conf", Type: "none", Source: "/etc/resolv.conf", Options: []string{"bind"}}
-		}, "mounts[0]: bind mounts of host paths are not supported yet: mount /etc/resolv.conf (source /etc/resolv.conf)", ErrUnsupported},
+		{"bind without source", func(s *specs.Spec) {
+			s.Mounts = append(s.Mounts, specs.Mount{Destination: "/data", Type: "bind", Options: []string{"rbind", "ro"}})
+		}, "mounts[7]: bind mount /data has no source", ErrInvalidSpec},
+		{"bind with a relative destination", func(s *specs.Spec) {
+			s.Mounts[0] = specs.Mount{Destination: "etc/resolv.conf", Type: "none", Source: "/etc/resolv.conf", Options: []string{"bind"}}
+		}, `mounts[0]: destination "etc/resolv.conf" is not an absolute path`, ErrInvalidSpec},
+		{"id-mapped bind", func(s *specs.Spec) {
+			s.Mounts = append(s.Mounts, specs.Mount{Destination: "/data", Type: "bind", Source: "/srv", UIDMappings: []specs.LinuxIDMapping{{Size: 1}}})
+		}, "mounts[7]: id-mapped mounts are not supported: mount /data", ErrUnsupported},
+		{"bind with rro", func(s *specs.Spec) {
+			s.Mounts = append(s.Mounts, specs.Mount{Destination: "/data", Type: "bind", Source: "/srv", Options: []string{"rbind", "rro"}})
+		}, `mounts[7]: mount option "rro" is not supported: mount /data`, ErrUnsupported},
 		{"unknown mount type", func(s *specs.Spec) {
 			s.Mounts[0] = specs.Mount{Destination: "/mnt", Type: "ext4", Source: "/dev/sda1"}
 		}, `mounts[0]: mount type "ext4" is not supported: mount /mnt (the guest mounts proc, sysfs, tmpfs, devpts, mqueue, cgroup, cgroup2 and hugetlbfs)`, ErrUnsupported},
@@ -102,7 +110,7 @@ func TestConvertRefuses(t *testing.T) {
 func TestConvertReportsAllErrors(t *testing.T) {
 	spec := readConfig(t, "default")
 	spec.Process.Cwd = "rel"
-	spec.Mounts = append(spec.Mounts, specs.Mount{Destination: "/data", Type: "bind", Source: "/srv"})
+	spec.Mounts = append(spec.Mounts, specs.Mount{Destination: "data", Type: "bind", Source: "/srv"})
 	_, err := Convert(spec, Input{ContainerID: "c1", Bundle: "/b"})
 	for _, w := range []string{"process.cwd", "mounts[7]"} {
 		if err == nil || !strings.Contains(err.Error(), w) {
@@ -215,5 +223,37 @@ func TestLoadThenConvert(t *testing.T) {
 	}
 	if fi, err := os.Stat(plan.Rootfs); err != nil || !fi.IsDir() {
 		t.Errorf("plan.Rootfs %q is not the bundle's rootfs directory: %v", plan.Rootfs, err)
+	}
+}
+
+// Bind mounts of host paths are recorded for the runtime to share, with
+// their guest source left for it to fill.
+func TestConvertHostBinds(t *testing.T) {
+	spec := readConfig(t, "default")
+	n := len(spec.Mounts)
+	spec.Mounts = append(spec.Mounts,
+		specs.Mount{Destination: "/data/", Type: "bind", Source: "/srv/data", Options: []string{"rbind", "ro"}},
+		specs.Mount{Destination: "/etc/hosts", Type: "none", Source: "hosts", Options: []string{"bind"}},
+		specs.Mount{Destination: "/x", Type: "bind", Source: "/srv/x"},
+	)
+	p, err := Convert(spec, Input{ContainerID: "c1", Bundle: "/b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []HostBind{
+		{Mount: n, Field: fmt.Sprintf("mounts[%d]", n), Source: "/srv/data", ReadOnly: true},
+		{Mount: n + 1, Field: fmt.Sprintf("mounts[%d]", n+1), Source: "/b/hosts"},
+		{Mount: n + 2, Field: fmt.Sprintf("mounts[%d]", n+2), Source: "/srv/x"},
+	}
+	if diff := cmp.Diff(want, p.Binds); diff != "" {
+		t.Errorf("binds (-want +got):\n%s", diff)
+	}
+	wantMounts := []*protocol.Mount{
+		{Destination: "/data", Type: "bind", Options: []string{"rbind", "ro"}},
+		{Destination: "/etc/hosts", Type: "bind", Options: []string{"bind"}},
+		{Destination: "/x", Type: "bind", Options: []string{"rbind"}},
+	}
+	if diff := cmp.Diff(wantMounts, p.Request.Mounts[n:], protocmp.Transform()); diff != "" {
+		t.Errorf("mounts (-want +got):\n%s", diff)
 	}
 }

@@ -72,8 +72,7 @@ func create(ctx context.Context, cfg DaemonConfig) (*daemon, error) {
 // boots it.
 func bootVM(ctx context.Context, cfg DaemonConfig, h *state.Handle, plan *oci.Plan, cu *cleanup.Stack) (*runtime.VM, error) {
 	vmPlan, err := runtime.PlanVM(cfg.Config, runtime.VMInput{
-		ID: cfg.ID, Dir: vmDir(h), Host: runtime.DetectHost(""),
-		Shares: []runtime.Share{{Tag: oci.RootfsStorage, HostPath: plan.Rootfs, ReadOnly: plan.RootfsReadonly}},
+		ID: cfg.ID, Dir: vmDir(h), Host: runtime.DetectHost(""), SharedDir: true,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("planning the VM: %w", err)
@@ -98,9 +97,12 @@ func bootVM(ctx context.Context, cfg DaemonConfig, h *state.Handle, plan *oci.Pl
 // the terminal handed to the console socket first.
 func (d *daemon) createContainer(ctx context.Context, cfg DaemonConfig, plan *oci.Plan, cu *cleanup.Stack) error {
 	req := plan.Request
+	if err := d.vm.ShareContainer(d.id, plan); err != nil {
+		return err
+	}
 	if err := d.agent.CreateSandbox(ctx, &protocol.CreateSandboxRequest{
 		SandboxId: d.id, Hostname: req.GetHostname(),
-		Storages: []*protocol.Storage{d.vm.Plan().Mounts[0].Storage(oci.RootfsStorage, "")},
+		Storages: []*protocol.Storage{d.vm.Plan().Mounts[0].Storage(runtime.SharedStorage, "")},
 	}); err != nil {
 		return fmt.Errorf("creating the sandbox in the guest: %w", err)
 	}
