@@ -62,6 +62,9 @@ func (b *booter) run(ctx context.Context) *BootError {
 	if e := b.startVirtiofsd(ctx); e != nil {
 		return e
 	}
+	if err := b.attachNetwork(); err != nil {
+		return failed(StepNetwork, err)
+	}
 	if err := b.startQEMU(ctx); err != nil {
 		return failed(StepQEMU, err)
 	}
@@ -70,6 +73,9 @@ func (b *booter) run(ctx context.Context) *BootError {
 	}
 	if err := b.dialQMP(ctx); err != nil {
 		return failed(StepQMP, err)
+	}
+	if err := b.configureNetwork(ctx); err != nil {
+		return failed(StepGuestNetwork, err)
 	}
 	return nil
 }

@@ -33,10 +33,12 @@ const (
 	StepAgentSocket  BootStep = "listening on the agent socket"
 	StepBindMount    BootStep = "bind-mounting a read-only share"
 	StepVirtiofsd    BootStep = "starting virtiofsd"
+	StepNetwork      BootStep = "attaching the pod network"
 	StepQEMU         BootStep = "starting QEMU"
 	StepAgentConnect BootStep = "waiting for QEMU to connect to the agent socket"
 	StepAgentReady   BootStep = "waiting for the agent"
 	StepQMP          BootStep = "connecting to QMP"
+	StepGuestNetwork BootStep = "configuring the guest network"
 )
 
 // BootError is a failed BootVM. Everything done before the failure has been

@@ -27,6 +27,8 @@ type VM struct {
 	proc       *qemu.Process
 	virtiofsds []*Virtiofsd
 	shared     *sharedDir // nil without VMInput.SharedDir
+	nics       []nic      // pod interfaces carried, in device order
+	layout     netLayout  // the pod's routes and neighbors for the guest
 	undo       []undoStep // in the order done; teardown runs them backwards
 
 	stopMu  sync.Mutex

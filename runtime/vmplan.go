@@ -30,6 +30,10 @@ type VMInput struct {
 	// <Dir>/shared, exported as the share SharedTag before Shares, so that
 	// VMPlan.Mounts[0] is its mount.
 	SharedDir bool
+	// NetnsPath is the pod's network namespace: BootVM carries its
+	// interfaces into the VM (network.model) and configures the guest with
+	// their addresses, routes and neighbors. Empty: no network.
+	NetnsPath string
 }
 
 // VMPlan is everything BootVM does, decided up front.
@@ -50,6 +54,8 @@ type VMPlan struct {
 	// SharedDir is the host path of the sandbox's shared directory, which
 	// BootVM creates; empty without VMInput.SharedDir.
 	SharedDir string
+	// Network is how the pod's network is carried (NetnsPath empty: none).
+	Network NetworkPlan
 	// ShutdownTimeout bounds each step of stopping QEMU (quit, SIGTERM).
 	ShutdownTimeout time.Duration
 }
@@ -151,6 +157,7 @@ func plan(cfg *configs.Config, in VMInput) (VMPlan, error) {
 		Mounts:          shares.mounts,
 		Shares:          append([]Share(nil), in.Shares...),
 		SharedDir:       in.sharedDirPath(),
+		Network:         planNetworkInput(cfg, in.NetnsPath),
 		ShutdownTimeout: cfg.Hypervisor.ShutdownTimeout.Duration(),
 	}
 	p.QEMU.Kernel.Append = appendLine
@@ -164,6 +171,8 @@ func (in VMInput) validate(driver configs.FSDriver) error {
 		return fmt.Errorf("%w: sandbox id %q: want letters, digits and _.- not starting with . or -", ErrInvalid, in.ID)
 	case !filepath.IsAbs(in.Dir) || filepath.Clean(in.Dir) != in.Dir:
 		return fmt.Errorf("%w: sandbox directory %q is not a clean absolute path", ErrInvalid, in.Dir)
+	case in.NetnsPath != "" && !filepath.IsAbs(in.NetnsPath):
+		return fmt.Errorf("%w: network namespace %q is not an absolute path", ErrInvalid, in.NetnsPath)
 	}
 	return validateShares(in.allShares(), driver)
 }

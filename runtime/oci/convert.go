@@ -37,6 +37,10 @@ type Plan struct {
 	// Terminal says the process runs on a pseudo-terminal
 	// (process.terminal), whose master the CLI hands to --console-socket.
 	Terminal bool
+	// NetnsPath is the pod's network namespace (linux.namespaces, type
+	// network, with a path), whose interfaces the VM takes over; empty
+	// when the spec asks for a new one: the VM then has no network.
+	NetnsPath string
 	// Binds are the bind mounts of host paths: each must be shared into the
 	// guest and its mount's source set before Request is sent.
 	Binds []HostBind
@@ -51,6 +55,8 @@ type Plan struct {
 type converter struct {
 	ignored []string
 	errs    []error
+	// netns is the network namespace path linux.namespaces names.
+	netns string
 	// binds are the bind mounts of host paths, in mount order.
 	binds []HostBind
 	// joinsUTS: linux.namespaces names a UTS namespace to join, which the
@@ -113,6 +119,7 @@ func (c *converter) plan(spec *specs.Spec, in Input) *Plan {
 		Terminal:       spec.Process.Terminal,
 		Annotations:    maps.Clone(spec.Annotations),
 		Binds:          c.binds,
+		NetnsPath:      c.netns,
 	}
 }
 

@@ -27,6 +27,8 @@ func goldenPlan(t *testing.T, p *Plan) any {
 		"terminal":       p.Terminal,
 		"annotations":    p.Annotations,
 		"ignored":        p.Ignored,
+		"netnsPath":      p.NetnsPath,
+		"binds":          p.Binds,
 		"request":        json.RawMessage(req),
 	}
 	data, err := json.Marshal(doc)

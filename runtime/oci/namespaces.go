@@ -47,10 +47,9 @@ func (c *converter) otherNamespace(field string, ns specs.LinuxNamespace) {
 	switch ns.Type {
 	case specs.NetworkNamespace:
 		// The VM is the network boundary: every container uses the
-		// guest's network namespace, which is the pod's.
-		if ns.Path != "" {
-			c.ignore(field, "network namespace "+ns.Path+": the container uses the guest's network")
-		}
+		// guest's network namespace, into which the runtime carries the
+		// interfaces of the pod's (the one named here).
+		c.netns = ns.Path
 	case specs.MountNamespace:
 		// Always new in the guest; joining one is meaningless there.
 		if ns.Path != "" {

@@ -73,6 +73,7 @@ func create(ctx context.Context, cfg DaemonConfig) (*daemon, error) {
 func bootVM(ctx context.Context, cfg DaemonConfig, h *state.Handle, plan *oci.Plan, cu *cleanup.Stack) (*runtime.VM, error) {
 	vmPlan, err := runtime.PlanVM(cfg.Config, runtime.VMInput{
 		ID: cfg.ID, Dir: vmDir(h), Host: runtime.DetectHost(""), SharedDir: true,
+		NetnsPath: plan.NetnsPath,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("planning the VM: %w", err)

@@ -1,0 +1,110 @@
+package netmodels
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/vishvananda/netlink"
+)
+
+// AddrHold is a pod interface whose IP addresses were taken off while the
+// guest owns them. With a macvtap on a veth, frames for the veth's own MAC
+// still reach the pod netns' stack: if the veth kept the pod's addresses,
+// the pod netns would answer ARP and ping for them in the guest's stead.
+type AddrHold struct {
+	NetnsPath string
+	Ifname    string
+	addrs     []netlink.Addr
+	// routes are the link's routes before: removing an address takes the
+	// routes through it along, and restoring it brings back only the
+	// prefix route.
+	routes []netlink.Route
+}
+
+// HoldAddresses removes the global and site addresses of ifname in the
+// netns (IPv6 link-local ones stay: they are derived from the link's own
+// MAC) and returns the hold that puts them back. A failure half way puts
+// back what it removed.
+func HoldAddresses(netnsPath, ifname string) (*AddrHold, error) {
+	ns, err := openPodNetns(netnsPath)
+	if err != nil {
+		return nil, err
+	}
+	defer ns.Close()
+	h, err := netlink.NewHandleAt(ns)
+	if err != nil {
+		return nil, fmt.Errorf("opening netlink in netns %q: %w", netnsPath, err)
+	}
+	defer h.Close()
+	link, err := h.LinkByName(ifname)
+	if err != nil {
+		return nil, fmt.Errorf("holding the addresses of %q in netns %q: %w: %v", ifname, netnsPath, ErrNoInterface, err)
+	}
+	addrs, err := h.AddrList(link, netlink.FAMILY_ALL)
+	if err != nil {
+		return nil, fmt.Errorf("listing the addresses of %q: %w", ifname, err)
+	}
+	routes, err := h.RouteList(link, netlink.FAMILY_ALL)
+	if err != nil {
+		return nil, fmt.Errorf("listing the routes of %q: %w", ifname, err)
+	}
+	hold := &AddrHold{NetnsPath: netnsPath, Ifname: ifname, routes: routes}
+	for _, a := range addrs {
+		if a.IP.IsLinkLocalUnicast() && a.IP.To4() == nil {
+			continue
+		}
+		if err := h.AddrDel(link, &a); err != nil {
+			err = fmt.Errorf("removing %s from %q: %w", a.IPNet, ifname, err)
+			return nil, errors.Join(err, hold.restore(h, link))
+		}
+		hold.addrs = append(hold.addrs, a)
+	}
+	return hold, nil
+}
+
+// Release puts the addresses back on the interface. An interface that is
+// gone has nothing to restore.
+func (a *AddrHold) Release() error {
+	if len(a.addrs) == 0 && len(a.routes) == 0 {
+		return nil
+	}
+	ns, err := openPodNetns(a.NetnsPath)
+	if err != nil {
+		return err
+	}
+	defer ns.Close()
+	h, err := netlink.NewHandleAt(ns)
+	if err != nil {
+		return fmt.Errorf("opening netlink in netns %q: %w", a.NetnsPath, err)
+	}
+	defer h.Close()
+	link, err := h.LinkByName(a.Ifname)
+	var notFound netlink.LinkNotFoundError
+	if errors.As(err, &notFound) {
+		a.addrs, a.routes = nil, nil
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("restoring the addresses of %q: %w", a.Ifname, err)
+	}
+	return a.restore(h, link)
+}
+
+func (a *AddrHold) restore(h *netlink.Handle, link netlink.Link) error {
+	var errs []error
+	for _, addr := range a.addrs {
+		// The kernel fills Label/Flags/lifetimes back from what AddrList
+		// read: AddrReplace restores them as they were.
+		if err := h.AddrReplace(link, &addr); err != nil {
+			errs = append(errs, fmt.Errorf("restoring %s on %q: %w", addr.IPNet, a.Ifname, err))
+		}
+	}
+	for _, r := range a.routes {
+		r.LinkIndex = link.Attrs().Index
+		if err := h.RouteReplace(&r); err != nil {
+			errs = append(errs, fmt.Errorf("restoring route %s on %q: %w", r.Dst, a.Ifname, err))
+		}
+	}
+	a.addrs, a.routes = nil, nil
+	return errors.Join(errs...)
+}

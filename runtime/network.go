@@ -1,0 +1,117 @@
+package runtime
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+
+	"github.com/kite-vm/kite/netmodels"
+	"github.com/kite-vm/kite/qemu"
+)
+
+// NIC is a pod interface carried into the VM.
+type NIC struct {
+	// ID is the QEMU netdev and device id.
+	ID string
+	// Name is the interface's name in the pod netns, and in the guest.
+	Name string
+	Kind netmodels.EndpointKind
+	// MAC is the guest NIC's address.
+	MAC    net.HardwareAddr
+	Queues int
+}
+
+// nic is an attached endpoint and what the guest needs to configure it.
+type nic struct {
+	ep  netEndpoint
+	mac net.HardwareAddr
+	fds []*os.File
+}
+
+// attachNetwork collects the pod netns, plans its endpoints and attaches
+// them, each with its undo; the NICs join the QEMU command line.
+func (b *booter) attachNetwork() error {
+	np := b.vm.plan.Network
+	if np.NetnsPath == "" {
+		return nil
+	}
+	ns, err := netmodels.Scan(np.NetnsPath)
+	if err != nil {
+		return err
+	}
+	layout, err := planNetwork(np, ns)
+	if err != nil {
+		return err
+	}
+	for _, ep := range layout.Endpoints {
+		n, err := b.attachEndpoint(np.NetnsPath, ep)
+		if err != nil {
+			return fmt.Errorf("attaching interface %q (%s): %w", ep.Link.Name, ep.Kind, err)
+		}
+		b.vm.nics = append(b.vm.nics, n)
+		b.vm.plan.QEMU.Devices = append(b.vm.plan.QEMU.Devices, qemu.TapNet{ID: ep.ID, MAC: n.mac.String(), FDs: n.fds})
+	}
+	b.vm.layout = layout
+	return nil
+}
+
+func (b *booter) attachEndpoint(netnsPath string, ep netEndpoint) (nic, error) {
+	switch ep.Kind {
+	case netmodels.EndpointTCFilter:
+		t, err := netmodels.AttachTCFilter(netnsPath, ep.Link.Name, ep.Queues)
+		if err != nil {
+			return nic{}, err
+		}
+		b.vm.pushUndoSimple("detach tcfilter "+ep.Link.Name, t.Detach)
+		return nic{ep: ep, mac: ep.Link.MAC, fds: t.Fds}, nil
+	case netmodels.EndpointMacvtap:
+		// The guest answers for the pod's addresses from now on.
+		hold, err := netmodels.HoldAddresses(netnsPath, ep.Link.Name)
+		if err != nil {
+			return nic{}, err
+		}
+		b.vm.pushUndoSimple("restore the addresses of "+ep.Link.Name, hold.Release)
+		m, err := netmodels.AttachMacvtap(netnsPath, ep.Link.Name, ep.Queues)
+		if err != nil {
+			return nic{}, err
+		}
+		b.vm.pushUndoSimple("detach macvtap "+m.Name, m.Detach)
+		return nic{ep: ep, mac: m.MAC, fds: m.Queues}, nil
+	}
+	return nic{}, fmt.Errorf("%w: endpoint %s", ErrUnsupported, ep.Kind)
+}
+
+// configureNetwork gives the guest the pod's interfaces (found by MAC,
+// renamed, addressed, up), routes and static neighbors.
+func (b *booter) configureNetwork(ctx context.Context) error {
+	if len(b.vm.nics) == 0 {
+		return nil
+	}
+	a := b.vm.Agent
+	for _, n := range b.vm.nics {
+		if _, err := a.UpdateInterface(ctx, guestInterface(n.ep, n.mac, b.vm.plan.Network.MTU)); err != nil {
+			return fmt.Errorf("configuring interface %q in the guest: %w", n.ep.Link.Name, err)
+		}
+	}
+	if len(b.vm.layout.Routes) > 0 {
+		if _, err := a.UpdateRoutes(ctx, b.vm.layout.Routes); err != nil {
+			return fmt.Errorf("setting the guest's routes: %w", err)
+		}
+	}
+	if len(b.vm.layout.Neighbors) > 0 {
+		if err := a.AddARPNeighbors(ctx, b.vm.layout.Neighbors); err != nil {
+			return fmt.Errorf("adding the guest's static neighbors: %w", err)
+		}
+	}
+	return nil
+}
+
+// NICs returns the pod interfaces carried into the VM, in device order.
+func (vm *VM) NICs() []NIC {
+	var out []NIC
+	for _, n := range vm.nics {
+		out = append(out, NIC{ID: n.ep.ID, Name: n.ep.Link.Name, Kind: n.ep.Kind, MAC: n.mac, Queues: n.ep.Queues})
+	}
+	return out
+}

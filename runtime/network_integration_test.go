@@ -1,0 +1,214 @@
+package runtime
+
+import (
+	"crypto/rand"
+	"errors"
+	"encoding/hex"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/kite-vm/kite/agent/protocol"
+	"github.com/kite-vm/kite/configs"
+	"github.com/kite-vm/kite/internal/testutil"
+	"github.com/kite-vm/kite/internal/vmtest"
+	"github.com/kite-vm/kite/netmodels"
+	"github.com/kite-vm/kite/runtime/oci"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// podNetwork is a "node" netns and a pod netns joined by a veth, as a CNI
+// plugin leaves them: the pod's eth0 has 10.77.0.2/24 and a default route
+// through the node's 10.77.0.1.
+type podNetwork struct {
+	node, pod         string // netns names
+	nodePath, podPath string
+}
+
+const (
+	nodeIP = "10.77.0.1"
+	podIP  = "10.77.0.2"
+)
+
+func newPodNetwork(t *testing.T) podNetwork {
+	t.Helper()
+	testutil.RequireRoot(t)
+	ipPath := testutil.RequireBinary(t, "ip", "iproute2")
+	b := make([]byte, 3)
+	rand.Read(b)
+	sfx := hex.EncodeToString(b)
+	n := podNetwork{node: "kite-node-" + sfx, pod: "kite-pod-" + sfx}
+	n.nodePath, n.podPath = "/run/netns/"+n.node, "/run/netns/"+n.pod
+	ip := func(args ...string) {
+		t.Helper()
+		if out, err := exec.Command(ipPath, args...).CombinedOutput(); err != nil {
+			t.Fatalf("ip %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	for _, ns := range []string{n.node, n.pod} {
+		ip("netns", "add", ns)
+		t.Cleanup(func() { exec.Command(ipPath, "netns", "del", ns).Run() })
+	}
+	ip("link", "add", "kn-"+sfx, "netns", n.node, "type", "veth", "peer", "name", "eth0", "netns", n.pod)
+	ip("-n", n.node, "addr", "add", nodeIP+"/24", "dev", "kn-"+sfx)
+	ip("-n", n.node, "link", "set", "kn-"+sfx, "up")
+	ip("-n", n.pod, "addr", "add", podIP+"/24", "dev", "eth0")
+	ip("-n", n.pod, "link", "set", "eth0", "up")
+	ip("-n", n.pod, "link", "set", "lo", "up")
+	ip("-n", n.pod, "route", "add", "default", "via", nodeIP)
+	// The kernel adds eth0's IPv6 link-local route a moment after the link
+	// comes up: wait for it, so that the snapshot taken next is stable.
+	for end := time.Now().Add(3 * time.Second); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+		out, _ := exec.Command(ipPath, "-n", n.pod, "-6", "route", "show", "dev", "eth0").Output()
+		if strings.Contains(string(out), "fe80::/64") {
+			break
+		}
+	}
+	return n
+}
+
+// snapshot is what the netns must look like again after the VM is gone.
+func (n podNetwork) snapshot(t *testing.T) string {
+	t.Helper()
+	ns, err := netmodels.Scan(n.podPath)
+	if err != nil {
+		t.Fatalf("scanning the pod netns: %v", err)
+	}
+	out, err := exec.Command("tc", "-n", n.pod, "qdisc", "show").CombinedOutput()
+	if err != nil {
+		t.Fatalf("listing qdiscs: %v\n%s", err, out)
+	}
+	var b strings.Builder
+	for _, l := range ns.Links {
+		b.WriteString(l.Name + " " + l.Kind + " " + l.MAC.String() + " ")
+		for _, a := range l.Addrs {
+			b.WriteString(a.String() + " ")
+		}
+		b.WriteString("\n")
+	}
+	for _, r := range ns.Routes {
+		b.WriteString(r.Dst.String() + " via " + r.Gw.String() + " dev " + r.Dev + "\n")
+	}
+	return b.String() + string(out)
+}
+
+// TestIntegrationPodNetwork runs a container whose VM carries the pod's
+// veth with each model: the guest pings the node, the node pings the pod
+// address (answered by the guest), and the pod netns is exactly as before
+// once the VM is stopped.
+func TestIntegrationPodNetwork(t *testing.T) {
+	busybox := testutil.RequireBinary(t, "busybox", "busybox-static")
+	for _, model := range []configs.NetModel{configs.NetTCFilter, configs.NetMacvtap} {
+		t.Run(string(model), func(t *testing.T) {
+			cfg, host := integrationConfig(t)
+			cfg.Network.Model = model
+			cfg.Network.Queues = 2
+			n := newPodNetwork(t)
+			before := n.snapshot(t)
+			root := shortTempDir(t)
+			vm := bootT(t, cfg, VMInput{ID: "net", Dir: filepath.Join(root, "sb"), Host: host, SharedDir: true, NetnsPath: n.podPath})
+			nics := vm.NICs()
+			if len(nics) != 1 || nics[0].Name != "eth0" || nics[0].Kind != netmodels.EndpointKind(model) || nics[0].Queues != 2 {
+				t.Fatalf("NICs = %+v, want eth0 carried by %s with 2 queues", nics, model)
+			}
+			createSandbox(t, vm)
+			rootfs := vmtest.BusyboxRootfs(t)
+			os.Symlink("busybox", filepath.Join(rootfs, "bin", "ping"))
+			os.Symlink("busybox", filepath.Join(rootfs, "bin", "ip"))
+			plan := netContainerPlan(t, "c1", rootfs, "ip -o -4 addr show eth0; ip route; ping -c 2 -W 5 "+nodeIP+" >/dev/null && echo PINGED")
+			if err := vm.ShareContainer("c1", plan); err != nil {
+				t.Fatal(err)
+			}
+			out, code := runContainer(t, vm, plan.Request)
+			t.Logf("guest:\n%s", out)
+			for _, want := range []string{"inet " + podIP + "/24", "default via " + nodeIP, "PINGED"} {
+				if !strings.Contains(out, want) || code != 0 {
+					t.Errorf("guest output lacks %q (exit %d)", want, code)
+				}
+			}
+			if out, err := exec.Command("ip", "netns", "exec", n.node, busybox, "ping", "-c", "2", "-W", "5", podIP).CombinedOutput(); err != nil {
+				t.Errorf("the node cannot ping the pod through the guest: %v\n%s", err, out)
+			}
+			stopAndCheck(t, vm)
+			if diff := cmp.Diff(before, n.snapshot(t)); diff != "" {
+				t.Errorf("pod netns differs after the VM stopped (-before +after):\n%s", diff)
+			}
+		})
+	}
+}
+
+func createSandbox(t *testing.T, vm *VM) {
+	t.Helper()
+	if err := vm.Agent.CreateSandbox(testContext(t), &protocol.CreateSandboxRequest{SandboxId: vm.Plan().ID,
+		Storages: []*protocol.Storage{vm.Plan().Mounts[0].Storage(SharedStorage, "")}}); err != nil {
+		t.Fatalf("CreateSandbox: %v", err)
+	}
+}
+
+// netContainerPlan runs script with CAP_NET_RAW (ping) and CAP_NET_ADMIN.
+func netContainerPlan(t *testing.T, id, rootfs, script string) *oci.Plan {
+	t.Helper()
+	caps := []string{"CAP_NET_RAW", "CAP_NET_ADMIN"}
+	spec := &specs.Spec{
+		Version: specs.Version,
+		Root:    &specs.Root{Path: rootfs},
+		Process: &specs.Process{Args: []string{"/bin/sh", "-c", script}, Cwd: "/", Env: []string{"PATH=/bin"},
+			Capabilities: &specs.LinuxCapabilities{Bounding: caps, Effective: caps, Permitted: caps}},
+		Mounts: []specs.Mount{{Destination: "/proc", Type: "proc", Source: "proc"}},
+		Linux:  &specs.Linux{Namespaces: []specs.LinuxNamespace{{Type: specs.PIDNamespace}, {Type: specs.MountNamespace}}},
+	}
+	plan, err := oci.Convert(spec, oci.Input{ContainerID: id, Bundle: filepath.Dir(rootfs)})
+	if err != nil {
+		t.Fatalf("Convert: %v", err)
+	}
+	plan.Request.Process.Stdin = false
+	return plan
+}
+
+// TestIntegrationPodNetworkBootFails: QEMU dies after both models attached
+// their endpoints, and a netns path that does not exist: the boot fails
+// naming the step, and the pod netns is exactly as before.
+func TestIntegrationPodNetworkBootFails(t *testing.T) {
+	cfg, host := integrationConfig(t)
+	root := shortTempDir(t)
+	cfg.Hypervisor.Path = script(t, root, "qemu", `echo "qemu: cannot start" >&2; exit 1`)
+	for _, model := range []configs.NetModel{configs.NetTCFilter, configs.NetMacvtap} {
+		t.Run(string(model), func(t *testing.T) {
+			cfg.Network.Model = model
+			n := newPodNetwork(t)
+			before := n.snapshot(t)
+			p, err := PlanVM(cfg, VMInput{ID: "netfail", Dir: filepath.Join(root, "sb"), Host: host, SharedDir: true, NetnsPath: n.podPath})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = BootVM(testContext(t), p)
+			var be *BootError
+			if !errors.As(err, &be) {
+				t.Fatalf("BootVM: %v, want a *BootError", err)
+			}
+			wantFailed(t, be, StepQEMU, "qemu: cannot start")
+			wantNothingLeft(t, p)
+			if diff := cmp.Diff(before, n.snapshot(t)); diff != "" {
+				t.Errorf("pod netns differs after the failed boot (-before +after):\n%s", diff)
+			}
+		})
+	}
+	t.Run("missing netns", func(t *testing.T) {
+		cfg.Network.Model = configs.NetTCFilter
+		p, err := PlanVM(cfg, VMInput{ID: "nons", Dir: filepath.Join(root, "sb"), Host: host, NetnsPath: "/run/netns/kite-no-such-netns"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = BootVM(testContext(t), p)
+		var be *BootError
+		if !errors.As(err, &be) || !errors.Is(err, netmodels.ErrNoNetns) {
+			t.Fatalf("BootVM: %v, want a *BootError matching netmodels.ErrNoNetns", err)
+		}
+		wantFailed(t, be, StepNetwork, "/run/netns/kite-no-such-netns")
+		wantNothingLeft(t, p)
+	})
+}

@@ -1,0 +1,172 @@
+package runtime
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"net/netip"
+	"slices"
+	"strconv"
+
+	"github.com/kite-vm/kite/agent/protocol"
+	"github.com/kite-vm/kite/configs"
+	"github.com/kite-vm/kite/netmodels"
+)
+
+// NetworkPlan is how BootVM carries the pod's network into the VM. The
+// netns is read when the plan is applied (collect), not when it is made.
+type NetworkPlan struct {
+	// NetnsPath is the pod's network namespace; empty: no network.
+	NetnsPath string
+	Model     configs.NetModel
+	// Queues is the number of queue pairs of each NIC (network.queues, or
+	// one per vCPU).
+	Queues int
+	// MTU overrides the interfaces' MTU in the guest (network.mtu); 0 keeps
+	// each link's.
+	MTU int
+}
+
+func planNetworkInput(cfg *configs.Config, netnsPath string) NetworkPlan {
+	if netnsPath == "" || cfg.Network.Model == configs.NetNone {
+		return NetworkPlan{}
+	}
+	return NetworkPlan{
+		NetnsPath: netnsPath,
+		Model:     cfg.Network.Model,
+		Queues:    cfg.Network.QueuesFor(cfg.Hypervisor.VCPUs),
+		MTU:       cfg.Network.MTU,
+	}
+}
+
+// netEndpoint is one pod interface to carry into the VM.
+type netEndpoint struct {
+	// ID is the QEMU netdev and device id (net0, net1, ...).
+	ID     string
+	Link   netmodels.Link
+	Kind   netmodels.EndpointKind
+	Queues int
+}
+
+// netLayout is what planNetwork decides from a scan of the pod netns.
+type netLayout struct {
+	Endpoints []netEndpoint
+	// Routes and Neighbors are the pod's, on the carried interfaces, as the
+	// guest must have them.
+	Routes    []*protocol.Route
+	Neighbors []*protocol.ARPNeighbor
+}
+
+// planNetwork picks the endpoint of each interface of the scanned netns
+// and the guest's routes and neighbors. It is pure.
+func planNetwork(p NetworkPlan, ns *netmodels.Netns) (netLayout, error) {
+	if p.Queues < 1 || p.Queues > netmodels.MaxQueues {
+		return netLayout{}, fmt.Errorf("%w: network.queues resolves to %d: want 1..%d", ErrInvalid, p.Queues, netmodels.MaxQueues)
+	}
+	var l netLayout
+	carried := map[string]bool{}
+	for _, c := range ns.Endpoints(p.Model) {
+		switch c.Kind {
+		case netmodels.EndpointTCFilter, netmodels.EndpointMacvtap:
+		default:
+			return netLayout{}, fmt.Errorf("%w: interface %q in netns %s needs the %s endpoint, which the runtime does not carry yet", ErrUnsupported, c.Link.Name, ns.Path, c.Kind)
+		}
+		if len(c.Link.MAC) != 6 {
+			return netLayout{}, fmt.Errorf("%w: interface %q in netns %s has no Ethernet MAC", ErrInvalid, c.Link.Name, ns.Path)
+		}
+		for _, e := range l.Endpoints {
+			if bytes.Equal(e.Link.MAC, c.Link.MAC) {
+				return netLayout{}, fmt.Errorf("%w: interfaces %q and %q in netns %s share MAC %s: the guest could not tell them apart", ErrInvalid, e.Link.Name, c.Link.Name, ns.Path, c.Link.MAC)
+			}
+		}
+		l.Endpoints = append(l.Endpoints, netEndpoint{ID: "net" + strconv.Itoa(len(l.Endpoints)), Link: c.Link, Kind: c.Kind, Queues: p.Queues})
+		carried[c.Link.Name] = true
+	}
+	l.Routes = guestRoutes(ns.Routes, carried)
+	for _, n := range ns.Neighbors {
+		if carried[n.Dev] {
+			l.Neighbors = append(l.Neighbors, &protocol.ARPNeighbor{IpAddress: n.IP.String(), Device: n.Dev, HwAddr: n.MAC.String(),
+				State: protocol.NeighborState_NEIGHBOR_STATE_PERMANENT})
+		}
+	}
+	return l, nil
+}
+
+// guestRoutes keeps the routes on carried interfaces, the directly
+// connected ones first: a gateway route needs the route to its gateway.
+func guestRoutes(routes []netmodels.Route, carried map[string]bool) []*protocol.Route {
+	var link, via []*protocol.Route
+	for _, r := range routes {
+		if !carried[r.Dev] || r.Scope == scopeHost {
+			continue
+		}
+		pr := &protocol.Route{Device: r.Dev, Scope: routeScope(r.Scope)}
+		if r.Dst.Bits() != 0 {
+			pr.Dest = r.Dst.String()
+		}
+		if r.Src.IsValid() {
+			pr.Source = r.Src.String()
+		}
+		if r.Gw.IsValid() {
+			pr.Gateway = r.Gw.String()
+			via = append(via, pr)
+			continue
+		}
+		link = append(link, pr)
+	}
+	return append(link, via...)
+}
+
+// Route scopes as netlink numbers them.
+const (
+	scopeUniverse = 0
+	scopeSite     = 200
+	scopeLink     = 253
+	scopeHost     = 254
+)
+
+func routeScope(s uint8) protocol.RouteScope {
+	switch s {
+	case scopeSite:
+		return protocol.RouteScope_ROUTE_SCOPE_SITE
+	case scopeLink:
+		return protocol.RouteScope_ROUTE_SCOPE_LINK
+	case scopeHost:
+		return protocol.RouteScope_ROUTE_SCOPE_HOST
+	}
+	return protocol.RouteScope_ROUTE_SCOPE_UNIVERSE
+}
+
+// guestInterface is the agent's view of an endpoint: found by the MAC the
+// guest NIC was given, renamed to the pod's name, with the pod's addresses.
+func guestInterface(e netEndpoint, mac net.HardwareAddr, mtuOverride int) *protocol.Interface {
+	mtu := e.Link.MTU
+	if mtuOverride > 0 {
+		mtu = mtuOverride
+	}
+	iface := &protocol.Interface{Name: e.Link.Name, HwAddr: mac.String(), Mtu: uint32(mtu)}
+	for _, a := range e.Link.Addrs {
+		if a.Addr().IsLinkLocalUnicast() && a.Addr().Is6() {
+			continue // the guest kernel makes its own from the MAC
+		}
+		iface.Addresses = append(iface.Addresses, ipAddress(a))
+	}
+	return iface
+}
+
+func ipAddress(a netip.Prefix) *protocol.IPAddress {
+	fam := protocol.IPFamily_IP_FAMILY_V4
+	if a.Addr().Is6() && !a.Addr().Is4In6() {
+		fam = protocol.IPFamily_IP_FAMILY_V6
+	}
+	return &protocol.IPAddress{Family: fam, Address: a.Addr().Unmap().String(), PrefixLen: uint32(a.Bits())}
+}
+
+// endpointNames lists the interfaces of a layout, for errors and logs.
+func (l netLayout) endpointNames() []string {
+	var names []string
+	for _, e := range l.Endpoints {
+		names = append(names, e.Link.Name)
+	}
+	return slices.Clip(names)
+}

@@ -1,0 +1,122 @@
+package runtime
+
+import (
+	"errors"
+	"net"
+	"net/netip"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/kite-vm/kite/agent/protocol"
+	"github.com/kite-vm/kite/configs"
+	"github.com/kite-vm/kite/netmodels"
+	"google.golang.org/protobuf/testing/protocmp"
+)
+
+func mac(s string) net.HardwareAddr {
+	m, err := net.ParseMAC(s)
+	if err != nil {
+		panic(err)
+	}
+	return m
+}
+
+func podNetns() *netmodels.Netns {
+	return &netmodels.Netns{
+		Path: "/run/netns/pod",
+		Links: []netmodels.Link{
+			{Index: 1, Name: "lo", Kind: netmodels.KindLoopback},
+			{Index: 2, Name: "eth0", Kind: "veth", MAC: mac("02:00:00:00:00:01"), MTU: 1450,
+				Addrs: []netip.Prefix{netip.MustParsePrefix("10.1.0.5/24"), netip.MustParsePrefix("fe80::1/64"), netip.MustParsePrefix("fd00::5/64")}},
+			{Index: 3, Name: "net1", Kind: "macvlan", MAC: mac("02:00:00:00:00:02"), MTU: 1500},
+		},
+		Routes: []netmodels.Route{
+			{Dst: netip.MustParsePrefix("0.0.0.0/0"), Gw: netip.MustParseAddr("10.1.0.1"), Dev: "eth0"},
+			{Dst: netip.MustParsePrefix("10.1.0.0/24"), Dev: "eth0", Scope: scopeLink, Src: netip.MustParseAddr("10.1.0.5")},
+			{Dst: netip.MustParsePrefix("127.0.0.0/8"), Dev: "lo", Scope: scopeHost},
+		},
+		Neighbors: []netmodels.Neighbor{
+			{IP: netip.MustParseAddr("10.1.0.1"), MAC: mac("02:00:00:00:00:aa"), Dev: "eth0"},
+			{IP: netip.MustParseAddr("127.0.0.2"), MAC: mac("02:00:00:00:00:bb"), Dev: "lo"},
+		},
+	}
+}
+
+func TestPlanNetwork(t *testing.T) {
+	l, err := planNetwork(NetworkPlan{NetnsPath: "/run/netns/pod", Model: configs.NetTCFilter, Queues: 2}, podNetns())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range l.Endpoints {
+		got = append(got, e.ID+"="+e.Link.Name+"/"+string(e.Kind))
+	}
+	if diff := cmp.Diff([]string{"net0=eth0/tcfilter", "net1=net1/tcfilter"}, got); diff != "" {
+		t.Errorf("endpoints (-want +got):\n%s", diff)
+	}
+	wantRoutes := []*protocol.Route{
+		{Dest: "10.1.0.0/24", Device: "eth0", Source: "10.1.0.5", Scope: protocol.RouteScope_ROUTE_SCOPE_LINK},
+		{Gateway: "10.1.0.1", Device: "eth0", Scope: protocol.RouteScope_ROUTE_SCOPE_UNIVERSE},
+	}
+	if diff := cmp.Diff(wantRoutes, l.Routes, protocmp.Transform()); diff != "" {
+		t.Errorf("routes: link routes first, lo's dropped (-want +got):\n%s", diff)
+	}
+	wantNeigh := []*protocol.ARPNeighbor{{IpAddress: "10.1.0.1", Device: "eth0", HwAddr: "02:00:00:00:00:aa", State: protocol.NeighborState_NEIGHBOR_STATE_PERMANENT}}
+	if diff := cmp.Diff(wantNeigh, l.Neighbors, protocmp.Transform()); diff != "" {
+		t.Errorf("neighbors (-want +got):\n%s", diff)
+	}
+	iface := guestInterface(l.Endpoints[0], l.Endpoints[0].Link.MAC, 0)
+	wantIface := &protocol.Interface{Name: "eth0", HwAddr: "02:00:00:00:00:01", Mtu: 1450, Addresses: []*protocol.IPAddress{
+		{Family: protocol.IPFamily_IP_FAMILY_V4, Address: "10.1.0.5", PrefixLen: 24},
+		{Family: protocol.IPFamily_IP_FAMILY_V6, Address: "fd00::5", PrefixLen: 64},
+	}}
+	if diff := cmp.Diff(wantIface, iface, protocmp.Transform()); diff != "" {
+		t.Errorf("interface: link-local dropped (-want +got):\n%s", diff)
+	}
+	if got := guestInterface(l.Endpoints[0], mac("02:00:00:00:00:09"), 9000); got.Mtu != 9000 || got.HwAddr != "02:00:00:00:00:09" {
+		t.Errorf("network.mtu and the endpoint's MAC not applied: %v", got)
+	}
+}
+
+func TestPlanNetworkRefuses(t *testing.T) {
+	tests := []struct {
+		name   string
+		queues int
+		mutate func(ns *netmodels.Netns)
+		is     error
+		want   string
+	}{
+		{"queues > 256", 257, nil, ErrInvalid, "network.queues resolves to 257: want 1..256"},
+		{"no queues", 0, nil, ErrInvalid, "want 1..256"},
+		{"MAC clash", 1, func(ns *netmodels.Netns) { ns.Links[2].MAC = ns.Links[1].MAC }, ErrInvalid,
+			`interfaces "eth0" and "net1" in netns /run/netns/pod share MAC 02:00:00:00:00:01`},
+		{"VF netdev", 1, func(ns *netmodels.Netns) { ns.Links[2].BusInfo = "0000:3b:02.1" }, ErrUnsupported,
+			`interface "net1" in netns /run/netns/pod needs the physical endpoint`},
+		{"no MAC", 1, func(ns *netmodels.Netns) { ns.Links[1].MAC = nil }, ErrInvalid, `interface "eth0" in netns /run/netns/pod has no Ethernet MAC`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ns := podNetns()
+			if tt.mutate != nil {
+				tt.mutate(ns)
+			}
+			_, err := planNetwork(NetworkPlan{Model: configs.NetTCFilter, Queues: tt.queues}, ns)
+			if !errors.Is(err, tt.is) || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("planNetwork = %v, want %v containing %q", err, tt.is, tt.want)
+			}
+		})
+	}
+}
+
+func TestPlanNetworkInput(t *testing.T) {
+	cfg := configs.Default()
+	cfg.Hypervisor.VCPUs = 3
+	if got := planNetworkInput(cfg, "/run/netns/p"); got.Queues != 3 || got.NetnsPath != "/run/netns/p" {
+		t.Errorf("queues 0 must mean one per vCPU: %+v", got)
+	}
+	cfg.Network.Model = configs.NetNone
+	if got := planNetworkInput(cfg, "/run/netns/p"); got.NetnsPath != "" {
+		t.Errorf("model none must carry nothing: %+v", got)
+	}
+}
