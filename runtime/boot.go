@@ -27,7 +27,7 @@ const (
 // with QEMU's output and console when QEMU had started. The undo has its own
 // time budget rather than ctx, which may be what ended the boot.
 func BootVM(ctx context.Context, plan VMPlan) (*VM, error) {
-	b := &booter{vm: &VM{plan: plan}, start: time.Now()}
+	b := &booter{vm: &VM{plan: plan, ports: newPorts(plan.QEMU.RootPorts)}, start: time.Now()}
 	if e := b.run(ctx); e != nil {
 		return nil, b.fail(ctx, e)
 	}

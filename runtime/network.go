@@ -2,9 +2,11 @@ package runtime
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
+	"slices"
 
 	"github.com/kite-vm/kite/netmodels"
 	"github.com/kite-vm/kite/qemu"
@@ -27,15 +29,22 @@ type nic struct {
 	ep  netEndpoint
 	mac net.HardwareAddr
 	fds []*os.File
+	// detach undoes the attach in the pod netns.
+	detach func() error
+	// port and dev are set for a hot-plugged NIC.
+	port string
+	dev  *plugged
 }
 
 // attachNetwork collects the pod netns, plans its endpoints and attaches
-// them, each with its undo; the NICs join the QEMU command line.
+// them; the NICs join the QEMU command line. One undo detaches every NIC
+// the VM has then, hot-plugged ones included.
 func (b *booter) attachNetwork() error {
 	np := b.vm.plan.Network
 	if np.NetnsPath == "" {
 		return nil
 	}
+	b.vm.pushUndoSimple("detach the pod network", b.vm.detachNICs)
 	ns, err := netmodels.Scan(np.NetnsPath)
 	if err != nil {
 		return err
@@ -45,9 +54,9 @@ func (b *booter) attachNetwork() error {
 		return err
 	}
 	for _, ep := range layout.Endpoints {
-		n, err := b.attachEndpoint(np.NetnsPath, ep)
+		n, err := attachEndpoint(np.NetnsPath, ep)
 		if err != nil {
-			return fmt.Errorf("attaching interface %q (%s): %w", ep.Link.Name, ep.Kind, err)
+			return err
 		}
 		b.vm.nics = append(b.vm.nics, n)
 		b.vm.plan.QEMU.Devices = append(b.vm.plan.QEMU.Devices, qemu.TapNet{ID: ep.ID, MAC: n.mac.String(), FDs: n.fds})
@@ -56,30 +65,50 @@ func (b *booter) attachNetwork() error {
 	return nil
 }
 
-func (b *booter) attachEndpoint(netnsPath string, ep netEndpoint) (nic, error) {
+// attachEndpoint attaches one endpoint in the pod netns; a failure leaves
+// the netns as it was.
+func attachEndpoint(netnsPath string, ep netEndpoint) (nic, error) {
+	n, err := attachEndpointKind(netnsPath, ep)
+	if err != nil {
+		return nic{}, fmt.Errorf("attaching interface %q (%s): %w", ep.Link.Name, ep.Kind, err)
+	}
+	return n, nil
+}
+
+func attachEndpointKind(netnsPath string, ep netEndpoint) (nic, error) {
 	switch ep.Kind {
 	case netmodels.EndpointTCFilter:
 		t, err := netmodels.AttachTCFilter(netnsPath, ep.Link.Name, ep.Queues)
 		if err != nil {
 			return nic{}, err
 		}
-		b.vm.pushUndoSimple("detach tcfilter "+ep.Link.Name, t.Detach)
-		return nic{ep: ep, mac: ep.Link.MAC, fds: t.Fds}, nil
+		return nic{ep: ep, mac: ep.Link.MAC, fds: t.Fds, detach: t.Detach}, nil
 	case netmodels.EndpointMacvtap:
 		// The guest answers for the pod's addresses from now on.
 		hold, err := netmodels.HoldAddresses(netnsPath, ep.Link.Name)
 		if err != nil {
 			return nic{}, err
 		}
-		b.vm.pushUndoSimple("restore the addresses of "+ep.Link.Name, hold.Release)
 		m, err := netmodels.AttachMacvtap(netnsPath, ep.Link.Name, ep.Queues)
 		if err != nil {
-			return nic{}, err
+			return nic{}, errors.Join(err, hold.Release())
 		}
-		b.vm.pushUndoSimple("detach macvtap "+m.Name, m.Detach)
-		return nic{ep: ep, mac: m.MAC, fds: m.Queues}, nil
+		detach := func() error { return errors.Join(m.Detach(), hold.Release()) }
+		return nic{ep: ep, mac: m.MAC, fds: m.Queues, detach: detach}, nil
 	}
 	return nic{}, fmt.Errorf("%w: endpoint %s", ErrUnsupported, ep.Kind)
+}
+
+// detachNICs detaches every NIC left, latest first; QEMU is gone by then.
+func (vm *VM) detachNICs() error {
+	vm.netMu.Lock()
+	defer vm.netMu.Unlock()
+	var errs []error
+	for _, n := range slices.Backward(vm.nics) {
+		errs = append(errs, n.detach())
+	}
+	vm.nics = nil
+	return errors.Join(errs...)
 }
 
 // configureNetwork gives the guest the pod's interfaces (found by MAC,
@@ -109,6 +138,8 @@ func (b *booter) configureNetwork(ctx context.Context) error {
 
 // NICs returns the pod interfaces carried into the VM, in device order.
 func (vm *VM) NICs() []NIC {
+	vm.netMu.Lock()
+	defer vm.netMu.Unlock()
 	var out []NIC
 	for _, n := range vm.nics {
 		out = append(out, NIC{ID: n.ep.ID, Name: n.ep.Link.Name, Kind: n.ep.Kind, MAC: n.mac, Queues: n.ep.Queues})

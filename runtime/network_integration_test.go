@@ -71,6 +71,27 @@ func newPodNetwork(t *testing.T) podNetwork {
 	return n
 }
 
+// addLink adds a second veth between the node and the pod after the VM
+// booted, as Multus does for a secondary network: the pod's end is named
+// ifname with podAddr/24, the node's has nodeAddr/24.
+func (n podNetwork) addLink(t *testing.T, ifname, podAddr, nodeAddr string) {
+	t.Helper()
+	b := make([]byte, 3)
+	rand.Read(b)
+	peer := "kn2-" + hex.EncodeToString(b)
+	for _, args := range [][]string{
+		{"link", "add", peer, "netns", n.node, "type", "veth", "peer", "name", ifname, "netns", n.pod},
+		{"-n", n.node, "addr", "add", nodeAddr + "/24", "dev", peer},
+		{"-n", n.node, "link", "set", peer, "up"},
+		{"-n", n.pod, "addr", "add", podAddr + "/24", "dev", ifname},
+		{"-n", n.pod, "link", "set", ifname, "up"},
+	} {
+		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
+			t.Fatalf("ip %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+}
+
 // snapshot is what the netns must look like again after the VM is gone.
 func (n podNetwork) snapshot(t *testing.T) string {
 	t.Helper()
@@ -211,4 +232,68 @@ func TestIntegrationPodNetworkBootFails(t *testing.T) {
 		wantFailed(t, be, StepNetwork, "/run/netns/kite-no-such-netns")
 		wantNothingLeft(t, p)
 	})
+}
+
+// TestIntegrationNICHotplug hot-adds a second pod interface to a running
+// VM, pings through it both ways, hot-removes it, and checks the guest
+// lost it and the pod netns is as it was before the add.
+func TestIntegrationNICHotplug(t *testing.T) {
+	busybox := testutil.RequireBinary(t, "busybox", "busybox-static")
+	cfg, host := integrationConfig(t)
+	cfg.Network.Model = configs.NetTCFilter
+	cfg.Hotplug.SpareRootPorts = 2
+	n := newPodNetwork(t)
+	root := shortTempDir(t)
+	vm := bootT(t, cfg, VMInput{ID: "hot", Dir: filepath.Join(root, "sb"), Host: host, SharedDir: true, NetnsPath: n.podPath})
+	createSandbox(t, vm)
+	rootfs := vmtest.BusyboxRootfs(t)
+	os.Symlink("busybox", filepath.Join(rootfs, "bin", "ping"))
+	os.Symlink("busybox", filepath.Join(rootfs, "bin", "ip"))
+
+	n.addLink(t, "net1", "10.78.0.2", "10.78.0.1")
+	before := n.snapshot(t)
+	nic, tm, err := vm.AddInterface(testContext(t), "net1")
+	if err != nil {
+		t.Fatalf("AddInterface: %v", err)
+	}
+	t.Logf("hot-added %+v: qmp %s, visible %s, configured %s", nic, tm.QMP, tm.Visible, tm.Configured)
+	if !(0 < tm.QMP && tm.QMP <= tm.Visible && tm.Visible <= tm.Configured) {
+		t.Errorf("timings out of order: %+v", tm)
+	}
+	if _, _, err := vm.AddInterface(testContext(t), "net1"); !errors.Is(err, ErrInvalid) {
+		t.Errorf("adding net1 twice = %v, want ErrInvalid", err)
+	}
+	if _, _, err := vm.AddInterface(testContext(t), "nope0"); !errors.Is(err, netmodels.ErrNoInterface) {
+		t.Errorf("adding a missing interface = %v, want ErrNoInterface", err)
+	}
+	plan := netContainerPlan(t, "c1", rootfs, "ip -o -4 addr show net1; ping -c 2 -W 5 10.78.0.1 >/dev/null && echo PINGED")
+	if err := vm.ShareContainer("c1", plan); err != nil {
+		t.Fatal(err)
+	}
+	out, code := runContainer(t, vm, plan.Request)
+	if !strings.Contains(out, "inet 10.78.0.2/24") || !strings.Contains(out, "PINGED") || code != 0 {
+		t.Errorf("guest output %q (exit %d): want net1 with 10.78.0.2/24 and the ping through it", out, code)
+	}
+	if out, err := exec.Command("ip", "netns", "exec", n.node, busybox, "ping", "-c", "2", "-W", "5", "10.78.0.2").CombinedOutput(); err != nil {
+		t.Errorf("the node cannot ping the hot-added interface: %v\n%s", err, out)
+	}
+	if err := vm.RemoveInterface(testContext(t), "eth0"); !errors.Is(err, ErrInvalid) {
+		t.Errorf("removing the boot interface = %v, want ErrInvalid", err)
+	}
+	if err := vm.RemoveInterface(testContext(t), "net1"); err != nil {
+		t.Fatalf("RemoveInterface: %v", err)
+	}
+	ifaces, err := vm.Agent.ListInterfaces(testContext(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, i := range ifaces {
+		if i.GetName() == "net1" || i.GetHwAddr() == nic.MAC.String() {
+			t.Errorf("the guest still has %v after RemoveInterface", i)
+		}
+	}
+	if diff := cmp.Diff(before, n.snapshot(t)); diff != "" {
+		t.Errorf("pod netns differs after the hot remove (-before +after):\n%s", diff)
+	}
+	stopAndCheck(t, vm)
 }

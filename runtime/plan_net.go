@@ -66,30 +66,69 @@ func planNetwork(p NetworkPlan, ns *netmodels.Netns) (netLayout, error) {
 	var l netLayout
 	carried := map[string]bool{}
 	for _, c := range ns.Endpoints(p.Model) {
-		switch c.Kind {
-		case netmodels.EndpointTCFilter, netmodels.EndpointMacvtap:
-		default:
-			return netLayout{}, fmt.Errorf("%w: interface %q in netns %s needs the %s endpoint, which the runtime does not carry yet", ErrUnsupported, c.Link.Name, ns.Path, c.Kind)
+		ep, err := planEndpoint(p, ns.Path, c, l.Endpoints, "net"+strconv.Itoa(len(l.Endpoints)))
+		if err != nil {
+			return netLayout{}, err
 		}
-		if len(c.Link.MAC) != 6 {
-			return netLayout{}, fmt.Errorf("%w: interface %q in netns %s has no Ethernet MAC", ErrInvalid, c.Link.Name, ns.Path)
-		}
-		for _, e := range l.Endpoints {
-			if bytes.Equal(e.Link.MAC, c.Link.MAC) {
-				return netLayout{}, fmt.Errorf("%w: interfaces %q and %q in netns %s share MAC %s: the guest could not tell them apart", ErrInvalid, e.Link.Name, c.Link.Name, ns.Path, c.Link.MAC)
-			}
-		}
-		l.Endpoints = append(l.Endpoints, netEndpoint{ID: "net" + strconv.Itoa(len(l.Endpoints)), Link: c.Link, Kind: c.Kind, Queues: p.Queues})
+		l.Endpoints = append(l.Endpoints, ep)
 		carried[c.Link.Name] = true
 	}
-	l.Routes = guestRoutes(ns.Routes, carried)
-	for _, n := range ns.Neighbors {
+	l.Routes, l.Neighbors = guestRoutes(ns.Routes, carried), guestNeighbors(ns.Neighbors, carried)
+	return l, nil
+}
+
+// planEndpoint checks that a classified link can be carried next to the
+// endpoints already planned, under id.
+func planEndpoint(p NetworkPlan, nsPath string, c netmodels.ClassifiedLink, others []netEndpoint, id string) (netEndpoint, error) {
+	switch c.Kind {
+	case netmodels.EndpointTCFilter, netmodels.EndpointMacvtap:
+	case netmodels.EndpointNone:
+		return netEndpoint{}, fmt.Errorf("%w: interface %q (%s) in netns %s is not carried into a VM", ErrInvalid, c.Link.Name, c.Link.Kind, nsPath)
+	default:
+		return netEndpoint{}, fmt.Errorf("%w: interface %q in netns %s needs the %s endpoint, which the runtime does not carry yet", ErrUnsupported, c.Link.Name, nsPath, c.Kind)
+	}
+	if len(c.Link.MAC) != 6 {
+		return netEndpoint{}, fmt.Errorf("%w: interface %q in netns %s has no Ethernet MAC", ErrInvalid, c.Link.Name, nsPath)
+	}
+	for _, e := range others {
+		if e.Link.Name == c.Link.Name {
+			return netEndpoint{}, fmt.Errorf("%w: interface %q in netns %s is already in the VM", ErrInvalid, c.Link.Name, nsPath)
+		}
+		if bytes.Equal(e.Link.MAC, c.Link.MAC) {
+			return netEndpoint{}, fmt.Errorf("%w: interfaces %q and %q in netns %s share MAC %s: the guest could not tell them apart", ErrInvalid, e.Link.Name, c.Link.Name, nsPath, c.Link.MAC)
+		}
+	}
+	return netEndpoint{ID: id, Link: c.Link, Kind: c.Kind, Queues: p.Queues}, nil
+}
+
+// planHotNIC plans carrying the interface ifname of a fresh scan into a
+// running VM that has the endpoints others: its endpoint, and its routes
+// and static neighbors for the guest.
+func planHotNIC(p NetworkPlan, ns *netmodels.Netns, ifname, id string, others []netEndpoint) (netEndpoint, netLayout, error) {
+	for _, l := range ns.Links {
+		if l.Name != ifname {
+			continue
+		}
+		c := netmodels.ClassifiedLink{Link: l, Kind: netmodels.Class(l, p.Model)}
+		ep, err := planEndpoint(p, ns.Path, c, others, id)
+		if err != nil {
+			return netEndpoint{}, netLayout{}, err
+		}
+		carried := map[string]bool{ifname: true}
+		return ep, netLayout{Endpoints: []netEndpoint{ep}, Routes: guestRoutes(ns.Routes, carried), Neighbors: guestNeighbors(ns.Neighbors, carried)}, nil
+	}
+	return netEndpoint{}, netLayout{}, fmt.Errorf("%w: %q in netns %s", netmodels.ErrNoInterface, ifname, ns.Path)
+}
+
+func guestNeighbors(ns []netmodels.Neighbor, carried map[string]bool) []*protocol.ARPNeighbor {
+	var out []*protocol.ARPNeighbor
+	for _, n := range ns {
 		if carried[n.Dev] {
-			l.Neighbors = append(l.Neighbors, &protocol.ARPNeighbor{IpAddress: n.IP.String(), Device: n.Dev, HwAddr: n.MAC.String(),
+			out = append(out, &protocol.ARPNeighbor{IpAddress: n.IP.String(), Device: n.Dev, HwAddr: n.MAC.String(),
 				State: protocol.NeighborState_NEIGHBOR_STATE_PERMANENT})
 		}
 	}
-	return l, nil
+	return out
 }
 
 // guestRoutes keeps the routes on carried interfaces, the directly

@@ -27,9 +27,13 @@ type VM struct {
 	proc       *qemu.Process
 	virtiofsds []*Virtiofsd
 	shared     *sharedDir // nil without VMInput.SharedDir
-	nics       []nic      // pod interfaces carried, in device order
-	layout     netLayout  // the pod's routes and neighbors for the guest
-	undo       []undoStep // in the order done; teardown runs them backwards
+	ports      *ports     // spare root ports for hot plug
+
+	netMu  sync.Mutex
+	nics   []nic      // guarded by netMu: pod interfaces carried, in device order
+	layout netLayout  // the pod's routes and neighbors at boot
+	netSeq int        // guarded by netMu: numbers hot-plugged NICs' ids
+	undo   []undoStep // in the order done; teardown runs them backwards
 
 	stopMu  sync.Mutex
 	stopped bool  // guarded by stopMu
