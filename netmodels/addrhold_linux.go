@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 )
 
 // AddrHold is a pod interface whose IP addresses were taken off while the
@@ -101,7 +102,9 @@ func (a *AddrHold) restore(h *netlink.Handle, link netlink.Link) error {
 	}
 	for _, r := range a.routes {
 		r.LinkIndex = link.Attrs().Index
-		if err := h.RouteReplace(&r); err != nil {
+		// RouteAdd, not RouteReplace: an IPv6 replace matches on prefix
+		// and metric only, and would take another link's fe80::/64.
+		if err := h.RouteAdd(&r); err != nil && !errors.Is(err, unix.EEXIST) {
 			errs = append(errs, fmt.Errorf("restoring route %s on %q: %w", r.Dst, a.Ifname, err))
 		}
 	}

@@ -22,6 +22,8 @@ type NIC struct {
 	// MAC is the guest NIC's address.
 	MAC    net.HardwareAddr
 	Queues int
+	// Hotplugged: added by AddInterface, not at boot.
+	Hotplugged bool
 }
 
 // nic is an attached endpoint and what the guest needs to configure it.
@@ -142,7 +144,7 @@ func (vm *VM) NICs() []NIC {
 	defer vm.netMu.Unlock()
 	var out []NIC
 	for _, n := range vm.nics {
-		out = append(out, NIC{ID: n.ep.ID, Name: n.ep.Link.Name, Kind: n.ep.Kind, MAC: n.mac, Queues: n.ep.Queues})
+		out = append(out, NIC{ID: n.ep.ID, Name: n.ep.Link.Name, Kind: n.ep.Kind, MAC: n.mac, Queues: n.ep.Queues, Hotplugged: n.dev != nil})
 	}
 	return out
 }

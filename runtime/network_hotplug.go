@@ -53,7 +53,7 @@ func (vm *VM) AddInterface(ctx context.Context, ifname string) (NIC, PlugTimings
 		return NIC{}, PlugTimings{}, fmt.Errorf("adding interface %q to sandbox %q: %w", ifname, vm.plan.ID, err)
 	}
 	vm.nics = append(vm.nics, n)
-	return NIC{ID: n.ep.ID, Name: ifname, Kind: ep.Kind, MAC: n.mac, Queues: ep.Queues}, t, nil
+	return NIC{ID: n.ep.ID, Name: ifname, Kind: ep.Kind, MAC: n.mac, Queues: ep.Queues, Hotplugged: true}, t, nil
 }
 
 func (vm *VM) endpoints() []netEndpoint {

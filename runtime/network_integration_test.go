@@ -1,137 +1,36 @@
 package runtime
 
 import (
-	"crypto/rand"
 	"errors"
-	"encoding/hex"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/kite-vm/kite/agent/protocol"
 	"github.com/kite-vm/kite/configs"
-	"github.com/kite-vm/kite/internal/testutil"
+	"github.com/kite-vm/kite/internal/netnstest"
 	"github.com/kite-vm/kite/internal/vmtest"
 	"github.com/kite-vm/kite/netmodels"
 	"github.com/kite-vm/kite/runtime/oci"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
-// podNetwork is a "node" netns and a pod netns joined by a veth, as a CNI
-// plugin leaves them: the pod's eth0 has 10.77.0.2/24 and a default route
-// through the node's 10.77.0.1.
-type podNetwork struct {
-	node, pod         string // netns names
-	nodePath, podPath string
-}
-
-const (
-	nodeIP = "10.77.0.1"
-	podIP  = "10.77.0.2"
-)
-
-func newPodNetwork(t *testing.T) podNetwork {
-	t.Helper()
-	testutil.RequireRoot(t)
-	ipPath := testutil.RequireBinary(t, "ip", "iproute2")
-	b := make([]byte, 3)
-	rand.Read(b)
-	sfx := hex.EncodeToString(b)
-	n := podNetwork{node: "kite-node-" + sfx, pod: "kite-pod-" + sfx}
-	n.nodePath, n.podPath = "/run/netns/"+n.node, "/run/netns/"+n.pod
-	ip := func(args ...string) {
-		t.Helper()
-		if out, err := exec.Command(ipPath, args...).CombinedOutput(); err != nil {
-			t.Fatalf("ip %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-	}
-	for _, ns := range []string{n.node, n.pod} {
-		ip("netns", "add", ns)
-		t.Cleanup(func() { exec.Command(ipPath, "netns", "del", ns).Run() })
-	}
-	ip("link", "add", "kn-"+sfx, "netns", n.node, "type", "veth", "peer", "name", "eth0", "netns", n.pod)
-	ip("-n", n.node, "addr", "add", nodeIP+"/24", "dev", "kn-"+sfx)
-	ip("-n", n.node, "link", "set", "kn-"+sfx, "up")
-	ip("-n", n.pod, "addr", "add", podIP+"/24", "dev", "eth0")
-	ip("-n", n.pod, "link", "set", "eth0", "up")
-	ip("-n", n.pod, "link", "set", "lo", "up")
-	ip("-n", n.pod, "route", "add", "default", "via", nodeIP)
-	// The kernel adds eth0's IPv6 link-local route a moment after the link
-	// comes up: wait for it, so that the snapshot taken next is stable.
-	for end := time.Now().Add(3 * time.Second); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
-		out, _ := exec.Command(ipPath, "-n", n.pod, "-6", "route", "show", "dev", "eth0").Output()
-		if strings.Contains(string(out), "fe80::/64") {
-			break
-		}
-	}
-	return n
-}
-
-// addLink adds a second veth between the node and the pod after the VM
-// booted, as Multus does for a secondary network: the pod's end is named
-// ifname with podAddr/24, the node's has nodeAddr/24.
-func (n podNetwork) addLink(t *testing.T, ifname, podAddr, nodeAddr string) {
-	t.Helper()
-	b := make([]byte, 3)
-	rand.Read(b)
-	peer := "kn2-" + hex.EncodeToString(b)
-	for _, args := range [][]string{
-		{"link", "add", peer, "netns", n.node, "type", "veth", "peer", "name", ifname, "netns", n.pod},
-		{"-n", n.node, "addr", "add", nodeAddr + "/24", "dev", peer},
-		{"-n", n.node, "link", "set", peer, "up"},
-		{"-n", n.pod, "addr", "add", podAddr + "/24", "dev", ifname},
-		{"-n", n.pod, "link", "set", ifname, "up"},
-	} {
-		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
-			t.Fatalf("ip %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-	}
-}
-
-// snapshot is what the netns must look like again after the VM is gone.
-func (n podNetwork) snapshot(t *testing.T) string {
-	t.Helper()
-	ns, err := netmodels.Scan(n.podPath)
-	if err != nil {
-		t.Fatalf("scanning the pod netns: %v", err)
-	}
-	out, err := exec.Command("tc", "-n", n.pod, "qdisc", "show").CombinedOutput()
-	if err != nil {
-		t.Fatalf("listing qdiscs: %v\n%s", err, out)
-	}
-	var b strings.Builder
-	for _, l := range ns.Links {
-		b.WriteString(l.Name + " " + l.Kind + " " + l.MAC.String() + " ")
-		for _, a := range l.Addrs {
-			b.WriteString(a.String() + " ")
-		}
-		b.WriteString("\n")
-	}
-	for _, r := range ns.Routes {
-		b.WriteString(r.Dst.String() + " via " + r.Gw.String() + " dev " + r.Dev + "\n")
-	}
-	return b.String() + string(out)
-}
-
 // TestIntegrationPodNetwork runs a container whose VM carries the pod's
 // veth with each model: the guest pings the node, the node pings the pod
 // address (answered by the guest), and the pod netns is exactly as before
 // once the VM is stopped.
 func TestIntegrationPodNetwork(t *testing.T) {
-	busybox := testutil.RequireBinary(t, "busybox", "busybox-static")
-	for _, model := range []configs.NetModel{configs.NetTCFilter, configs.NetMacvtap} {
+		for _, model := range []configs.NetModel{configs.NetTCFilter, configs.NetMacvtap} {
 		t.Run(string(model), func(t *testing.T) {
 			cfg, host := integrationConfig(t)
 			cfg.Network.Model = model
 			cfg.Network.Queues = 2
-			n := newPodNetwork(t)
-			before := n.snapshot(t)
+			n := netnstest.New(t)
+			before := n.Snapshot()
 			root := shortTempDir(t)
-			vm := bootT(t, cfg, VMInput{ID: "net", Dir: filepath.Join(root, "sb"), Host: host, SharedDir: true, NetnsPath: n.podPath})
+			vm := bootT(t, cfg, VMInput{ID: "net", Dir: filepath.Join(root, "sb"), Host: host, SharedDir: true, NetnsPath: n.PodPath})
 			nics := vm.NICs()
 			if len(nics) != 1 || nics[0].Name != "eth0" || nics[0].Kind != netmodels.EndpointKind(model) || nics[0].Queues != 2 {
 				t.Fatalf("NICs = %+v, want eth0 carried by %s with 2 queues", nics, model)
@@ -140,22 +39,22 @@ func TestIntegrationPodNetwork(t *testing.T) {
 			rootfs := vmtest.BusyboxRootfs(t)
 			os.Symlink("busybox", filepath.Join(rootfs, "bin", "ping"))
 			os.Symlink("busybox", filepath.Join(rootfs, "bin", "ip"))
-			plan := netContainerPlan(t, "c1", rootfs, "ip -o -4 addr show eth0; ip route; ping -c 2 -W 5 "+nodeIP+" >/dev/null && echo PINGED")
+			plan := netContainerPlan(t, "c1", rootfs, "ip -o -4 addr show eth0; ip route; ping -c 2 -W 5 "+netnstest.NodeIP+" >/dev/null && echo PINGED")
 			if err := vm.ShareContainer("c1", plan); err != nil {
 				t.Fatal(err)
 			}
 			out, code := runContainer(t, vm, plan.Request)
 			t.Logf("guest:\n%s", out)
-			for _, want := range []string{"inet " + podIP + "/24", "default via " + nodeIP, "PINGED"} {
+			for _, want := range []string{"inet " + netnstest.PodIP + "/24", "default via " + netnstest.NodeIP, "PINGED"} {
 				if !strings.Contains(out, want) || code != 0 {
 					t.Errorf("guest output lacks %q (exit %d)", want, code)
 				}
 			}
-			if out, err := exec.Command("ip", "netns", "exec", n.node, busybox, "ping", "-c", "2", "-W", "5", podIP).CombinedOutput(); err != nil {
+			if out, err := n.Ping(netnstest.PodIP); err != nil {
 				t.Errorf("the node cannot ping the pod through the guest: %v\n%s", err, out)
 			}
 			stopAndCheck(t, vm)
-			if diff := cmp.Diff(before, n.snapshot(t)); diff != "" {
+			if diff := cmp.Diff(before, n.Snapshot()); diff != "" {
 				t.Errorf("pod netns differs after the VM stopped (-before +after):\n%s", diff)
 			}
 		})
@@ -200,9 +99,9 @@ func TestIntegrationPodNetworkBootFails(t *testing.T) {
 	for _, model := range []configs.NetModel{configs.NetTCFilter, configs.NetMacvtap} {
 		t.Run(string(model), func(t *testing.T) {
 			cfg.Network.Model = model
-			n := newPodNetwork(t)
-			before := n.snapshot(t)
-			p, err := PlanVM(cfg, VMInput{ID: "netfail", Dir: filepath.Join(root, "sb"), Host: host, SharedDir: true, NetnsPath: n.podPath})
+			n := netnstest.New(t)
+			before := n.Snapshot()
+			p, err := PlanVM(cfg, VMInput{ID: "netfail", Dir: filepath.Join(root, "sb"), Host: host, SharedDir: true, NetnsPath: n.PodPath})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -213,7 +112,7 @@ func TestIntegrationPodNetworkBootFails(t *testing.T) {
 			}
 			wantFailed(t, be, StepQEMU, "qemu: cannot start")
 			wantNothingLeft(t, p)
-			if diff := cmp.Diff(before, n.snapshot(t)); diff != "" {
+			if diff := cmp.Diff(before, n.Snapshot()); diff != "" {
 				t.Errorf("pod netns differs after the failed boot (-before +after):\n%s", diff)
 			}
 		})
@@ -238,20 +137,19 @@ func TestIntegrationPodNetworkBootFails(t *testing.T) {
 // VM, pings through it both ways, hot-removes it, and checks the guest
 // lost it and the pod netns is as it was before the add.
 func TestIntegrationNICHotplug(t *testing.T) {
-	busybox := testutil.RequireBinary(t, "busybox", "busybox-static")
-	cfg, host := integrationConfig(t)
+		cfg, host := integrationConfig(t)
 	cfg.Network.Model = configs.NetTCFilter
 	cfg.Hotplug.SpareRootPorts = 2
-	n := newPodNetwork(t)
+	n := netnstest.New(t)
 	root := shortTempDir(t)
-	vm := bootT(t, cfg, VMInput{ID: "hot", Dir: filepath.Join(root, "sb"), Host: host, SharedDir: true, NetnsPath: n.podPath})
+	vm := bootT(t, cfg, VMInput{ID: "hot", Dir: filepath.Join(root, "sb"), Host: host, SharedDir: true, NetnsPath: n.PodPath})
 	createSandbox(t, vm)
 	rootfs := vmtest.BusyboxRootfs(t)
 	os.Symlink("busybox", filepath.Join(rootfs, "bin", "ping"))
 	os.Symlink("busybox", filepath.Join(rootfs, "bin", "ip"))
 
-	n.addLink(t, "net1", "10.78.0.2", "10.78.0.1")
-	before := n.snapshot(t)
+	n.AddLink("net1", "10.78.0.2", "10.78.0.1")
+	before := n.Snapshot()
 	nic, tm, err := vm.AddInterface(testContext(t), "net1")
 	if err != nil {
 		t.Fatalf("AddInterface: %v", err)
@@ -274,7 +172,7 @@ func TestIntegrationNICHotplug(t *testing.T) {
 	if !strings.Contains(out, "inet 10.78.0.2/24") || !strings.Contains(out, "PINGED") || code != 0 {
 		t.Errorf("guest output %q (exit %d): want net1 with 10.78.0.2/24 and the ping through it", out, code)
 	}
-	if out, err := exec.Command("ip", "netns", "exec", n.node, busybox, "ping", "-c", "2", "-W", "5", "10.78.0.2").CombinedOutput(); err != nil {
+	if out, err := n.Ping("10.78.0.2"); err != nil {
 		t.Errorf("the node cannot ping the hot-added interface: %v\n%s", err, out)
 	}
 	if err := vm.RemoveInterface(testContext(t), "eth0"); !errors.Is(err, ErrInvalid) {
@@ -292,7 +190,7 @@ func TestIntegrationNICHotplug(t *testing.T) {
 			t.Errorf("the guest still has %v after RemoveInterface", i)
 		}
 	}
-	if diff := cmp.Diff(before, n.snapshot(t)); diff != "" {
+	if diff := cmp.Diff(before, n.Snapshot()); diff != "" {
 		t.Errorf("pod netns differs after the hot remove (-before +after):\n%s", diff)
 	}
 	stopAndCheck(t, vm)

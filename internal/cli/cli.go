@@ -89,6 +89,7 @@ func commands() []command {
 		{"list", "list the containers", runList},
 		{"pause", "freeze a running container", runPause},
 		{"resume", "thaw a paused container", runResume},
+		{"network", "hot-plug pod interfaces: network add|rm ID IFNAME, network ls ID", runNetwork},
 		{daemonCommand, "(internal) the per-sandbox host process that create starts", runSandboxDaemon},
 	}
 	sort.Slice(cmds, func(i, j int) bool { return cmds[i].name < cmds[j].name })

@@ -22,6 +22,10 @@ type Request struct {
 	Resume   *ResumeRequest   `json:"resume,omitempty"`
 	Ps       *PsRequest       `json:"ps,omitempty"`
 	Shutdown *ShutdownRequest `json:"shutdown,omitempty"`
+
+	AddInterface    *AddInterfaceRequest    `json:"addInterface,omitempty"`
+	RemoveInterface *RemoveInterfaceRequest `json:"removeInterface,omitempty"`
+	Interfaces      *InterfacesRequest      `json:"interfaces,omitempty"`
 }
 
 // Response answers a Request: Error, or the result field of the request's
@@ -31,6 +35,9 @@ type Response struct {
 	Exec     *ExecResponse     `json:"exec,omitempty"`
 	WaitExec *WaitExecResponse `json:"waitExec,omitempty"`
 	Ps       *PsResponse       `json:"ps,omitempty"`
+
+	Interface  *Interface          `json:"interface,omitempty"`
+	Interfaces *InterfacesResponse `json:"interfaces,omitempty"`
 }
 
 // StartRequest runs the created container's program.

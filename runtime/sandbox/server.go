@@ -136,6 +136,8 @@ func dispatch(ctx context.Context, h Handler, req Request, files []*os.File) (Re
 	case req.Ps != nil:
 		r, err := h.Ps(ctx)
 		return Response{Ps: &r}, err
+	case req.AddInterface != nil, req.RemoveInterface != nil, req.Interfaces != nil:
+		return dispatchNetwork(ctx, h, req)
 	default:
 		return Response{}, h.Shutdown(ctx, *req.Shutdown)
 	}
@@ -146,7 +148,8 @@ func dispatch(ctx context.Context, h Handler, req Request, files []*os.File) (Re
 func checkRequest(req Request, files []*os.File) error {
 	n := 0
 	for _, set := range []bool{req.Start != nil, req.Kill != nil, req.Exec != nil, req.WaitExec != nil,
-		req.Pause != nil, req.Resume != nil, req.Ps != nil, req.Shutdown != nil} {
+		req.Pause != nil, req.Resume != nil, req.Ps != nil, req.Shutdown != nil,
+		req.AddInterface != nil, req.RemoveInterface != nil, req.Interfaces != nil} {
 		if set {
 			n++
 		}
