@@ -10,7 +10,7 @@ STATICCHECK  := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 GOTESTFLAGS  ?= -p 2 -timeout 25m
 # Debian packages Kite needs on the host (qemu-system-common brings virtiofsd).
 APT_PACKAGES := qemu-system-x86 qemu-system-common busybox-static protobuf-compiler \
-                e2fsprogs iproute2 kmod qemu-utils
+                e2fsprogs iproute2 kmod qemu-utils dpdk-dev
 
 export PATH := $(PATH):/usr/local/go/bin
 

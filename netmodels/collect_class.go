@@ -53,4 +53,6 @@ func (ns *Netns) Endpoints(model configs.NetModel) []ClassifiedLink {
 type ClassifiedLink struct {
 	Link Link
 	Kind EndpointKind
+	// VhostUserSocket is the socket found for an EndpointVhostUser link.
+	VhostUserSocket string
 }

@@ -9,15 +9,20 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// openTapQueues creates (or joins) the multiqueue tap named name in the
-// calling thread's netns and returns one fd per queue, in the form QEMU's
-// `-netdev tap,fds=` wants (IFF_NO_PI, IFF_VNET_HDR). The tap is not
-// persistent: it vanishes when the last fd closes. Call it inside
-// doInPodNetns: /dev/net/tun binds the device to the opener's netns.
-func openTapQueues(name string, queues int) ([]*os.File, error) {
+// tapQueueFlags are the TUNSETIFF flags of a multiqueue tap queue in the
+// form QEMU's `-netdev tap,fds=` wants. A single-queue tap made by someone
+// else is joined without IFF_MULTI_QUEUE: the kernel refuses a mismatch.
+const tapQueueFlags = unix.IFF_TAP | unix.IFF_NO_PI | unix.IFF_MULTI_QUEUE | unix.IFF_VNET_HDR
+
+// openTapQueues creates (or joins) the tap named name in the calling
+// thread's netns and returns one fd per queue, opened with flags. A tap
+// created here is not persistent: it vanishes when the last fd closes. Call
+// it inside doInPodNetns: /dev/net/tun binds the device to the opener's
+// netns.
+func openTapQueues(name string, queues int, flags uint16) ([]*os.File, error) {
 	files := make([]*os.File, 0, queues)
 	for i := range queues {
-		f, err := openTapQueue(name)
+		f, err := openTapQueue(name, flags)
 		if err != nil {
 			return nil, errors.Join(fmt.Errorf("opening queue %d of tap %q: %w", i, name, err), closeFiles(files))
 		}
@@ -26,7 +31,7 @@ func openTapQueues(name string, queues int) ([]*os.File, error) {
 	return files, nil
 }
 
-func openTapQueue(name string) (*os.File, error) {
+func openTapQueue(name string, flags uint16) (*os.File, error) {
 	fd, err := unix.Open("/dev/net/tun", unix.O_RDWR|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("opening /dev/net/tun: %w", err)
@@ -36,7 +41,7 @@ func openTapQueue(name string) (*os.File, error) {
 		unix.Close(fd)
 		return nil, err
 	}
-	ifr.SetUint16(unix.IFF_TAP | unix.IFF_NO_PI | unix.IFF_MULTI_QUEUE | unix.IFF_VNET_HDR)
+	ifr.SetUint16(flags)
 	if err := unix.IoctlIfreq(fd, unix.TUNSETIFF, ifr); err != nil {
 		unix.Close(fd)
 		return nil, fmt.Errorf("TUNSETIFF: %w", err)

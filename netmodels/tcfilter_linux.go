@@ -74,7 +74,7 @@ func (t *TCFilter) createTap(ns netns.NsHandle, cu *cleanup.Stack, queues int) (
 		return nil, fmt.Errorf("tap %q already exists", t.Tap)
 	}
 	err := doInPodNetns(ns, func() error {
-		files, err := openTapQueues(t.Tap, queues)
+		files, err := openTapQueues(t.Tap, queues, tapQueueFlags)
 		t.Fds = files
 		return err
 	})

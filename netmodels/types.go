@@ -14,6 +14,15 @@ var (
 	ErrNoInterface = errors.New("interface not found")
 	// ErrQueues: a queue count outside 1..MaxQueues.
 	ErrQueues = errors.New("invalid queue count")
+	// ErrNotTap: the interface an EndpointTap names is not a tap device.
+	ErrNotTap = errors.New("not a tap device")
+	// ErrNotSocket: a vhost-user socket path is missing or not a socket.
+	ErrNotSocket = errors.New("not a vhost-user socket")
+	// ErrMACClash: two carried interfaces share a MAC, which the guest
+	// could not tell apart.
+	ErrMACClash = errors.New("MAC address used twice")
+	// ErrNoPCI: a physical endpoint's link has no PCI bus-info.
+	ErrNoPCI = errors.New("not a PCI network device")
 )
 
 // MaxQueues is Linux's MAX_TAP_QUEUES: the most fds one tun/tap or macvtap
@@ -80,4 +89,7 @@ const (
 	EndpointMacvtap  EndpointKind = "macvtap"  // macvtap on the link
 	EndpointTap      EndpointKind = "tap"      // an existing tap, used as is
 	EndpointPhysical EndpointKind = "physical" // a PCI netdev (SR-IOV VF) passed through
+	// EndpointVhostUser: a placeholder link whose address names a
+	// vhost-user socket (see Netns.Classify); the link stays as is.
+	EndpointVhostUser EndpointKind = "vhost-user"
 )

@@ -97,10 +97,12 @@ func refs(fds FDs, files []*os.File) string {
 // virtioNet is the virtio-net-pci front end shared by tap and vhost-user:
 // with several queue pairs it turns on multiqueue and sizes MSI-X at one
 // vector per queue (rx and tx) plus config and control. noMSIX sets
-// vectors=0 instead.
+// vectors=0 instead. romfile= leaves out the iPXE option ROM: Kite boots a
+// kernel directly, never from the network, so SeaBIOS need not load it.
 func virtioNet(id, bus, mac string, queues int, noMSIX bool) DeviceProps {
 	props := []Prop{Str("netdev", id)}
 	props = strIf(props, "mac", mac)
+	props = append(props, Str("romfile", ""))
 	if queues > 1 {
 		props = append(props, Bool("mq", true))
 	}

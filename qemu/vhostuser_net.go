@@ -15,6 +15,11 @@ type VhostUserNet struct {
 	NoMSIX bool
 }
 
+// VhostUserNoMSIX reports whether vhost-user NICs must set NoMSIX under the
+// accelerator a: TCG only (measured with QEMU 7.2). Under KVM MSI-X stays on,
+// with one vector per queue as for taps.
+func VhostUserNoMSIX(a AccelType) bool { return a == AccelTCG }
+
 // Validate checks the spec alone.
 func (v VhostUserNet) Validate() error {
 	return firstErr(

@@ -1,0 +1,286 @@
+package netmodels
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kite-vm/kite/agent/client"
+	"github.com/kite-vm/kite/agent/protocol"
+	"github.com/kite-vm/kite/configs"
+	"github.com/kite-vm/kite/internal/testutil"
+	"github.com/kite-vm/kite/internal/vmtest"
+	"github.com/kite-vm/kite/qemu"
+	"github.com/vishvananda/netlink"
+)
+
+const (
+	vhuPodIP  = "10.88.0.2"
+	vhuPeerIP = "10.88.0.1"
+	vhuTap    = "vhutap0"
+)
+
+// vhuTestPod makes a pod netns whose eth0 is a vhost-user placeholder (a
+// veth with the interface's MAC and address; the peer end stays down).
+func vhuTestPod(t *testing.T) (path string, mac net.HardwareAddr) {
+	t.Helper()
+	path = testNetns(t, "vhu-pod")
+	h := testHandle(t, path)
+	mac = net.HardwareAddr{0x02, 0x6b, 0x69, 0x74, 0x65, 0x02}
+	veth := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "eth0", HardwareAddr: mac, MTU: 1500}, PeerName: "eth0p"}
+	if err := h.LinkAdd(veth); err != nil {
+		t.Fatal(err)
+	}
+	l, err := h.LinkByName("eth0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr, _ := netlink.ParseAddr(vhuPodIP + "/24")
+	if err := h.AddrAdd(l, addr); err != nil {
+		t.Fatal(err)
+	}
+	return path, mac
+}
+
+// vhuStartTestpmd runs DPDK testpmd in the peer netns, forwarding between a
+// vhost-user server socket and a kernel tap (FIELD-NOTES' hugepage-less
+// command line), and waits for both to exist. It is killed by PID at test
+// end.
+func vhuStartTestpmd(t *testing.T, peerPath, sock string, queues int) {
+	t.Helper()
+	testpmd := testutil.RequireBinary(t, "dpdk-testpmd", "dpdk-dev")
+	nsenter := testutil.RequireBinary(t, "nsenter", "util-linux")
+	prefix := "kite-" + tcfRandHex(t)
+	q := fmt.Sprint(queues)
+	cmd := exec.Command(nsenter, "--net="+peerPath, testpmd,
+		"-l", "0-1", "--no-huge", "-m", "512", "--no-pci", "--iova-mode=va", "--file-prefix", prefix,
+		"--vdev", "net_vhost0,iface="+sock+",queues="+q, "--vdev", "net_tap0,iface="+vhuTap,
+		"--", "--forward-mode=io", "--auto-start", "--nb-cores=1", "--total-num-mbufs=16384",
+		"--rxq="+q, "--txq="+q)
+	// Without -i testpmd runs until a read of stdin returns: hand it a pipe
+	// that stays open.
+	stdin, keep, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	stdin.Close()
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-exited
+		keep.Close()
+		os.RemoveAll(filepath.Join("/var/run/dpdk", prefix))
+		if t.Failed() {
+			t.Logf("testpmd output:\n%s", out.String())
+		}
+	})
+	deadline := time.Now().Add(60 * time.Second)
+	peer := testHandle(t, peerPath)
+	for {
+		_, serr := os.Stat(sock)
+		_, lerr := peer.LinkByName(vhuTap)
+		if serr == nil && lerr == nil {
+			return
+		}
+		select {
+		case err := <-exited:
+			exited <- err
+			t.Fatalf("testpmd exited: %v\n%s", err, out.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("testpmd made no socket %s or tap %s: %v %v", sock, vhuTap, serr, lerr)
+		}
+	}
+}
+
+func vhuSetupPeerTap(t *testing.T, peerPath string) {
+	t.Helper()
+	h := testHandle(t, peerPath)
+	l, err := h.LinkByName(vhuTap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr, _ := netlink.ParseAddr(vhuPeerIP + "/24")
+	if err := h.AddrAdd(l, addr); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.LinkSetUp(l); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestIntegrationVhostUserGuestPing: a pod interface whose address names a
+// vhost-user socket served by testpmd is classified vhost-user, attached,
+// given to a Kite guest as a vhost-user virtio-net NIC, configured by the
+// agent, and the guest and the peer netns behind testpmd's tap ping each
+// other.
+func TestIntegrationVhostUserGuestPing(t *testing.T) {
+	testutil.RequireRoot(t)
+	busybox := testutil.RequireBinary(t, "busybox", "busybox-static")
+	nsenter := testutil.RequireBinary(t, "nsenter", "util-linux")
+	podPath, mac := vhuTestPod(t)
+	peerPath := testNetns(t, "vhu-peer")
+	sockRoot, err := os.MkdirTemp("", "kite-vhu-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(sockRoot) })
+	cfg := configs.Network{Model: configs.NetTCFilter, VhostUserSocketPattern: filepath.Join(sockRoot, "vhostuser_{ip}", "vhu.sock")}
+	sock := cfg.VhostUserSocket(vhuPodIP)
+	if err := os.MkdirAll(filepath.Dir(sock), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	const queues = 2
+	vhuStartTestpmd(t, peerPath, sock, queues)
+	vhuSetupPeerTap(t, peerPath)
+
+	ep := vhuClassifyAndAttach(t, podPath, cfg, sock, queues)
+	if !bytes.Equal(ep.MAC, mac) || !ep.NeedsSharedMemory() {
+		t.Fatalf("endpoint MAC %s (want %s), shared memory %v", ep.MAC, mac, ep.NeedsSharedMemory())
+	}
+	accel := qemu.AccelType(testutil.Accel())
+	nic := qemu.VhostUserNet{ID: "vhu0", Bus: "rp0", MAC: ep.MAC.String(), SocketPath: ep.SocketPath, Queues: ep.Queues, NoMSIX: qemu.VhostUserNoMSIX(accel)}
+	vm := netBootGuest(t, nic, ep.NeedsSharedMemory())
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	netConfigureGuest(t, ctx, vm, ep.Name, ep.MAC, ep.MTU, ep.Addrs)
+
+	// busybox ping exits 0 once any reply came back; the first request may
+	// be lost while ARP resolves.
+	out, code := netGuestRun(t, ctx, vm, "ping1", "/bin/busybox", "ping", "-c", "3", "-W", "10", vhuPeerIP)
+	if code != 0 || !strings.Contains(out, "bytes from "+vhuPeerIP) {
+		t.Fatalf("guest ping %s: exit %d\n%s", vhuPeerIP, code, out)
+	}
+	peerOut, err := exec.CommandContext(ctx, nsenter, "--net="+peerPath, busybox, "ping", "-c", "2", "-W", "10", vhuPodIP).CombinedOutput()
+	if err != nil {
+		t.Fatalf("peer ping %s: %v\n%s", vhuPodIP, err, peerOut)
+	}
+	t.Logf("guest -> peer:\n%s\npeer -> guest:\n%s", out, peerOut)
+}
+
+func vhuClassifyAndAttach(t *testing.T, podPath string, cfg configs.Network, sock string, queues int) *VhostUserEndpoint {
+	t.Helper()
+	ns, err := Scan(podPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eps, err := ns.Classify(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found *ClassifiedLink
+	for i := range eps {
+		if eps[i].Link.Name == "eth0" {
+			found = &eps[i]
+		}
+	}
+	if found == nil || found.Kind != EndpointVhostUser || found.VhostUserSocket != sock {
+		t.Fatalf("eth0 classified as %+v, want vhost-user on %s", found, sock)
+	}
+	ep, err := AttachVhostUser(podPath, "eth0", found.VhostUserSocket, queues)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ep.Detach() })
+	return ep
+}
+
+// netBootGuest boots a guest with a busybox rootfs over 9p and nic on root
+// port rp0, and creates the sandbox.
+func netBootGuest(t *testing.T, nic qemu.Device, sharedMemory bool) *vmtest.VM {
+	t.Helper()
+	rootfs := vmtest.BusyboxRootfs(t)
+	vm := vmtest.Start(t, vmtest.Options{
+		SharedMemory: sharedMemory,
+		RootPorts:    1,
+		Devices: []qemu.Device{
+			qemu.NineP{ID: "rootfs", Path: rootfs, Tag: "rootfs", SecurityModel: qemu.SecurityPassthrough},
+			nic,
+		},
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	err := vm.Agent.CreateSandbox(ctx, &protocol.CreateSandboxRequest{
+		SandboxId: "pod1", Hostname: "pod1",
+		Storages: []*protocol.Storage{{Id: "rootfs", Driver: protocol.StorageDriver_STORAGE_DRIVER_9P, Source: "rootfs", Options: []string{"msize=512000"}}},
+	})
+	if err != nil {
+		t.Fatalf("CreateSandbox: %v", err)
+	}
+	return vm
+}
+
+// netConfigureGuest finds the NIC by MAC and gives it a name, MTU and
+// addresses.
+func netConfigureGuest(t *testing.T, ctx context.Context, vm *vmtest.VM, name string, mac net.HardwareAddr, mtu int, addrs []netip.Prefix) {
+	t.Helper()
+	iface := &protocol.Interface{Name: name, HwAddr: mac.String(), Mtu: uint32(mtu)}
+	for _, p := range addrs {
+		fam := protocol.IPFamily_IP_FAMILY_V4
+		if p.Addr().Is6() {
+			fam = protocol.IPFamily_IP_FAMILY_V6
+		}
+		iface.Addresses = append(iface.Addresses, &protocol.IPAddress{Family: fam, Address: p.Addr().String(), PrefixLen: uint32(p.Bits())})
+	}
+	got, err := vm.Agent.UpdateInterface(ctx, iface)
+	if err != nil {
+		t.Fatalf("UpdateInterface: %v", err)
+	}
+	t.Logf("guest interface: %v", got)
+}
+
+// netGuestRun runs args as a container in the guest and returns its output
+// and exit code.
+func netGuestRun(t *testing.T, ctx context.Context, vm *vmtest.VM, id string, args ...string) (string, int) {
+	t.Helper()
+	caps := []string{"CAP_NET_RAW"}
+	_, err := vm.Agent.CreateContainer(ctx, &protocol.CreateContainerRequest{
+		ContainerId: id, ExecId: id, Hostname: id,
+		Rootfs: &protocol.Rootfs{StorageId: "rootfs"},
+		Process: &protocol.Process{
+			Args: args, Env: []string{"PATH=/bin"}, Cwd: "/", User: &protocol.User{},
+			Capabilities: &protocol.Capabilities{Bounding: caps, Effective: caps, Permitted: caps},
+		},
+		Mounts: []*protocol.Mount{{Destination: "/proc", Type: "proc", Source: "proc"}},
+	})
+	if err != nil {
+		t.Fatalf("CreateContainer: %v", err)
+	}
+	if err := vm.Agent.StartContainer(ctx, id); err != nil {
+		t.Fatalf("StartContainer: %v", err)
+	}
+	ref := client.ProcessRef{ContainerID: id, ExecID: id}
+	var out bytes.Buffer
+	for {
+		b, err := vm.Agent.ReadStdout(ctx, ref, 64<<10)
+		out.Write(b)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("reading stdout: %v", err)
+		}
+	}
+	st, err := vm.Agent.WaitProcess(ctx, ref)
+	if err != nil {
+		t.Fatalf("WaitProcess: %v", err)
+	}
+	return out.String(), st.Code
+}
