@@ -30,7 +30,7 @@ type NIC struct {
 type nic struct {
 	ep  netEndpoint
 	mac net.HardwareAddr
-	fds []*os.File
+	fds []*os.File // tap queues; none for vhost-user
 	// detach undoes the attach in the pod netns.
 	detach func() error
 	// port and dev are set for a hot-plugged NIC.
@@ -61,7 +61,11 @@ func (b *booter) attachNetwork() error {
 			return err
 		}
 		b.vm.nics = append(b.vm.nics, n)
-		b.vm.plan.QEMU.Devices = append(b.vm.plan.QEMU.Devices, qemu.TapNet{ID: ep.ID, MAC: n.mac.String(), FDs: n.fds})
+		b.vm.plan.QEMU.Devices = append(b.vm.plan.QEMU.Devices, n.device("", np.NoMSIX))
+		if ep.Kind == netmodels.EndpointVhostUser {
+			// The backend maps guest RAM.
+			b.vm.plan.QEMU.Memory.Shared = true
+		}
 	}
 	b.vm.layout = layout
 	return nil
@@ -97,8 +101,35 @@ func attachEndpointKind(netnsPath string, ep netEndpoint) (nic, error) {
 		}
 		detach := func() error { return errors.Join(m.Detach(), hold.Release()) }
 		return nic{ep: ep, mac: m.MAC, fds: m.Queues, detach: detach}, nil
+	case netmodels.EndpointTap:
+		// As with macvtap, the pod's addresses are the guest's now.
+		hold, err := netmodels.HoldAddresses(netnsPath, ep.Link.Name)
+		if err != nil {
+			return nic{}, err
+		}
+		t, err := netmodels.AttachTap(netnsPath, ep.Link.Name, ep.Queues)
+		if err != nil {
+			return nic{}, errors.Join(err, hold.Release())
+		}
+		ep.Queues = t.Queues() // a single-queue tap gives one
+		detach := func() error { return errors.Join(t.Detach(), hold.Release()) }
+		return nic{ep: ep, mac: t.MAC, fds: t.Fds, detach: detach}, nil
+	case netmodels.EndpointVhostUser:
+		v, err := netmodels.AttachVhostUser(netnsPath, ep.Link.Name, ep.Socket, ep.Queues)
+		if err != nil {
+			return nic{}, err
+		}
+		return nic{ep: ep, mac: v.MAC, detach: v.Detach}, nil
 	}
 	return nic{}, fmt.Errorf("%w: endpoint %s", ErrUnsupported, ep.Kind)
+}
+
+// device is the NIC's QEMU device on bus ("" for the root bus).
+func (n nic) device(bus string, noMSIX bool) qemu.Device {
+	if n.ep.Kind == netmodels.EndpointVhostUser {
+		return qemu.VhostUserNet{ID: n.ep.ID, Bus: bus, MAC: n.mac.String(), SocketPath: n.ep.Socket, Queues: n.ep.Queues, NoMSIX: noMSIX}
+	}
+	return qemu.TapNet{ID: n.ep.ID, Bus: bus, MAC: n.mac.String(), FDs: n.fds}
 }
 
 // detachNICs detaches every NIC left, latest first; QEMU is gone by then.

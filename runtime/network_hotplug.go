@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/kite-vm/kite/netmodels"
-	"github.com/kite-vm/kite/qemu"
 )
 
 // PlugTimings split a hot plug's latency: from the first QMP command to
@@ -53,7 +52,7 @@ func (vm *VM) AddInterface(ctx context.Context, ifname string) (NIC, PlugTimings
 		return NIC{}, PlugTimings{}, fmt.Errorf("adding interface %q to sandbox %q: %w", ifname, vm.plan.ID, err)
 	}
 	vm.nics = append(vm.nics, n)
-	return NIC{ID: n.ep.ID, Name: ifname, Kind: ep.Kind, MAC: n.mac, Queues: ep.Queues, Hotplugged: true}, t, nil
+	return NIC{ID: n.ep.ID, Name: ifname, Kind: ep.Kind, MAC: n.mac, Queues: n.ep.Queues, Hotplugged: true}, t, nil
 }
 
 func (vm *VM) endpoints() []netEndpoint {
@@ -73,6 +72,9 @@ func (vm *VM) plugNIC(ctx context.Context, netnsPath string, ep netEndpoint, lay
 			}
 		}
 	}()
+	if ep.Kind == netmodels.EndpointVhostUser && !vm.plan.QEMU.Memory.Shared {
+		return nic{}, t, fmt.Errorf("%w: vhost-user interface %q needs shared guest memory, which sandbox %q did not boot with (shared_fs.driver = \"virtio-fs\" gives it)", ErrInvalid, ep.Link.Name, vm.plan.ID)
+	}
 	if n, err = attachEndpoint(netnsPath, ep); err != nil {
 		return nic{}, t, err
 	}
@@ -82,8 +84,7 @@ func (vm *VM) plugNIC(ctx context.Context, netnsPath string, ep netEndpoint, lay
 	}
 	undo = append(undo, func() error { vm.ports.release(n.port); return nil })
 	start := time.Now()
-	dev := qemu.TapNet{ID: ep.ID, Bus: n.port, MAC: n.mac.String(), FDs: n.fds}
-	if n.dev, err = plug(ctx, vm.QMP, ep.ID, dev); err != nil {
+	if n.dev, err = plug(ctx, vm.QMP, ep.ID, n.device(n.port, vm.plan.Network.NoMSIX)); err != nil {
 		return nic{}, t, err
 	}
 	undo = append(undo, func() error { return n.dev.unplug(context.WithoutCancel(ctx), vm.QMP) })

@@ -3,6 +3,7 @@ package runtime
 import (
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"github.com/kite-vm/kite/agent/protocol"
 	"github.com/kite-vm/kite/configs"
 	"github.com/kite-vm/kite/internal/netnstest"
+	"github.com/kite-vm/kite/internal/testutil"
 	"github.com/kite-vm/kite/internal/vmtest"
 	"github.com/kite-vm/kite/netmodels"
 	"github.com/kite-vm/kite/runtime/oci"
@@ -192,6 +194,59 @@ func TestIntegrationNICHotplug(t *testing.T) {
 	}
 	if diff := cmp.Diff(before, n.Snapshot()); diff != "" {
 		t.Errorf("pod netns differs after the hot remove (-before +after):\n%s", diff)
+	}
+	stopAndCheck(t, vm)
+}
+
+// TestIntegrationPodNetworkVhostUser boots a pod whose netns has a veth
+// (tcfilter) and a vhost-user placeholder whose address names a socket
+// served by DPDK testpmd, bridged to a tap in a peer netns: the VM gets
+// both NICs (the vhost-user one forcing shared memory even with 9p), and
+// the guest pings through each.
+func TestIntegrationPodNetworkVhostUser(t *testing.T) {
+	busybox := testutil.RequireBinary(t, "busybox", "busybox-static")
+	cfg, host := integrationConfig(t)
+	cfg.SharedFS.Driver = configs.FSVirtio9P
+	sockRoot, err := os.MkdirTemp("", "kite-vhu-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(sockRoot) })
+	cfg.Network.VhostUserSocketPattern = filepath.Join(sockRoot, "vhostuser_"+configs.IPPlaceholder, "vhu.sock")
+	sock := cfg.Network.VhostUserSocket("10.88.0.2")
+	os.MkdirAll(filepath.Dir(sock), 0o755)
+	n := netnstest.New(t)
+	n.AddPlaceholder("vhu0", "02:6b:69:74:65:05", "10.88.0.2")
+	peer := netnstest.NewNetns(t, "peer")
+	netnstest.StartTestpmd(t, peer, sock, "vhutap0", 1)
+	netnstest.SetupTap(t, peer, "vhutap0", "10.88.0.1")
+
+	root := shortTempDir(t)
+	vm := bootT(t, cfg, VMInput{ID: "vhu", Dir: filepath.Join(root, "sb"), Host: host, SharedDir: true, NetnsPath: n.PodPath})
+	var kinds []string
+	for _, nic := range vm.NICs() {
+		kinds = append(kinds, nic.Name+"/"+string(nic.Kind)+"/"+nic.MAC.String())
+	}
+	if diff := cmp.Diff([]string{"eth0/tcfilter/" + vm.NICs()[0].MAC.String(), "vhu0/vhost-user/02:6b:69:74:65:05"}, kinds); diff != "" {
+		t.Errorf("NICs (-want +got):\n%s", diff)
+	}
+	if !vm.Plan().QEMU.Memory.Shared {
+		t.Errorf("a vhost-user NIC must turn shared memory on")
+	}
+	createSandbox(t, vm)
+	rootfs := vmtest.BusyboxRootfs(t)
+	os.Symlink("busybox", filepath.Join(rootfs, "bin", "ping"))
+	// The first request may be lost while ARP resolves through testpmd.
+	plan := netContainerPlan(t, "c1", rootfs, "ping -c 3 -W 10 10.88.0.1 >/dev/null && echo VHU; ping -c 2 -W 5 "+netnstest.NodeIP+" >/dev/null && echo VETH")
+	if err := vm.ShareContainer("c1", plan); err != nil {
+		t.Fatal(err)
+	}
+	out, code := runContainer(t, vm, plan.Request)
+	if out != "VHU\nVETH\n" || code != 0 {
+		t.Errorf("guest printed %q (exit %d), want pings through both NICs", out, code)
+	}
+	if out, err := exec.Command("ip", "netns", "exec", filepath.Base(peer), busybox, "ping", "-c", "2", "-W", "10", "10.88.0.2").CombinedOutput(); err != nil {
+		t.Errorf("the peer cannot ping the guest through testpmd: %v\n%s", err, out)
 	}
 	stopAndCheck(t, vm)
 }

@@ -5,12 +5,12 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"slices"
 	"strconv"
 
 	"github.com/kite-vm/kite/agent/protocol"
 	"github.com/kite-vm/kite/configs"
 	"github.com/kite-vm/kite/netmodels"
+	"github.com/kite-vm/kite/qemu"
 )
 
 // NetworkPlan is how BootVM carries the pod's network into the VM. The
@@ -25,18 +25,35 @@ type NetworkPlan struct {
 	// MTU overrides the interfaces' MTU in the guest (network.mtu); 0 keeps
 	// each link's.
 	MTU int
+	// VhostUserSocketPattern finds the vhost-user socket of an interface
+	// by its IPv4 address (network.vhost_user_socket_pattern).
+	VhostUserSocketPattern string
+	// NoMSIX: vhost-user NICs need vectors=0 (TCG, qemu.VhostUserNoMSIX).
+	NoMSIX bool
 }
 
-func planNetworkInput(cfg *configs.Config, netnsPath string) NetworkPlan {
+func planNetworkInput(cfg *configs.Config, netnsPath string, accel qemu.AccelType) NetworkPlan {
 	if netnsPath == "" || cfg.Network.Model == configs.NetNone {
 		return NetworkPlan{}
 	}
 	return NetworkPlan{
-		NetnsPath: netnsPath,
-		Model:     cfg.Network.Model,
-		Queues:    cfg.Network.QueuesFor(cfg.Hypervisor.VCPUs),
-		MTU:       cfg.Network.MTU,
+		NetnsPath:              netnsPath,
+		Model:                  cfg.Network.Model,
+		Queues:                 cfg.Network.QueuesFor(cfg.Hypervisor.VCPUs),
+		MTU:                    cfg.Network.MTU,
+		VhostUserSocketPattern: cfg.Network.VhostUserSocketPattern,
+		NoMSIX:                 qemu.VhostUserNoMSIX(accel),
 	}
+}
+
+// classify picks each link's endpoint (netmodels.Classify: physical,
+// vhost-user by socket, then the model).
+func (p NetworkPlan) classify(ns *netmodels.Netns) ([]netmodels.ClassifiedLink, error) {
+	cls, err := ns.Classify(configs.Network{Model: p.Model, VhostUserSocketPattern: p.VhostUserSocketPattern})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	return cls, nil
 }
 
 // netEndpoint is one pod interface to carry into the VM.
@@ -46,6 +63,8 @@ type netEndpoint struct {
 	Link   netmodels.Link
 	Kind   netmodels.EndpointKind
 	Queues int
+	// Socket is the vhost-user socket of an EndpointVhostUser.
+	Socket string
 }
 
 // netLayout is what planNetwork decides from a scan of the pod netns.
@@ -65,7 +84,11 @@ func planNetwork(p NetworkPlan, ns *netmodels.Netns) (netLayout, error) {
 	}
 	var l netLayout
 	carried := map[string]bool{}
-	for _, c := range ns.Endpoints(p.Model) {
+	cls, err := p.classify(ns)
+	if err != nil {
+		return netLayout{}, err
+	}
+	for _, c := range cls {
 		ep, err := planEndpoint(p, ns.Path, c, l.Endpoints, "net"+strconv.Itoa(len(l.Endpoints)))
 		if err != nil {
 			return netLayout{}, err
@@ -81,7 +104,7 @@ func planNetwork(p NetworkPlan, ns *netmodels.Netns) (netLayout, error) {
 // endpoints already planned, under id.
 func planEndpoint(p NetworkPlan, nsPath string, c netmodels.ClassifiedLink, others []netEndpoint, id string) (netEndpoint, error) {
 	switch c.Kind {
-	case netmodels.EndpointTCFilter, netmodels.EndpointMacvtap:
+	case netmodels.EndpointTCFilter, netmodels.EndpointMacvtap, netmodels.EndpointTap, netmodels.EndpointVhostUser:
 	case netmodels.EndpointNone:
 		return netEndpoint{}, fmt.Errorf("%w: interface %q (%s) in netns %s is not carried into a VM", ErrInvalid, c.Link.Name, c.Link.Kind, nsPath)
 	default:
@@ -98,24 +121,32 @@ func planEndpoint(p NetworkPlan, nsPath string, c netmodels.ClassifiedLink, othe
 			return netEndpoint{}, fmt.Errorf("%w: interfaces %q and %q in netns %s share MAC %s: the guest could not tell them apart", ErrInvalid, e.Link.Name, c.Link.Name, nsPath, c.Link.MAC)
 		}
 	}
-	return netEndpoint{ID: id, Link: c.Link, Kind: c.Kind, Queues: p.Queues}, nil
+	return netEndpoint{ID: id, Link: c.Link, Kind: c.Kind, Queues: p.Queues, Socket: c.VhostUserSocket}, nil
 }
 
 // planHotNIC plans carrying the interface ifname of a fresh scan into a
 // running VM that has the endpoints others: its endpoint, and its routes
 // and static neighbors for the guest.
 func planHotNIC(p NetworkPlan, ns *netmodels.Netns, ifname, id string, others []netEndpoint) (netEndpoint, netLayout, error) {
-	for _, l := range ns.Links {
-		if l.Name != ifname {
+	cls, err := p.classify(ns)
+	if err != nil {
+		return netEndpoint{}, netLayout{}, err
+	}
+	for _, c := range cls {
+		if c.Link.Name != ifname {
 			continue
 		}
-		c := netmodels.ClassifiedLink{Link: l, Kind: netmodels.Class(l, p.Model)}
 		ep, err := planEndpoint(p, ns.Path, c, others, id)
 		if err != nil {
 			return netEndpoint{}, netLayout{}, err
 		}
 		carried := map[string]bool{ifname: true}
 		return ep, netLayout{Endpoints: []netEndpoint{ep}, Routes: guestRoutes(ns.Routes, carried), Neighbors: guestNeighbors(ns.Neighbors, carried)}, nil
+	}
+	for _, l := range ns.Links {
+		if l.Name == ifname {
+			return netEndpoint{}, netLayout{}, fmt.Errorf("%w: interface %q (%s) in netns %s is not carried into a VM", ErrInvalid, ifname, l.Kind, ns.Path)
+		}
 	}
 	return netEndpoint{}, netLayout{}, fmt.Errorf("%w: %q in netns %s", netmodels.ErrNoInterface, ifname, ns.Path)
 }
@@ -199,13 +230,4 @@ func ipAddress(a netip.Prefix) *protocol.IPAddress {
 		fam = protocol.IPFamily_IP_FAMILY_V6
 	}
 	return &protocol.IPAddress{Family: fam, Address: a.Addr().Unmap().String(), PrefixLen: uint32(a.Bits())}
-}
-
-// endpointNames lists the interfaces of a layout, for errors and logs.
-func (l netLayout) endpointNames() []string {
-	var names []string
-	for _, e := range l.Endpoints {
-		names = append(names, e.Link.Name)
-	}
-	return slices.Clip(names)
 }

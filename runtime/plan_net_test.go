@@ -4,6 +4,8 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -11,6 +13,7 @@ import (
 	"github.com/kite-vm/kite/agent/protocol"
 	"github.com/kite-vm/kite/configs"
 	"github.com/kite-vm/kite/netmodels"
+	"github.com/kite-vm/kite/qemu"
 	"google.golang.org/protobuf/testing/protocmp"
 )
 
@@ -89,8 +92,8 @@ func TestPlanNetworkRefuses(t *testing.T) {
 	}{
 		{"queues > 256", 257, nil, ErrInvalid, "network.queues resolves to 257: want 1..256"},
 		{"no queues", 0, nil, ErrInvalid, "want 1..256"},
-		{"MAC clash", 1, func(ns *netmodels.Netns) { ns.Links[2].MAC = ns.Links[1].MAC }, ErrInvalid,
-			`interfaces "eth0" and "net1" in netns /run/netns/pod share MAC 02:00:00:00:00:01`},
+		{"MAC clash", 1, func(ns *netmodels.Netns) { ns.Links[2].MAC = ns.Links[1].MAC }, netmodels.ErrMACClash,
+			`"eth0" and "net1" both have 02:00:00:00:00:01`},
 		{"VF netdev", 1, func(ns *netmodels.Netns) { ns.Links[2].BusInfo = "0000:3b:02.1" }, ErrUnsupported,
 			`interface "net1" in netns /run/netns/pod needs the physical endpoint`},
 		{"no MAC", 1, func(ns *netmodels.Netns) { ns.Links[1].MAC = nil }, ErrInvalid, `interface "eth0" in netns /run/netns/pod has no Ethernet MAC`},
@@ -112,11 +115,52 @@ func TestPlanNetworkRefuses(t *testing.T) {
 func TestPlanNetworkInput(t *testing.T) {
 	cfg := configs.Default()
 	cfg.Hypervisor.VCPUs = 3
-	if got := planNetworkInput(cfg, "/run/netns/p"); got.Queues != 3 || got.NetnsPath != "/run/netns/p" {
-		t.Errorf("queues 0 must mean one per vCPU: %+v", got)
+	if got := planNetworkInput(cfg, "/run/netns/p", qemu.AccelTCG); got.Queues != 3 || got.NetnsPath != "/run/netns/p" || !got.NoMSIX {
+		t.Errorf("queues 0 must mean one per vCPU, and TCG vhost-user NICs have no MSI-X: %+v", got)
+	}
+	if got := planNetworkInput(cfg, "/run/netns/p", qemu.AccelKVM); got.NoMSIX {
+		t.Errorf("KVM vhost-user NICs keep MSI-X: %+v", got)
 	}
 	cfg.Network.Model = configs.NetNone
-	if got := planNetworkInput(cfg, "/run/netns/p"); got.NetnsPath != "" {
+	if got := planNetworkInput(cfg, "/run/netns/p", qemu.AccelTCG); got.NetnsPath != "" {
 		t.Errorf("model none must carry nothing: %+v", got)
+	}
+}
+
+// A link whose IPv4 address names an existing socket under the pattern is
+// vhost-user (Kata's convention); a tap is the tap endpoint whatever the
+// model; hot-plug planning finds the one interface asked for.
+func TestPlanNetworkKinds(t *testing.T) {
+	dir := t.TempDir()
+	pattern := filepath.Join(dir, "vhostuser_"+configs.IPPlaceholder, "vhu.sock")
+	os.MkdirAll(filepath.Join(dir, "vhostuser_10.1.0.5"), 0o755)
+	os.WriteFile(filepath.Join(dir, "vhostuser_10.1.0.5", "vhu.sock"), nil, 0o644)
+	ns := podNetns()
+	ns.Links = append(ns.Links, netmodels.Link{Index: 4, Name: "tap0", Kind: netmodels.KindTap, MAC: mac("02:00:00:00:00:03")})
+	p := NetworkPlan{Model: configs.NetMacvtap, Queues: 1, VhostUserSocketPattern: pattern}
+	l, err := planNetwork(p, ns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range l.Endpoints {
+		got = append(got, e.Link.Name+"/"+string(e.Kind)+" "+e.Socket)
+	}
+	want := []string{"eth0/vhost-user " + filepath.Join(dir, "vhostuser_10.1.0.5", "vhu.sock"), "net1/macvtap ", "tap0/tap "}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("endpoints (-want +got):\n%s", diff)
+	}
+	ep, hl, err := planHotNIC(p, ns, "net1", "hnet1", l.Endpoints[:1])
+	if err != nil || ep.ID != "hnet1" || ep.Kind != netmodels.EndpointMacvtap || len(hl.Routes) != 0 {
+		t.Errorf("planHotNIC(net1) = %+v, %+v, %v", ep, hl, err)
+	}
+	if _, _, err := planHotNIC(p, ns, "eth0", "hnet2", l.Endpoints[:1]); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "already in the VM") {
+		t.Errorf("planHotNIC of a carried interface = %v", err)
+	}
+	if _, _, err := planHotNIC(p, ns, "lo", "hnet2", nil); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "is not carried") {
+		t.Errorf("planHotNIC(lo) = %v", err)
+	}
+	if _, _, err := planHotNIC(p, ns, "gone0", "hnet2", nil); !errors.Is(err, netmodels.ErrNoInterface) {
+		t.Errorf("planHotNIC of a missing interface = %v", err)
 	}
 }

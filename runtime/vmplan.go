@@ -157,7 +157,7 @@ func plan(cfg *configs.Config, in VMInput) (VMPlan, error) {
 		Mounts:          shares.mounts,
 		Shares:          append([]Share(nil), in.Shares...),
 		SharedDir:       in.sharedDirPath(),
-		Network:         planNetworkInput(cfg, in.NetnsPath),
+		Network:         planNetworkInput(cfg, in.NetnsPath, accel.Type),
 		ShutdownTimeout: cfg.Hypervisor.ShutdownTimeout.Duration(),
 	}
 	p.QEMU.Kernel.Append = appendLine

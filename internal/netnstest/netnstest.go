@@ -7,13 +7,17 @@ package netnstest
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
+	"net"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/kite-vm/kite/internal/testutil"
-	"github.com/kite-vm/kite/netmodels"
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
 )
 
 // The first link's addresses.
@@ -84,27 +88,53 @@ func (p *Pod) Ping(addr string) (string, error) {
 }
 
 // Snapshot renders what the pod netns must look like again once a VM is
-// gone: links with kinds, MACs and addresses, routes, qdiscs.
+// gone: links with kinds, MACs, MTUs and addresses, routes, qdiscs.
 func (p *Pod) Snapshot() string {
 	p.t.Helper()
-	ns, err := netmodels.Scan(p.PodPath)
+	return Snapshot(p.t, p.PodPath)
+}
+
+// Snapshot renders the links (kind, MAC, MTU, up, addresses), routes of the
+// main table and qdiscs of the netns at path, read with netlink and tc.
+func Snapshot(t testing.TB, path string) string {
+	t.Helper()
+	ns, err := netns.GetFromPath(path)
 	if err != nil {
-		p.t.Fatalf("scanning the pod netns: %v", err)
+		t.Fatalf("opening netns %s: %v", path, err)
 	}
-	out, err := exec.Command("tc", "-n", p.Name, "qdisc", "show").CombinedOutput()
+	defer ns.Close()
+	h, err := netlink.NewHandleAt(ns)
 	if err != nil {
-		p.t.Fatalf("listing qdiscs: %v\n%s", err, out)
+		t.Fatal(err)
+	}
+	defer h.Close()
+	links, err := h.LinkList()
+	if err != nil {
+		t.Fatal(err)
 	}
 	var b strings.Builder
-	for _, l := range ns.Links {
-		b.WriteString(l.Name + " " + l.Kind + " " + l.MAC.String() + " ")
-		for _, a := range l.Addrs {
-			b.WriteString(a.String() + " ")
+	for _, l := range links {
+		a := l.Attrs()
+		fmt.Fprintf(&b, "%s %s %s mtu %d up %v:", a.Name, l.Type(), a.HardwareAddr, a.MTU, a.Flags&net.FlagUp != 0)
+		addrs, err := h.AddrList(l, netlink.FAMILY_ALL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ad := range addrs {
+			b.WriteString(" " + ad.IPNet.String())
 		}
 		b.WriteString("\n")
+		routes, err := h.RouteList(l, netlink.FAMILY_ALL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range routes {
+			fmt.Fprintf(&b, "  route %v via %v scope %v\n", r.Dst, r.Gw, r.Scope)
+		}
 	}
-	for _, r := range ns.Routes {
-		b.WriteString(r.Dst.String() + " via " + r.Gw.String() + " dev " + r.Dev + "\n")
+	out, err := exec.Command("tc", "-n", filepath.Base(path), "qdisc", "show").CombinedOutput()
+	if err != nil {
+		t.Fatalf("listing qdiscs: %v\n%s", err, out)
 	}
 	return b.String() + string(out)
 }
