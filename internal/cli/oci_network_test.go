@@ -5,11 +5,14 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/kite-vm/kite/internal/netnstest"
 	"github.com/kite-vm/kite/runtime/sandbox"
+	"github.com/kite-vm/kite/runtime/state"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
@@ -118,4 +121,39 @@ func TestIntegrationOCIBindMounts(t *testing.T) {
 		t.Errorf("the host sees %q, %v in the writable bind", got, err)
 	}
 	e.audit(before, "kite run with bind mounts")
+}
+
+// TestIntegrationOCIVirtiofsdDies: the share's virtiofsd is killed under a
+// running container: the state says the sandbox is degraded and why, exec
+// is refused at once (the guest could never read the share again, so an
+// exec would hang), and delete --force still removes everything.
+func TestIntegrationOCIVirtiofsdDies(t *testing.T) {
+	e := newOCIEnv(t, "[shared_fs]\ndriver = \"virtio-fs\"\n")
+	bundle := e.bundle([]string{"sleep", "1000"}, nil)
+	before := e.snapshot()
+	e.mustKite("run", "--detach", "--bundle", bundle, "v1")
+	rec := e.recorded("v1")
+	if len(rec.VirtiofsdPids) != 1 {
+		t.Fatalf("recorded virtiofsd pids %v, want one", rec.VirtiofsdPids)
+	}
+	if err := syscall.Kill(rec.VirtiofsdPids[0], syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	var st containerState
+	for end := time.Now().Add(20 * time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+		if st = e.state("v1"); st.Annotations[state.DegradedAnnotation] != "" {
+			break
+		}
+	}
+	reason := st.Annotations[state.DegradedAnnotation]
+	if !strings.Contains(reason, "virtiofsd") || st.Status != specs.StateRunning {
+		t.Fatalf("state after virtiofsd died: %+v, want running with %s", st, state.DegradedAnnotation)
+	}
+	start := time.Now()
+	e.expectFail("exec on a degraded sandbox", "cannot exec: virtiofsd", "exec", "v1", "--", "true")
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("the refused exec took %s", d)
+	}
+	e.mustKite("delete", "--force", "v1")
+	e.audit(before, "virtiofsd killed, delete --force")
 }

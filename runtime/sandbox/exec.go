@@ -29,6 +29,9 @@ func (d *daemon) Exec(ctx context.Context, req ExecRequest, stdio Stdio) (ExecRe
 	}
 	d.opMu.Lock()
 	defer d.opMu.Unlock()
+	if err := d.degraded("exec"); err != nil {
+		return ExecResponse{}, err
+	}
 	if err := d.require("exec", state.StatusRunning); err != nil {
 		return ExecResponse{}, err
 	}

@@ -38,6 +38,9 @@ func (d *daemon) Start(ctx context.Context) error {
 	if err := d.require("start", state.StatusCreated); err != nil {
 		return err
 	}
+	if err := d.degraded("start"); err != nil {
+		return err
+	}
 	if err := d.agent.StartContainer(ctx, d.id); err != nil {
 		return fmt.Errorf("starting container %q: %w", d.id, err)
 	}

@@ -2,11 +2,13 @@ package sandbox
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
 	"time"
 
+	"github.com/kite-vm/kite/runtime"
 	"github.com/kite-vm/kite/runtime/state"
 )
 
@@ -36,6 +38,51 @@ func (d *daemon) startWatchers() {
 	}
 	go d.watch(d.init, r, func() {})
 	go d.watchVM()
+	for _, v := range d.vm.Virtiofsd() {
+		go d.watchVirtiofsd(v)
+	}
+}
+
+// watchVirtiofsd marks the sandbox degraded when a share's virtiofsd dies
+// under a running VM: QEMU 7.2 cannot reconnect to a new one, and the
+// guest's requests on that share would never be answered, so the requests
+// that would touch it are refused from then on rather than left to hang.
+func (d *daemon) watchVirtiofsd(v *runtime.Virtiofsd) {
+	<-v.Done()
+	select {
+	case <-d.vm.Process().Done():
+		return // the VM went first: virtiofsd followed it
+	case <-time.After(exitGrace):
+		// QEMU exits a moment after a guest shutdown closes virtiofsd.
+	}
+	select {
+	case <-d.vm.Process().Done():
+		return
+	default:
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.removed {
+		return
+	}
+	reason := fmt.Sprintf("virtiofsd of share %q exited (%v): the guest can no longer reach its files; delete the container", v.Plan().Tag, v.ExitErr())
+	d.log.Error("share server died", "share", v.Plan().Tag, "pid", v.Pid(), "err", v.ExitErr(), "virtiofsd_log", v.LogTail(2048))
+	d.st.Degraded = reason
+	d.writeLocked()
+}
+
+// exitGrace is how long a dead virtiofsd waits for QEMU's exit to explain
+// it before the sandbox is marked degraded.
+const exitGrace = 500 * time.Millisecond
+
+// degraded refuses a request on a degraded sandbox.
+func (d *daemon) degraded(verb string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.st.Degraded == "" {
+		return nil
+	}
+	return errorf(CodeFailedPrecondition, "container %q cannot %s: %s", d.id, verb, d.st.Degraded)
 }
 
 // watch waits for p to exit and its output to be copied, then records how

@@ -24,9 +24,9 @@ func TestLockContention(t *testing.T) {
 		t.Error("a second Lock on the same handle succeeded")
 	}
 
+	start := time.Now() // before the deadline is set: it cannot pass earlier
 	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
 	defer cancel()
-	start := time.Now()
 	err = h2.Lock(ctx)
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Lock of a held lock: %v, want DeadlineExceeded", err)

@@ -1,6 +1,10 @@
 package state
 
-import specs "github.com/opencontainers/runtime-spec/specs-go"
+import (
+	"maps"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
 
 // OCIState is what `kite state` prints. alive says whether the host
 // process (State.Pid) still runs (Proc.Alive): when it does not, the
@@ -16,12 +20,24 @@ func OCIState(s State, alive bool) specs.State {
 	if status == StatusStopped {
 		pid = 0
 	}
+	annotations := s.Annotations
+	if s.Degraded != "" && status != StatusStopped {
+		annotations = maps.Clone(annotations)
+		if annotations == nil {
+			annotations = map[string]string{}
+		}
+		annotations[DegradedAnnotation] = s.Degraded
+	}
 	return specs.State{
 		Version:     specs.Version,
 		ID:          s.ID,
 		Status:      specs.ContainerState(status),
 		Pid:         pid,
 		Bundle:      s.Bundle,
-		Annotations: s.Annotations,
+		Annotations: annotations,
 	}
 }
+
+// DegradedAnnotation carries State.Degraded in `kite state`: the OCI
+// statuses have no word for a container whose sandbox is half broken.
+const DegradedAnnotation = "io.kite.degraded"

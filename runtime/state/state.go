@@ -64,6 +64,9 @@ type State struct {
 	ExitCode *int `json:"exitCode,omitempty"`
 	// Terminal says the process runs on a pseudo-terminal.
 	Terminal bool `json:"terminal,omitempty"`
+	// Degraded says why the sandbox can no longer serve the container
+	// fully (a share's server died), empty while it is healthy.
+	Degraded string `json:"degraded,omitempty"`
 }
 
 // validate checks what a reader relies on.
