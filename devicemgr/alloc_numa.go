@@ -1,0 +1,73 @@
+package devicemgr
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// ParseCPUList parses the kernel's CPU list format ("0-3,8,10-11"), as
+// cpuset.cpus, an OCI spec's linux.resources.cpu.cpus and sysfs cpulist
+// files write it. The result is sorted, without duplicates.
+func ParseCPUList(s string) ([]int, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return nil, nil
+	}
+	var cpus []int
+	for _, part := range strings.Split(s, ",") {
+		lo, hi, isRange := strings.Cut(strings.TrimSpace(part), "-")
+		a, err1 := strconv.Atoi(lo)
+		b, err2 := a, error(nil)
+		if isRange {
+			b, err2 = strconv.Atoi(hi)
+		}
+		if err1 != nil || err2 != nil || a < 0 || b < a {
+			return nil, fmt.Errorf("%w: CPU list %q: bad element %q", ErrBadRequest, s, part)
+		}
+		for c := a; c <= b; c++ {
+			cpus = append(cpus, c)
+		}
+	}
+	slices.Sort(cpus)
+	return slices.Compact(cpus), nil
+}
+
+// NUMANodesOf returns the NUMA nodes (sorted) that hold the given CPUs,
+// from sysfsRoot/devices/system/node/node<N>/cpulist: the nodes a pod's
+// devices should come from (PlanInput.PreferNUMA). A host without that
+// directory (no NUMA support) gives none, so no preference.
+func NUMANodesOf(sysfsRoot string, cpus []int) ([]int, error) {
+	dir := filepath.Join(sysfsRoot, "devices", "system", "node")
+	ents, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("listing NUMA nodes: %w", err)
+	}
+	var nodes []int
+	for _, e := range ents {
+		n, err := strconv.Atoi(strings.TrimPrefix(e.Name(), "node"))
+		if err != nil || !strings.HasPrefix(e.Name(), "node") {
+			continue // has_cpu, online, possible...
+		}
+		b, err := os.ReadFile(filepath.Join(dir, e.Name(), "cpulist"))
+		if err != nil {
+			return nil, fmt.Errorf("reading CPUs of NUMA node %d: %w", n, err)
+		}
+		onNode, err := ParseCPUList(string(b))
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s: %w", ErrMalformed, filepath.Join(dir, e.Name(), "cpulist"), err)
+		}
+		if slices.ContainsFunc(cpus, func(c int) bool { return slices.Contains(onNode, c) }) {
+			nodes = append(nodes, n)
+		}
+	}
+	slices.Sort(nodes)
+	return nodes, nil
+}
