@@ -56,8 +56,12 @@ func Build(ctx context.Context, opts BuildOptions) (*Manifest, error) {
 	if err != nil {
 		return nil, err
 	}
-	b.report(StepDone, fmt.Sprintf("guest image in %s: vmlinux %s, initramfs %s, %d modules",
-		o.OutDir, mib(m.Kernel.VmlinuxSize), mib(m.Initramfs.Size), len(m.Modules)))
+	msg := fmt.Sprintf("guest image in %s: vmlinux %s, initramfs %s, %d modules",
+		o.OutDir, mib(m.Kernel.VmlinuxSize), mib(m.Initramfs.Size), len(m.Modules))
+	if m.RootImage != nil {
+		msg += fmt.Sprintf(", NVDIMM root image %s (%d boot modules)", mib(m.RootImage.Size), len(m.BootModules))
+	}
+	b.report(StepDone, msg)
 	return m, nil
 }
 
@@ -109,18 +113,25 @@ func goVersion(path string) string {
 // cached reports whether the existing image old was built from exactly
 // these inputs and its outputs on disk still hash to what it recorded.
 func (b *builder) cached(in inputs, old *Manifest) bool {
-	if old == nil || !in.match(old, b.o.Init) {
+	if old == nil || !in.match(old, b.o.Init, b.o.Format) {
 		return false
 	}
 	p := PathsIn(b.o.OutDir)
 	k, err1 := hashFile(p.Kernel)
 	i, err2 := hashFile(p.Initrd)
-	return err1 == nil && err2 == nil && k.SHA256 == old.Kernel.VmlinuxSHA256 && i.SHA256 == old.Initramfs.SHA256
+	if err1 != nil || err2 != nil || k.SHA256 != old.Kernel.VmlinuxSHA256 || i.SHA256 != old.Initramfs.SHA256 {
+		return false
+	}
+	if b.o.Format != FormatNVDIMM {
+		return true
+	}
+	r, err := hashFile(p.Image)
+	return err == nil && old.RootImage != nil && r.SHA256 == old.RootImage.SHA256
 }
 
 // match reports whether m was built from these inputs.
-func (in inputs) match(m *Manifest, init Init) bool {
-	return m.Format == ManifestFormat && m.Init == init &&
+func (in inputs) match(m *Manifest, init Init, format Format) bool {
+	return m.Format == ManifestFormat && m.Init == init && m.Layout() == format &&
 		m.Kernel.Package == in.kernel.Package && m.Kernel.Version == in.kernel.Version &&
 		m.Kernel.DebSHA256 == in.kernel.SHA256 &&
 		equalBlob(m.Agent, in.agentBlob) && m.Busybox == in.busyboxBlob &&
@@ -159,6 +170,9 @@ func (b *builder) build(ctx context.Context, in inputs, old *Manifest) (*Manifes
 		Format: ManifestFormat, Init: b.o.Init, Kernel: kernel, Requested: in.requested,
 		Builtin: plan.Builtin, Agent: in.agentBlob, Busybox: in.busyboxBlob,
 	}
+	if b.o.Format == FormatNVDIMM {
+		m.ImageType = FormatNVDIMM
+	}
 	img := imageInputs{init: in.agent, busybox: in.busybox, manifest: m}
 	if b.o.Init == InitBusybox {
 		img.init = []byte(baselineInit)
@@ -171,10 +185,24 @@ func (b *builder) build(ctx context.Context, in inputs, old *Manifest) (*Manifes
 	if img.applets, err = busyboxApplets(ctx, b.o.BusyboxPath); err != nil {
 		return nil, err
 	}
-	if err := b.writeInitramfs(img, m); err != nil {
+	if b.o.Format == FormatNVDIMM {
+		err = b.writeNVDIMM(ctx, tree, in, img, m)
+	} else {
+		err = b.writeFullInitramfs(img, m)
+	}
+	if err != nil {
 		return nil, err
 	}
 	return m, b.writeManifest(m)
+}
+
+// writeFullInitramfs writes the initramfs that holds the whole guest.
+func (b *builder) writeFullInitramfs(img imageInputs, m *Manifest) error {
+	entries, err := img.entries()
+	if err != nil {
+		return err
+	}
+	return b.writeInitramfs(entries, len(img.modules), m)
 }
 
 // vmlinux converts the tree's bzImage unless the old image already has the
@@ -206,12 +234,8 @@ func (b *builder) vmlinux(tree *kernelTree, kd kernelDeb, old *Manifest) (Kernel
 	return k, nil
 }
 
-func (b *builder) writeInitramfs(img imageInputs, m *Manifest) error {
-	entries, err := img.entries()
-	if err != nil {
-		return err
-	}
-	b.report(StepInitramfs, fmt.Sprintf("writing initramfs (%d entries, %d modules)", len(entries), len(img.modules)))
+func (b *builder) writeInitramfs(entries []initramfs.Entry, modules int, m *Manifest) error {
+	b.report(StepInitramfs, fmt.Sprintf("writing initramfs (%d entries, %d modules)", len(entries), modules))
 	blob, err := writeAtomic(PathsIn(b.o.OutDir).Initrd, 0o644, func(w io.Writer) error {
 		return initramfs.Write(w, entries)
 	})

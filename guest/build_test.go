@@ -201,6 +201,8 @@ func TestBuildOptionsErrors(t *testing.T) {
 		{name: "no out dir", opts: BuildOptions{AgentPath: "/a"}},
 		{name: "agent init without agent", opts: BuildOptions{OutDir: "/x"}},
 		{name: "unknown init", opts: BuildOptions{OutDir: "/x", Init: "systemd"}},
+		{name: "unknown format", opts: BuildOptions{OutDir: "/x", AgentPath: "/a", Format: "qcow2"}},
+		{name: "nvdimm without the agent", opts: BuildOptions{OutDir: "/x", Init: InitBusybox, Format: FormatNVDIMM}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

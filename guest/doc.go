@@ -5,6 +5,12 @@
 // modules the agent loads (in dependency order, listed in
 // /etc/kite/modules.load) and a manifest of what went in.
 //
+// With FormatNVDIMM (`kite guest build --format nvdimm`) the same tree goes
+// into rootfs.img, an ext4 image with the NVDIMM PFN-info prefix
+// (fsshare/nvdimm) that the runtime maps read-only as an NVDIMM and the
+// guest mounts as its root with DAX; the initramfs then holds only the agent
+// and BootModules, and the agent switches root (agent/server/initsys).
+//
 // Build is the entry point (`kite guest build`); LoadManifest and PathsIn are
 // what the runtime uses to find a built image. Builds are cached: the
 // manifest records the hashes of every input, and a build whose inputs did

@@ -14,6 +14,7 @@ const (
 	KernelFile        = "vmlinux"
 	InitrdFile        = "initramfs.cpio.gz"
 	ManifestFile      = "manifest.json"
+	RootImageFile     = "rootfs.img" // FormatNVDIMM only
 	GuestManifestPath = "/etc/kite/manifest.json"
 	ModulesLoadPath   = "/etc/kite/modules.load"
 )
@@ -28,9 +29,12 @@ var ErrNoImage = errors.New("no guest image")
 // Manifest records what went into a guest image. A copy without Initramfs is
 // stored in the image at GuestManifestPath.
 type Manifest struct {
-	Format int    `json:"format"`
-	Init   Init   `json:"init"`
-	Kernel Kernel `json:"kernel"`
+	Format int  `json:"format"`
+	Init   Init `json:"init"`
+	// ImageType is the layout; "" in manifests older than the field means
+	// FormatInitramfs.
+	ImageType Format `json:"image_type,omitempty"`
+	Kernel    Kernel `json:"kernel"`
 	// Requested are the module names asked for (defaults and extras).
 	Requested []string `json:"requested"`
 	// Modules is the load order, dependencies first.
@@ -41,6 +45,19 @@ type Manifest struct {
 	Busybox Blob     `json:"busybox"`
 	// Initramfs describes the written archive; absent in the guest's copy.
 	Initramfs *Blob `json:"initramfs,omitempty"`
+	// BootModules is the small initramfs's load order (FormatNVDIMM).
+	BootModules []Module `json:"boot_modules,omitempty"`
+	// RootImage describes RootImageFile (FormatNVDIMM); absent in the
+	// guest's copy.
+	RootImage *Blob `json:"root_image,omitempty"`
+}
+
+// Layout returns ImageType with the default filled in.
+func (m *Manifest) Layout() Format {
+	if m.ImageType == "" {
+		return FormatInitramfs
+	}
+	return m.ImageType
 }
 
 // Kernel identifies the kernel and the vmlinux made from it.
@@ -86,11 +103,13 @@ func (m *Manifest) encode() ([]byte, error) {
 type Paths struct {
 	Kernel string // -kernel
 	Initrd string // -initrd
+	Image  string // the NVDIMM root image (FormatNVDIMM)
 }
 
 // PathsIn returns the image paths in an output directory.
 func PathsIn(dir string) Paths {
-	return Paths{Kernel: filepath.Join(dir, KernelFile), Initrd: filepath.Join(dir, InitrdFile)}
+	return Paths{Kernel: filepath.Join(dir, KernelFile), Initrd: filepath.Join(dir, InitrdFile),
+		Image: filepath.Join(dir, RootImageFile)}
 }
 
 // LoadManifest reads the manifest of the image in dir and checks that the
@@ -102,10 +121,15 @@ func LoadManifest(dir string) (*Manifest, error) {
 		return nil, err
 	}
 	p := PathsIn(dir)
-	for _, f := range []struct {
+	type file struct {
 		path string
 		size int64
-	}{{p.Kernel, m.Kernel.VmlinuxSize}, {p.Initrd, m.Initramfs.Size}} {
+	}
+	files := []file{{p.Kernel, m.Kernel.VmlinuxSize}, {p.Initrd, m.Initramfs.Size}}
+	if m.Layout() == FormatNVDIMM {
+		files = append(files, file{p.Image, m.RootImage.Size})
+	}
+	for _, f := range files {
 		st, err := os.Stat(f.path)
 		if err != nil {
 			return nil, fmt.Errorf("%w in %s: %w", ErrNoImage, dir, err)
@@ -130,6 +154,9 @@ func readManifest(dir string) (*Manifest, error) {
 	}
 	if m.Format != ManifestFormat || m.Initramfs == nil {
 		return nil, fmt.Errorf("%w in %s: manifest format %d (want %d) or no initramfs record", ErrNoImage, dir, m.Format, ManifestFormat)
+	}
+	if m.Layout() == FormatNVDIMM && m.RootImage == nil {
+		return nil, fmt.Errorf("%w in %s: an %s image without a root image record", ErrNoImage, dir, FormatNVDIMM)
 	}
 	return &m, nil
 }

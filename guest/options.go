@@ -31,6 +31,21 @@ const (
 	InitBusybox Init = "busybox"
 )
 
+// Format is how the built guest's root file system reaches the VM; it
+// matches the configuration's guest.image_type.
+type Format string
+
+const (
+	// FormatInitramfs: the initramfs holds the whole guest and is its root.
+	FormatInitramfs Format = "initramfs"
+	// FormatNVDIMM: the guest tree goes into an ext4 image with an NVDIMM
+	// PFN-info prefix (RootImageFile), mapped read-only as an NVDIMM and
+	// mounted with DAX, so every VM shares one copy through the host page
+	// cache; the initramfs shrinks to the agent and the modules that mount
+	// /dev/pmem0 (BootModules), and the agent switches root into the image.
+	FormatNVDIMM Format = "nvdimm"
+)
+
 // BuildOptions describes a guest image build.
 type BuildOptions struct {
 	// OutDir receives vmlinux, initramfs.cpio.gz and manifest.json
@@ -41,6 +56,11 @@ type BuildOptions struct {
 	CacheDir string
 	// Init selects /init; default InitAgent.
 	Init Init
+	// Format selects the image layout; default FormatInitramfs.
+	// FormatNVDIMM needs InitAgent: the agent switches root.
+	Format Format
+	// Mkfs is the mkfs.ext4 used for FormatNVDIMM; empty looks it up.
+	Mkfs string
 	// AgentPath is the static kite-agent binary, required for InitAgent.
 	AgentPath string
 	// AgentVersion is recorded in the manifest; default: the version in the
@@ -81,6 +101,17 @@ func DefaultModules() []string {
 	}
 }
 
+// BootModules returns what the small initramfs of a FormatNVDIMM image
+// loads before it can mount the root image: the NVDIMM stack (nfit finds the
+// DIMMs in ACPI, nd_pmem makes /dev/pmem0) and ext4 with its dependencies.
+// Nothing else: every other module is loaded from the root image.
+func BootModules() []string {
+	return []string{
+		"libnvdimm", "nd_btt", "nd_pmem", "nfit",
+		"crc16", "mbcache", "jbd2", "crc32c_generic", "ext4",
+	}
+}
+
 // withDefaults validates o and fills in the defaults.
 func (o BuildOptions) withDefaults() (BuildOptions, error) {
 	if o.OutDir == "" {
@@ -91,6 +122,18 @@ func (o BuildOptions) withDefaults() (BuildOptions, error) {
 	}
 	if o.Init == "" {
 		o.Init = InitAgent
+	}
+	if o.Format == "" {
+		o.Format = FormatInitramfs
+	}
+	switch o.Format {
+	case FormatInitramfs:
+	case FormatNVDIMM:
+		if o.Init == InitBusybox {
+			return o, fmt.Errorf("%w: format %q needs the agent as init (it switches root)", ErrInvalidOptions, o.Format)
+		}
+	default:
+		return o, fmt.Errorf("%w: format %q (want %q or %q)", ErrInvalidOptions, o.Format, FormatInitramfs, FormatNVDIMM)
 	}
 	switch o.Init {
 	case InitAgent:

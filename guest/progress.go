@@ -10,6 +10,7 @@ const (
 	StepExtract   Step = "extract"   // reading the kernel and modules out of the .deb
 	StepVmlinux   Step = "vmlinux"   // decompressing the bzImage into vmlinux
 	StepModules   Step = "modules"   // resolving the module load order
+	StepRootImage Step = "rootimage" // writing the NVDIMM root image (FormatNVDIMM)
 	StepInitramfs Step = "initramfs" // writing the initramfs
 	StepCached    Step = "cached"    // nothing changed: outputs verified and kept
 	StepDone      Step = "done"

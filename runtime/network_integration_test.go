@@ -24,7 +24,7 @@ import (
 // address (answered by the guest), and the pod netns is exactly as before
 // once the VM is stopped.
 func TestIntegrationPodNetwork(t *testing.T) {
-		for _, model := range []configs.NetModel{configs.NetTCFilter, configs.NetMacvtap} {
+	for _, model := range []configs.NetModel{configs.NetTCFilter, configs.NetMacvtap} {
 		t.Run(string(model), func(t *testing.T) {
 			cfg, host := integrationConfig(t)
 			cfg.Network.Model = model
@@ -139,7 +139,7 @@ func TestIntegrationPodNetworkBootFails(t *testing.T) {
 // VM, pings through it both ways, hot-removes it, and checks the guest
 // lost it and the pod netns is as it was before the add.
 func TestIntegrationNICHotplug(t *testing.T) {
-		cfg, host := integrationConfig(t)
+	cfg, host := integrationConfig(t)
 	cfg.Network.Model = configs.NetTCFilter
 	cfg.Hotplug.SpareRootPorts = 2
 	n := netnstest.New(t)

@@ -37,7 +37,7 @@ func TestPlanVMRejects(t *testing.T) {
 		{"auto without host facts", nil, func(in *VMInput) { in.Host.Accel = "" }, ErrInvalid, "DetectHost"},
 		{"vsock without vhost-vsock", func(c *configs.Config) { c.Agent.Transport = configs.TransportVsock }, nil, ErrHost, "vhost_vsock"},
 		{"vsock without a cid", nil, func(in *VMInput) { in.Host.VhostVsock = true }, ErrInvalid, "guest CID"},
-		{"nvdimm image", func(c *configs.Config) { c.Guest.ImageType = configs.ImageNVDIMM }, nil, ErrUnsupported, "image_type"},
+		{"nvdimm image missing", func(c *configs.Config) { c.Guest.ImageType, c.Guest.Dir = configs.ImageNVDIMM, "/nonexistent" }, nil, ErrHost, "/nonexistent/rootfs.img"},
 		{"microvm under tcg without TSC", func(c *configs.Config) {
 			c.Hypervisor.Machine = configs.MachineMicroVM
 			c.Hotplug.Method = configs.HotplugNative

@@ -112,7 +112,8 @@ const (
 const maxSocketPath = 107
 
 // PlanVM decides how to boot the sandbox's VM. It is pure: it reads neither
-// the host nor the file system (BootVM checks the files it names).
+// the host nor the file system (BootVM checks the files it names), except
+// the guest root image's header with guest.image_type "nvdimm" (planImage).
 func PlanVM(cfg *configs.Config, in VMInput) (VMPlan, error) {
 	if err := cfg.Validate(); err != nil {
 		return VMPlan{}, fmt.Errorf("planning sandbox %q: %w", in.ID, err)
@@ -131,8 +132,9 @@ func PlanVM(cfg *configs.Config, in VMInput) (VMPlan, error) {
 }
 
 func plan(cfg *configs.Config, in VMInput) (VMPlan, error) {
-	if cfg.Guest.ImageType != configs.ImageInitramfs {
-		return VMPlan{}, fmt.Errorf("%w: guest.image_type %q (only %q boots for now)", ErrUnsupported, cfg.Guest.ImageType, configs.ImageInitramfs)
+	image, err := planImage(cfg)
+	if err != nil {
+		return VMPlan{}, err
 	}
 	accel, err := planAccel(cfg.Hypervisor, in.Host)
 	if err != nil {
@@ -160,8 +162,8 @@ func plan(cfg *configs.Config, in VMInput) (VMPlan, error) {
 		Network:         planNetworkInput(cfg, in.NetnsPath, accel.Type),
 		ShutdownTimeout: cfg.Hypervisor.ShutdownTimeout.Duration(),
 	}
-	p.QEMU.Kernel.Append = appendLine
-	p.QEMU.Devices = append([]qemu.Device{agentDev}, shares.devices...)
+	p.QEMU.Kernel.Append = image.cmdline(appendLine)
+	p.QEMU.Devices = append(append([]qemu.Device{agentDev}, image.devices...), shares.devices...)
 	return p, p.checkSocketPaths()
 }
 

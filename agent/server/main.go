@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/kite-vm/kite/agent/server/bootopts"
 	"github.com/kite-vm/kite/agent/server/initsys"
@@ -33,6 +34,7 @@ func Main(ctx context.Context) int {
 		if err := initsys.DevSymlinks("/dev"); err != nil {
 			fmt.Fprintln(os.Stderr, "kite-agent:", err)
 		}
+		switchRoot(ctx)
 	}
 	opts, optErr := bootopts.Read("/proc/cmdline")
 	log, err := logging.New(os.Stderr, "text", opts.LogLevel)
@@ -61,6 +63,26 @@ func Main(ctx context.Context) int {
 		return 1
 	}
 	return 0
+}
+
+// switchRoot runs a stage initramfs's switch into the root image; it
+// returns only when this initramfs is the root (no stage). The exec'd agent
+// comes back here from the root image, where there is no stage.
+func switchRoot(ctx context.Context) {
+	start := time.Now()
+	cmdline, _ := os.ReadFile("/proc/cmdline")
+	stage, ok, err := initsys.StageFromCmdline("/", string(cmdline))
+	if ok && err == nil {
+		if err = stage.Enter(ctx); err == nil {
+			fmt.Fprintf(os.Stderr, "kite-agent: root is %s (%s, %s), mounted in %s: starting its agent\n",
+				stage.Root.Device, stage.Root.FSType, stage.Root.Options, time.Since(start).Round(time.Millisecond))
+			err = initsys.Exec()
+		}
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "kite-agent: switching root:", err)
+		powerOff()
+	}
 }
 
 // powerOff syncs and powers the guest off; it does not return.

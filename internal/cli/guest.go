@@ -31,6 +31,8 @@ func runGuestBuild(ctx context.Context, e *env, args []string) error {
 	busybox := fs.String("busybox", guest.DefaultBusybox, "static busybox to include")
 	modules := fs.String("modules", "", "extra kernel modules, comma-separated (dependencies are added)")
 	baseline := fs.Bool("baseline", false, "build the busybox-only baseline image (no agent), for boot benchmarks")
+	format := fs.String("format", string(guest.FormatInitramfs),
+		"image layout: initramfs (the whole guest in the initramfs) or nvdimm (a DAX root image, "+guest.RootImageFile+", and a small initramfs that mounts it; for guest.image_type = \"nvdimm\")")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -45,6 +47,7 @@ func runGuestBuild(ctx context.Context, e *env, args []string) error {
 		OutDir:      *out,
 		CacheDir:    *cache,
 		BusyboxPath: *busybox,
+		Format:      guest.Format(*format),
 		Progress:    progressPrinter(e),
 	}
 	if opts.OutDir == "" {
@@ -64,9 +67,13 @@ func runGuestBuild(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.io.Out, "guest image in %s (%s): kernel %s, %d modules, initramfs %.1f MiB\n",
+	fmt.Fprintf(e.io.Out, "guest image in %s (%s): kernel %s, %d modules, initramfs %.1f MiB",
 		opts.OutDir, time.Since(start).Round(10*time.Millisecond), m.Kernel.Release, len(m.Modules),
 		float64(m.Initramfs.Size)/(1<<20))
+	if m.RootImage != nil {
+		fmt.Fprintf(e.io.Out, ", NVDIMM root image %s %.1f MiB", guest.RootImageFile, float64(m.RootImage.Size)/(1<<20))
+	}
+	fmt.Fprintln(e.io.Out)
 	return nil
 }
 

@@ -1,0 +1,62 @@
+package runtime
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/kite-vm/kite/configs"
+	"github.com/kite-vm/kite/fsshare/nvdimm"
+	"github.com/kite-vm/kite/qemu"
+)
+
+// rootNVDIMMID is the QEMU id of the NVDIMM holding the guest root image.
+const rootNVDIMMID = "guestroot"
+
+// rootKernelArgs tell the stage initramfs of `kite guest build --format
+// nvdimm` where the root is (agent/server/initsys.ParseRoot). The root
+// NVDIMM is the first on the command line, so the guest names it pmem0.
+// Read-only: one image file is shared by every VM, mapped read-only.
+var rootKernelArgs = []string{"root=/dev/pmem0", "rootfstype=ext4", "rootflags=dax=always", "ro"}
+
+// guestImage is what the guest's root adds to the VM beyond the kernel and
+// initramfs: nothing for guest.image_type "initramfs"; for "nvdimm", the
+// root image as a read-only NVDIMM (q35 nvdimm=on, a memory slot and maxmem
+// follow from it) and the root= words.
+type guestImage struct {
+	devices    []qemu.Device
+	kernelArgs []string
+}
+
+// planImage plans the guest root. For "nvdimm" it reads the image's size
+// and PFN info block (nvdimm.CheckImage): QEMU must be told the size, and an
+// image without the header would boot into a guest that cannot mount its
+// root, so it is refused here, naming the file. That read is the only file
+// access of PlanVM.
+func planImage(cfg *configs.Config) (guestImage, error) {
+	switch cfg.Guest.ImageType {
+	case configs.ImageInitramfs:
+		return guestImage{}, nil
+	case configs.ImageNVDIMM:
+	default:
+		return guestImage{}, fmt.Errorf("%w: guest.image_type %q", ErrUnsupported, cfg.Guest.ImageType)
+	}
+	img, err := nvdimm.CheckImage(cfg.Guest.ImagePath())
+	if err != nil {
+		return guestImage{}, fmt.Errorf("%w: guest.image: %w (try: kite guest build --format nvdimm)", ErrHost, err)
+	}
+	h := cfg.Hypervisor
+	if need := h.MemoryMiB + int((img.Size+(1<<20)-1)>>20); h.MaxMemoryMiB < need {
+		return guestImage{}, fmt.Errorf("%w: hypervisor.max_memory_mib %d: the guest root image %q (%d MiB) needs at least %d with memory_mib %d",
+			ErrInvalid, h.MaxMemoryMiB, img.Path, img.Size>>20, need, h.MemoryMiB)
+	}
+	return guestImage{
+		devices:    []qemu.Device{qemu.NVDIMM{ID: rootNVDIMMID, Path: img.Path, Size: img.Size, ReadOnly: true, Unarmed: true}},
+		kernelArgs: rootKernelArgs,
+	}, nil
+}
+
+// cmdline puts the root words before the rest of the line, so the
+// operator's kernel_params, which come last, can still override them.
+func (g guestImage) cmdline(rest string) string {
+	return strings.TrimSpace(strings.Join(append(append([]string(nil), g.kernelArgs...), rest), " "))
+}
