@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/kite-vm/kite/fsshare/safepath"
 	"golang.org/x/sys/unix"
 )
 
@@ -86,7 +87,12 @@ func (vm *VM) ShareDir(name, hostPath string, readOnly bool) (string, error) {
 	if err := checkShareName(name); err != nil {
 		return "", err
 	}
-	st, err := os.Stat(hostPath)
+	src, err := openSource(hostPath)
+	if err != nil {
+		return "", err
+	}
+	defer src.Close()
+	st, err := src.Stat()
 	if err != nil {
 		return "", fmt.Errorf("%w: sharing %q: %w", ErrHost, hostPath, err)
 	}
@@ -95,7 +101,7 @@ func (vm *VM) ShareDir(name, hostPath string, readOnly bool) (string, error) {
 	if sd.binds[name] {
 		return "", fmt.Errorf("%w: %q is already shared in sandbox %q", ErrInvalid, name, vm.plan.ID)
 	}
-	if err := sd.bind(name, hostPath, st.IsDir(), readOnly); err != nil {
+	if err := sd.bind(name, src.ProcPath(), st.IsDir(), readOnly); err != nil {
 		return "", fmt.Errorf("sharing %s as %q: %w", hostPath, name, err)
 	}
 	sd.binds[name] = true
@@ -117,6 +123,30 @@ func (vm *VM) UnshareDir(name string) error {
 	}
 	delete(sd.binds, name)
 	return sd.unbind(name)
+}
+
+// openSource resolves a source path the way the mount will see it: a
+// source that is a symbolic link may only lead to a sibling in its own
+// directory (safepath), never to a host path the spec does not name; the
+// bind is then made from the opened file, so a link swapped after the
+// check cannot redirect it.
+func openSource(hostPath string) (*safepath.Path, error) {
+	if !filepath.IsAbs(hostPath) {
+		return nil, fmt.Errorf("%w: share source %q is not an absolute path", ErrInvalid, hostPath)
+	}
+	clean := filepath.Clean(hostPath)
+	root, rel := filepath.Dir(clean), filepath.Base(clean)
+	if clean == "/" {
+		root, rel = "/", "."
+	}
+	p, err := safepath.Open(root, rel)
+	switch {
+	case errors.Is(err, safepath.ErrEscape):
+		return nil, fmt.Errorf("%w: share source %s: %w (name the link's target in the spec instead)", ErrInvalid, hostPath, err)
+	case err != nil:
+		return nil, fmt.Errorf("%w: share source %s: %w", ErrHost, hostPath, err)
+	}
+	return p, nil
 }
 
 func checkShareName(name string) error {

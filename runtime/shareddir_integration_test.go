@@ -75,6 +75,24 @@ func TestIntegrationSharedDir(t *testing.T) {
 			if _, err := vm.ShareDir("c3/rootfs", filepath.Join(root, "missing"), false); err == nil || !strings.Contains(err.Error(), "missing") {
 				t.Errorf("ShareDir of a missing source = %v, want an error naming it", err)
 			}
+			// A source that is a link may lead to a sibling, not elsewhere.
+			links := t.TempDir()
+			os.Mkdir(filepath.Join(links, "real"), 0o755)
+			os.WriteFile(filepath.Join(links, "real", "f"), []byte("via link"), 0o644)
+			os.Symlink("real", filepath.Join(links, "sibling"))
+			os.Symlink(rw, filepath.Join(links, "outside"))
+			os.Symlink("../..", filepath.Join(links, "up"))
+			if _, err := vm.ShareDir("c4/sib", filepath.Join(links, "sibling"), true); err != nil {
+				t.Errorf("sharing a link to a sibling: %v", err)
+			} else if got, err := os.ReadFile(filepath.Join(vm.Plan().SharedDir, "c4/sib/f")); string(got) != "via link" {
+				t.Errorf("the shared link reads %q, %v", got, err)
+			}
+			for _, l := range []string{"outside", "up"} {
+				_, err := vm.ShareDir("c5/"+l, filepath.Join(links, l), false)
+				if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), l) {
+					t.Errorf("sharing the escaping link %q = %v, want ErrInvalid naming it", l, err)
+				}
+			}
 			stopAndCheck(t, vm)
 			if m := mountsUnder(t, root); len(m) > 0 {
 				t.Errorf("mounts left under %s: %q", root, m)
