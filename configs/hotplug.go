@@ -31,6 +31,7 @@ const maxSpareRootPorts = 32
 type Hotplug struct {
 	Method         HotplugMethod `toml:"method" json:"method"`
 	SpareRootPorts int           `toml:"spare_root_ports" json:"spare_root_ports"`
+	Spare9PShares  int           `toml:"spare_9p_shares" json:"spare_9p_shares"`
 	DeviceTimeout  Duration      `toml:"device_timeout" json:"device_timeout"`
 }
 
@@ -39,6 +40,7 @@ func (h Hotplug) Validate() error {
 	return errors.Join(
 		oneOf("hotplug.method", h.Method, h.Method.Values()),
 		inRange("hotplug.spare_root_ports", h.SpareRootPorts, 0, maxSpareRootPorts),
+		inRange("hotplug.spare_9p_shares", h.Spare9PShares, 0, maxSpareRootPorts),
 		durationRange("hotplug.device_timeout", h.DeviceTimeout, 100*time.Millisecond, 5*time.Minute),
 	)
 }

@@ -198,3 +198,33 @@ func TestSpecErrorIsErrInvalid(t *testing.T) {
 		t.Errorf("Error() = %q, want %q", err.Error(), want)
 	}
 }
+
+// A reserved 9p backend renders as an -fsdev alone; the device hot-plugged
+// onto it references it by id and carries no fsdev of its own.
+func TestNinePReserveAndHotplug(t *testing.T) {
+	r := NinePReserve{ID: "fs9h0", Path: "/run/kite/sb/9p/0", SecurityModel: SecurityNone}
+	if err := r.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.Join(r.Parts(nil).Args(), " "), "-fsdev local,id=fs9h0,path=/run/kite/sb/9p/0,security_model=none"; got != want {
+		t.Errorf("reserve args = %q, want %q", got, want)
+	}
+	d := NinePOnFsdev{ID: "vol-a", Bus: "rp0", Fsdev: "fs9h0", Tag: "kite9h0"}
+	if err := d.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	p := d.Parts(nil)
+	if len(p.Fsdevs) != 0 || len(p.Devices) != 1 {
+		t.Fatalf("hot-plug parts = %+v, want one device and no fsdev", p)
+	}
+	data, err := json.Marshal(p.Devices[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"driver":"virtio-9p-pci","id":"vol-a","bus":"rp0","fsdev":"fs9h0","mount_tag":"kite9h0"}`; string(data) != want {
+		t.Errorf("device_add args = %s, want %s", data, want)
+	}
+	if err := (NinePOnFsdev{ID: "v", Fsdev: "f", Tag: strings.Repeat("t", 32)}).Validate(); err == nil {
+		t.Errorf("a 32-byte tag was accepted")
+	}
+}

@@ -27,7 +27,9 @@ const (
 // with QEMU's output and console when QEMU had started. The undo has its own
 // time budget rather than ctx, which may be what ended the boot.
 func BootVM(ctx context.Context, plan VMPlan) (*VM, error) {
-	b := &booter{vm: &VM{plan: plan, ports: newPorts(plan.QEMU.RootPorts)}, start: time.Now()}
+	vm := &VM{plan: plan, ports: newPorts(plan.QEMU.RootPorts)}
+	vm.vols = volumes{byName: map[string]*volume{}, slots: plan.NinePSlots}
+	b := &booter{vm: vm, start: time.Now()}
 	if e := b.run(ctx); e != nil {
 		return nil, b.fail(ctx, e)
 	}
@@ -56,6 +58,10 @@ func (b *booter) run(ctx context.Context) *BootError {
 	if err := b.makeSharedDir(); err != nil {
 		return failed(StepSharedDir, err)
 	}
+	if err := b.makeNinePSlots(); err != nil {
+		return failed(StepSharedDir, err)
+	}
+	b.vm.pushUndo("remove hot-plugged volumes", b.vm.removeVolumes)
 	if err := b.listenAgent(); err != nil {
 		return failed(StepAgentSocket, err)
 	}

@@ -14,6 +14,8 @@ var (
 	// ErrHost: the configuration asks for something this host lacks (KVM,
 	// vhost-vsock) or a host file it needs is missing.
 	ErrHost = errors.New("host cannot run the configuration")
+	// ErrNotFound: a volume or interface the sandbox does not have.
+	ErrNotFound = errors.New("not found")
 	// ErrUnsupported: a configuration the VM planner does not implement.
 	ErrUnsupported = errors.New("not supported")
 	// ErrVirtiofsdExited: virtiofsd exited before it served its socket.

@@ -167,9 +167,19 @@ func (sd *sharedDir) bind(name, hostPath string, dir, readOnly bool) error {
 	if err := sd.makeMountPoint(target, dir); err != nil {
 		return err
 	}
-	fail := func(err error) error { return errors.Join(err, sd.unbind(name)) }
-	if err := unix.Mount(hostPath, target, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
-		return fail(fmt.Errorf("bind-mounting: %w", err))
+	if err := bindMount(hostPath, target, readOnly); err != nil {
+		return errors.Join(err, sd.unbind(name))
+	}
+	return nil
+}
+
+// bindMount binds src (with what is mounted below it) at target with
+// private propagation, read-only if asked; on failure nothing is left
+// mounted at target.
+func bindMount(src, target string, readOnly bool) error {
+	fail := func(err error) error { return errors.Join(err, detachMounts(target)) }
+	if err := unix.Mount(src, target, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		return fmt.Errorf("bind-mounting: %w", err)
 	}
 	if err := unix.Mount("", target, "", unix.MS_PRIVATE|unix.MS_REC, ""); err != nil {
 		return fail(fmt.Errorf("making the bind mount private: %w", err))
@@ -178,6 +188,33 @@ func (sd *sharedDir) bind(name, hostPath string, dir, readOnly bool) error {
 		attr := &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}
 		if err := unix.MountSetattr(-1, target, unix.AT_RECURSIVE, attr); err != nil {
 			return fail(fmt.Errorf("making the bind mount read-only: %w", err))
+		}
+	}
+	return nil
+}
+
+// detachMounts lazily detaches everything mounted at target.
+func detachMounts(target string) error {
+	for {
+		err := unix.Unmount(target, unix.MNT_DETACH)
+		if errors.Is(err, unix.EINVAL) || errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("unmounting %s: %w", target, err)
+		}
+	}
+}
+
+// removeUpTo removes target and its empty parents below top. Only empty
+// directories go: nothing is ever removed through a mount.
+func removeUpTo(target, top string) error {
+	if err := os.Remove(target); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("removing mount point: %w", err)
+	}
+	for dir := filepath.Dir(target); dir != top && strings.HasPrefix(dir, top+"/"); dir = filepath.Dir(dir) {
+		if os.Remove(dir) != nil {
+			break // not empty: something else lives under it
 		}
 	}
 	return nil
@@ -205,28 +242,10 @@ func (sd *sharedDir) makeMountPoint(target string, dir bool) error {
 // and the placeholder file go: nothing is ever removed through a mount.
 func (sd *sharedDir) unbind(name string) error {
 	target := filepath.Join(sd.path, name)
-	var errs []error
-	for {
-		err := unix.Unmount(target, unix.MNT_DETACH)
-		if err != nil {
-			if !errors.Is(err, unix.EINVAL) && !errors.Is(err, fs.ErrNotExist) {
-				errs = append(errs, fmt.Errorf("unmounting %s: %w", target, err))
-			}
-			break
-		}
+	if err := detachMounts(target); err != nil {
+		return err
 	}
-	if len(errs) > 0 {
-		return errors.Join(errs...)
-	}
-	if err := os.Remove(target); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("removing mount point: %w", err)
-	}
-	for dir := filepath.Dir(target); dir != sd.path && strings.HasPrefix(dir, sd.path+"/"); dir = filepath.Dir(dir) {
-		if os.Remove(dir) != nil {
-			break // not empty: another name lives under it
-		}
-	}
-	return nil
+	return removeUpTo(target, sd.path)
 }
 
 // remove unbinds every name left, then the directory's own mount, then the

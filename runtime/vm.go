@@ -28,6 +28,7 @@ type VM struct {
 	virtiofsds []*Virtiofsd
 	shared     *sharedDir // nil without VMInput.SharedDir
 	ports      *ports     // spare root ports for hot plug
+	vols       volumes    // hot-plugged volumes
 
 	netMu  sync.Mutex
 	nics   []nic      // guarded by netMu: pod interfaces carried, in device order

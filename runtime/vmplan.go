@@ -56,6 +56,10 @@ type VMPlan struct {
 	SharedDir string
 	// Network is how the pod's network is carried (NetnsPath empty: none).
 	Network NetworkPlan
+	// SharedFS is the shared_fs section, for the shares AddVolume starts.
+	SharedFS configs.SharedFS
+	// NinePSlots are the 9p backends reserved for hot-plugged 9p volumes.
+	NinePSlots []ninePSlot
 	// ShutdownTimeout bounds each step of stopping QEMU (quit, SIGTERM).
 	ShutdownTimeout time.Duration
 }
@@ -160,10 +164,14 @@ func plan(cfg *configs.Config, in VMInput) (VMPlan, error) {
 		Shares:          append([]Share(nil), in.Shares...),
 		SharedDir:       in.sharedDirPath(),
 		Network:         planNetworkInput(cfg, in.NetnsPath, accel.Type),
+		SharedFS:        cfg.SharedFS,
 		ShutdownTimeout: cfg.Hypervisor.ShutdownTimeout.Duration(),
 	}
 	p.QEMU.Kernel.Append = image.cmdline(appendLine)
 	p.QEMU.Devices = append(append([]qemu.Device{agentDev}, image.devices...), shares.devices...)
+	var ninePDevs []qemu.Device
+	p.NinePSlots, ninePDevs = planNinePSlots(cfg, in.Dir)
+	p.QEMU.Devices = append(p.QEMU.Devices, ninePDevs...)
 	return p, p.checkSocketPaths()
 }
 

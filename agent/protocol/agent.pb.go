@@ -1541,7 +1541,8 @@ type Storage struct {
 	Options []string `protobuf:"bytes,6,rep,name=options,proto3" json:"options,omitempty"`
 	// Mount read-only.
 	Readonly bool `protobuf:"varint,7,opt,name=readonly,proto3" json:"readonly,omitempty"`
-	// For BLK: the guest PCI path of the disk to wait for.
+	// For BLK: the guest PCI path of the disk to wait for. For a hot-plugged
+	// VIRTIOFS or 9P share: of the device whose driver must be bound first.
 	GuestPciPath string `protobuf:"bytes,8,opt,name=guest_pci_path,json=guestPciPath,proto3" json:"guest_pci_path,omitempty"`
 	// How long to wait for the backing device or tag; unset means a default.
 	Timeout       *durationpb.Duration `protobuf:"bytes,9,opt,name=timeout,proto3" json:"timeout,omitempty"`

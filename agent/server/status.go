@@ -40,7 +40,7 @@ var classes = []struct {
 		guestconf.ErrInvalid, netconf.ErrInvalid}, codes.InvalidArgument},
 	{[]error{ErrNotFound, storage.ErrNotFound, netconf.ErrNotFound, kmod.ErrNotFound}, codes.NotFound},
 	{[]error{ErrExists, storage.ErrExists, container.ErrExists}, codes.AlreadyExists},
-	{[]error{ErrState, container.ErrState, container.ErrExited, container.ErrNoTerminal}, codes.FailedPrecondition},
+	{[]error{ErrState, container.ErrState, container.ErrExited, container.ErrNoTerminal, storage.ErrBusy}, codes.FailedPrecondition},
 	{[]error{ErrShutdown, container.ErrNoExitStatus}, codes.Unavailable},
 	{[]error{devices.ErrTimeout, context.DeadlineExceeded}, codes.DeadlineExceeded},
 	{[]error{context.Canceled}, codes.Canceled},

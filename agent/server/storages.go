@@ -2,11 +2,14 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"time"
 
 	"github.com/kite-vm/kite/agent/protocol"
 	"github.com/kite-vm/kite/agent/server/pcipath"
 	"github.com/kite-vm/kite/agent/server/storage"
+	"golang.org/x/sys/unix"
 )
 
 // AddStorage mounts one storage, waiting for its disk or NVDIMM first.
@@ -35,7 +38,7 @@ func (s *Service) RemoveStorage(_ context.Context, req *protocol.RemoveStorageRe
 	if err := checkID("storage", req.GetStorageId()); err != nil {
 		return nil, err
 	}
-	if err := s.storages.Unmount(req.GetStorageId()); err != nil {
+	if err := s.storages.Release(req.GetStorageId()); err != nil {
 		return nil, err
 	}
 	return &protocol.RemoveStorageResponse{}, nil
@@ -59,6 +62,13 @@ func (s *Service) addStorage(ctx context.Context, st *protocol.Storage) (string,
 			return "", err
 		}
 		spec.Source = node.Path
+	case storage.VirtioFS, storage.NineP:
+		if st.GetGuestPciPath() != "" { // hot-plugged: wait for its driver
+			p, _ := pcipath.Parse(st.GetGuestPciPath())
+			if err := s.finder.WaitFS(ctx, p, wait); err != nil {
+				return "", err
+			}
+		}
 	case storage.Pmem:
 		node, err := s.finder.WaitPmem(ctx, st.GetSource(), wait)
 		if err != nil {
@@ -66,7 +76,34 @@ func (s *Service) addStorage(ctx context.Context, st *protocol.Storage) (string,
 		}
 		spec.Source = node.Path
 	}
+	if (spec.Driver == storage.VirtioFS || spec.Driver == storage.NineP) && st.GetGuestPciPath() != "" {
+		return s.mountHotShare(ctx, spec, wait)
+	}
 	return s.storages.Mount(spec)
+}
+
+// mountHotShare mounts a hot-plugged virtio-fs or 9p share, retrying while
+// the kernel does not know its tag yet: both drivers register the tag at
+// the very end of their probe, after everything sysfs shows (a 6.10+
+// kernel publishes /sys/fs/virtiofs/*/tag, 6.1 nothing), and an unknown tag
+// fails the mount with EINVAL (virtio-fs) or ENOENT (9p).
+func (s *Service) mountHotShare(ctx context.Context, spec storage.Spec, wait time.Duration) (string, error) {
+	unknownTag := unix.EINVAL
+	if spec.Driver == storage.NineP {
+		unknownTag = unix.ENOENT
+	}
+	deadline := time.Now().Add(wait)
+	for {
+		mp, err := s.storages.Mount(spec)
+		if err == nil || !errors.Is(err, unknownTag) || time.Now().After(deadline) {
+			return mp, err
+		}
+		select {
+		case <-ctx.Done():
+			return "", ctx.Err()
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
 }
 
 var storageDrivers = map[protocol.StorageDriver]storage.Driver{
@@ -91,6 +128,11 @@ func storageSpec(st *protocol.Storage) (storage.Spec, error) {
 	spec := storage.Spec{
 		ID: st.GetId(), Driver: drv, Source: st.GetSource(), MountPoint: st.GetMountPoint(),
 		FSType: st.GetFstype(), Options: st.GetOptions(), Readonly: st.GetReadonly(),
+	}
+	if drv == storage.Block || (drv == storage.VirtioFS || drv == storage.NineP) && st.GetGuestPciPath() != "" {
+		if _, err := pcipath.Parse(st.GetGuestPciPath()); err != nil {
+			return storage.Spec{}, fmt.Errorf("storage %q: %w", st.GetId(), err)
+		}
 	}
 	if drv == storage.Block {
 		if _, err := pcipath.Parse(st.GetGuestPciPath()); err != nil {

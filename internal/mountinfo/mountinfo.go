@@ -17,6 +17,9 @@ type Mount struct {
 	Target string
 	FSType string
 	Source string
+	// Dev is the file system's "major:minor" (st_dev of its files): the
+	// same in every mount of one file system, in any namespace.
+	Dev string
 }
 
 // Read parses the mountinfo table at path, e.g. /proc/self/mountinfo.
@@ -47,6 +50,7 @@ func Parse(r io.Reader) ([]Mount, error) {
 			return nil, fmt.Errorf("malformed mountinfo line %q", sc.Text())
 		}
 		mounts = append(mounts, Mount{
+			Dev:    fields[2],
 			Target: Unescape(fields[4]),
 			FSType: fields[sep+1],
 			Source: Unescape(fields[sep+2]),

@@ -18,10 +18,10 @@ func TestParse(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []Mount{
-		{Target: "/proc", FSType: "proc", Source: "proc"},
-		{Target: "/sys", FSType: "sysfs", Source: "sysfs"},
-		{Target: "/run/kite/storage/my share", FSType: "virtiofs", Source: "kitefs"},
-		{Target: "/mnt", FSType: "ext4", Source: "/dev/vdb"},
+		{Target: "/proc", FSType: "proc", Source: "proc", Dev: "0:21"},
+		{Target: "/sys", FSType: "sysfs", Source: "sysfs", Dev: "0:22"},
+		{Target: "/run/kite/storage/my share", FSType: "virtiofs", Source: "kitefs", Dev: "0:35"},
+		{Target: "/mnt", FSType: "ext4", Source: "/dev/vdb", Dev: "254:16"},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Parse mismatch (-want +got):\n%s", diff)

@@ -95,6 +95,36 @@ func (m *Manager) Unmount(id string) error {
 	return nil
 }
 
+// Release unmounts the storage id on request of the host, which then
+// unplugs its device: unlike Unmount it refuses, with ErrBusy, a storage a
+// process still uses, since a lazy unmount would leave that process on a
+// device about to vanish.
+func (m *Manager) Release(id string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	target, ok := m.mounts[id]
+	if !ok {
+		return fmt.Errorf("%w: %q", ErrNotFound, id)
+	}
+	pid, err := mountedElsewhere("/proc", target)
+	if err != nil {
+		return fmt.Errorf("removing storage %q: %w", id, err)
+	}
+	if pid != 0 {
+		return fmt.Errorf("%w: storage %q is mounted in the mount namespace of process %d (a container uses it)", ErrBusy, id, pid)
+	}
+	err = unix.Unmount(target, 0)
+	switch {
+	case errors.Is(err, unix.EBUSY):
+		return fmt.Errorf("%w: storage %q at %s: a process has files or its working directory there", ErrBusy, id, target)
+	case err != nil && !errors.Is(err, unix.EINVAL):
+		return fmt.Errorf("unmounting storage %q from %s: %w", id, target, err)
+	}
+	delete(m.mounts, id)
+	os.Remove(target)
+	return nil
+}
+
 // unmount unmounts target, lazily when it is busy (an open file of a
 // process being killed must not keep the storage from going away).
 func unmount(target string) error {

@@ -16,6 +16,8 @@ var (
 	ErrExists   = errors.New("storage already exists")
 	ErrNotFound = errors.New("storage not found")
 	ErrEscapes  = errors.New("path escapes the storage root")
+	// ErrBusy: a storage removed on request is still in use in the guest.
+	ErrBusy = errors.New("storage in use")
 )
 
 // Driver says how a storage is mounted.
