@@ -90,6 +90,7 @@ func commands() []command {
 		{"pause", "freeze a running container", runPause},
 		{"resume", "thaw a paused container", runResume},
 		{"network", "hot-plug pod interfaces: network add|rm ID IFNAME, network ls ID", runNetwork},
+		{"volume", "hot-plug volumes: volume add ID NAME SOURCE, volume rm ID NAME, volume ls ID", runVolume},
 		{daemonCommand, "(internal) the per-sandbox host process that create starts", runSandboxDaemon},
 	}
 	sort.Slice(cmds, func(i, j int) bool { return cmds[i].name < cmds[j].name })

@@ -24,7 +24,8 @@ func runNetwork(ctx context.Context, e *env, args []string) error {
 	return fmt.Errorf("%w: want 'kite network add ID IFNAME', 'kite network rm ID IFNAME' or 'kite network ls ID'", errUsage)
 }
 
-// networkClient opens the running container's sandbox process.
+// networkClient opens the running container's sandbox process (for the
+// network and volume commands).
 func networkClient(ctx context.Context, e *env, id string) (*sandbox.Client, error) {
 	c, err := e.openContainer(ctx, id, false)
 	if err != nil {

@@ -26,6 +26,10 @@ type Request struct {
 	AddInterface    *AddInterfaceRequest    `json:"addInterface,omitempty"`
 	RemoveInterface *RemoveInterfaceRequest `json:"removeInterface,omitempty"`
 	Interfaces      *InterfacesRequest      `json:"interfaces,omitempty"`
+
+	AddVolume    *AddVolumeRequest    `json:"addVolume,omitempty"`
+	RemoveVolume *RemoveVolumeRequest `json:"removeVolume,omitempty"`
+	Volumes      *VolumesRequest      `json:"volumes,omitempty"`
 }
 
 // Response answers a Request: Error, or the result field of the request's
@@ -38,6 +42,9 @@ type Response struct {
 
 	Interface  *Interface          `json:"interface,omitempty"`
 	Interfaces *InterfacesResponse `json:"interfaces,omitempty"`
+
+	Volume  *VolumeInfo      `json:"volume,omitempty"`
+	Volumes *VolumesResponse `json:"volumes,omitempty"`
 }
 
 // StartRequest runs the created container's program.

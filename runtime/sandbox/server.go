@@ -138,6 +138,8 @@ func dispatch(ctx context.Context, h Handler, req Request, files []*os.File) (Re
 		return Response{Ps: &r}, err
 	case req.AddInterface != nil, req.RemoveInterface != nil, req.Interfaces != nil:
 		return dispatchNetwork(ctx, h, req)
+	case req.AddVolume != nil, req.RemoveVolume != nil, req.Volumes != nil:
+		return dispatchVolume(ctx, h, req)
 	default:
 		return Response{}, h.Shutdown(ctx, *req.Shutdown)
 	}
@@ -149,7 +151,8 @@ func checkRequest(req Request, files []*os.File) error {
 	n := 0
 	for _, set := range []bool{req.Start != nil, req.Kill != nil, req.Exec != nil, req.WaitExec != nil,
 		req.Pause != nil, req.Resume != nil, req.Ps != nil, req.Shutdown != nil,
-		req.AddInterface != nil, req.RemoveInterface != nil, req.Interfaces != nil} {
+		req.AddInterface != nil, req.RemoveInterface != nil, req.Interfaces != nil,
+		req.AddVolume != nil, req.RemoveVolume != nil, req.Volumes != nil} {
 		if set {
 			n++
 		}

@@ -1,0 +1,133 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"text/tabwriter"
+
+	"github.com/kite-vm/kite/runtime/sandbox"
+)
+
+// runVolume dispatches `kite volume add|rm|ls`.
+func runVolume(ctx context.Context, e *env, args []string) error {
+	if len(args) > 0 {
+		switch args[0] {
+		case "add":
+			return runVolumeAdd(ctx, e, args[1:])
+		case "rm":
+			return runVolumeRm(ctx, e, args[1:])
+		case "ls":
+			return runVolumeLs(ctx, e, args[1:])
+		}
+	}
+	return fmt.Errorf("%w: want 'kite volume add ID NAME SOURCE', 'kite volume rm ID NAME' or 'kite volume ls ID'", errUsage)
+}
+
+func runVolumeAdd(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "volume add", "[--kind blk|virtio-fs|9p] [--ro] [--fstype T] [--json] ID NAME SOURCE")
+	kind := fs.String("kind", "", "blk, virtio-fs or 9p (default: blk for an image file or block device, shared_fs.driver for a directory)")
+	ro := fs.Bool("ro", false, "read-only, in QEMU and in the guest")
+	fstype := fs.String("fstype", "", "file system of a blk volume (default: detected)")
+	asJSON := fs.Bool("json", false, "print the volume as JSON")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 3 {
+		return fmt.Errorf("%w: want a container id, a volume name and a source, got %d arguments", errUsage, fs.NArg())
+	}
+	id, name, source := fs.Arg(0), fs.Arg(1), fs.Arg(2)
+	source, err := filepath.Abs(source)
+	if err != nil {
+		return err
+	}
+	if *kind == "" {
+		if *kind, err = defaultVolumeKind(e, source); err != nil {
+			return err
+		}
+	}
+	cl, err := networkClient(ctx, e, id)
+	if err != nil {
+		return err
+	}
+	v, err := cl.AddVolume(ctx, sandbox.AddVolumeRequest{Name: name, Kind: *kind, Source: source, ReadOnly: *ro, FSType: *fstype})
+	if err != nil {
+		return fmt.Errorf("adding volume %s to container %q: %w", name, id, err)
+	}
+	if *asJSON {
+		return printJSON(e, v)
+	}
+	fmt.Fprintf(e.io.Out, "%s (%s) mounted in the guest at %s: device_add %s, mounted %s\n",
+		v.Name, v.Kind, v.GuestPath, ms(v.Hotplug.QMP), ms(v.Hotplug.Configured))
+	return nil
+}
+
+// defaultVolumeKind is blk for a file or device, the configured share
+// driver for a directory.
+func defaultVolumeKind(e *env, source string) (string, error) {
+	st, err := os.Stat(source)
+	if err != nil {
+		return "", fmt.Errorf("volume source: %w", err)
+	}
+	if !st.IsDir() {
+		return "blk", nil
+	}
+	cfg, err := e.config()
+	if err != nil {
+		return "", err
+	}
+	return string(cfg.SharedFS.Driver), nil
+}
+
+func runVolumeRm(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "volume rm", "ID NAME")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	id, name, err := idAndIfname(fs.Args())
+	if err != nil {
+		return err
+	}
+	cl, err := networkClient(ctx, e, id)
+	if err != nil {
+		return err
+	}
+	if err := cl.RemoveVolume(ctx, name); err != nil {
+		return fmt.Errorf("removing volume %s from container %q: %w", name, id, err)
+	}
+	return nil
+}
+
+func runVolumeLs(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "volume ls", "[--json] ID")
+	asJSON := fs.Bool("json", false, "print the volumes as JSON")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	id, err := needID(fs.Args())
+	if err != nil {
+		return err
+	}
+	cl, err := networkClient(ctx, e, id)
+	if err != nil {
+		return err
+	}
+	vols, err := cl.Volumes(ctx)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return printJSON(e, vols)
+	}
+	tw := tabwriter.NewWriter(e.io.Out, 8, 1, 3, ' ', 0)
+	fmt.Fprint(tw, "NAME\tKIND\tMODE\tSOURCE\tGUEST PATH\n")
+	for _, v := range vols {
+		mode := "rw"
+		if v.ReadOnly {
+			mode = "ro"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", v.Name, v.Kind, mode, v.Source, v.GuestPath)
+	}
+	return tw.Flush()
+}
