@@ -26,7 +26,7 @@ func boot(t *testing.T, qemu, accel string, p Paths, marker string, timeout time
 	args := []string{
 		"-nodefaults", "-no-user-config", "-nographic", "-machine", "q35", "-accel", accel,
 		"-cpu", "max", "-m", "256M", "-smp", "1",
-		"-kernel", p.Kernel, "-initrd", p.Initrd, "-append", "console=ttyS0 panic=1 quiet",
+		"-kernel", p.Kernel, "-initrd", p.Initrd, "-append", "console=ttyS0 panic=1 quiet no_timer_check",
 		"-no-reboot", "-serial", "file:" + log,
 		"-device", "virtio-serial-pci,id=vser0",
 	}

@@ -28,7 +28,7 @@ const (
 // time budget rather than ctx, which may be what ended the boot.
 func BootVM(ctx context.Context, plan VMPlan) (*VM, error) {
 	vm := &VM{plan: plan, ports: newPorts(plan.QEMU.RootPorts)}
-	vm.vols = volumes{byName: map[string]*volume{}, slots: plan.NinePSlots}
+	vm.vols = volumes{byName: map[string]*volume{}, slots: plan.NinePSlots, byContainer: map[string][]string{}}
 	b := &booter{vm: vm, start: time.Now()}
 	if e := b.run(ctx); e != nil {
 		return nil, b.fail(ctx, e)

@@ -55,6 +55,10 @@ func (b *booter) waitAgent(ctx context.Context) *BootError {
 	if b.vm.Version, err = agent.WaitReady(wctx); err != nil {
 		return failed(StepAgentReady, b.blame(wctx, err))
 	}
+	// Undone before the connection closes and QEMU quits: the guest
+	// unmounts its storages, writing back what its page cache holds for
+	// the disks, which a QMP quit would otherwise drop.
+	b.vm.pushUndo("flush the guest's storages", b.vm.flushGuest)
 	b.vm.Timings.AgentReady = time.Since(b.start)
 	return nil
 }
@@ -83,6 +87,24 @@ func (b *booter) blame(wctx context.Context, err error) error {
 		return fmt.Errorf("%w: %w", cause, err)
 	}
 	return err
+}
+
+// guestFlushTimeout bounds the guest's unmounts at stop.
+const guestFlushTimeout = 10 * time.Second
+
+// flushGuest asks the agent to end the containers and unmount every
+// storage. It is best effort: a guest that is gone or does not answer in
+// time is stopped anyway, as it would be without this step.
+func (vm *VM) flushGuest(ctx context.Context) error {
+	select {
+	case <-vm.proc.Done():
+		return nil
+	default:
+	}
+	ctx, cancel := context.WithTimeout(ctx, guestFlushTimeout)
+	defer cancel()
+	vm.Agent.DestroySandbox(ctx, guestFlushTimeout/2)
+	return nil
 }
 
 // exitReason says how QEMU ended, for a boot it cut short.

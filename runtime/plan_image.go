@@ -25,6 +25,7 @@ var rootKernelArgs = []string{"root=/dev/pmem0", "rootfstype=ext4", "rootflags=d
 type guestImage struct {
 	devices    []qemu.Device
 	kernelArgs []string
+	size       int64 // of the root NVDIMM, 0 without one
 }
 
 // planImage plans the guest root. For "nvdimm" it reads the image's size
@@ -52,6 +53,7 @@ func planImage(cfg *configs.Config) (guestImage, error) {
 	return guestImage{
 		devices:    []qemu.Device{qemu.NVDIMM{ID: rootNVDIMMID, Path: img.Path, Size: img.Size, ReadOnly: true, Unarmed: true}},
 		kernelArgs: rootKernelArgs,
+		size:       img.Size,
 	}, nil
 }
 
@@ -60,3 +62,6 @@ func planImage(cfg *configs.Config) (guestImage, error) {
 func (g guestImage) cmdline(rest string) string {
 	return strings.TrimSpace(strings.Join(append(append([]string(nil), g.kernelArgs...), rest), " "))
 }
+
+// bytes is what the root image takes of maxmem.
+func (g guestImage) bytes() int64 { return g.size }

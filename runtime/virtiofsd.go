@@ -7,6 +7,8 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -71,7 +73,7 @@ func (v *Virtiofsd) reap() {
 
 func (v *Virtiofsd) waitSocket(ctx context.Context) error {
 	for {
-		if st, err := os.Stat(v.plan.SocketPath); err == nil && st.Mode()&fs.ModeSocket != 0 {
+		if st, err := os.Stat(v.plan.SocketPath); err == nil && st.Mode()&fs.ModeSocket != 0 && listening("/proc/net/unix", v.plan.SocketPath) {
 			return nil
 		}
 		select {
@@ -85,6 +87,29 @@ func (v *Virtiofsd) waitSocket(ctx context.Context) error {
 		case <-time.After(pollInterval):
 		}
 	}
+}
+
+// listening reports whether a unix socket bound at path listens, from the
+// kernel's table (proc(5) /proc/net/unix: Flags __SO_ACCEPTCON, 0x10000).
+// The file appears at bind(2), a moment before listen(2), and a QEMU that
+// connects in between is refused; a probe connection is no way to tell,
+// since virtiofsd serves one connection and exits when it closes.
+func listening(table, path string) bool {
+	data, err := os.ReadFile(table)
+	if err != nil {
+		return true // no table to read: the file's existence must do
+	}
+	for line := range strings.Lines(string(data)) {
+		f := strings.Fields(line)
+		if len(f) < 8 || f[7] != path {
+			continue
+		}
+		flags, err := strconv.ParseUint(f[3], 16, 32)
+		if err == nil && flags&0x10000 != 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // Pid is virtiofsd's process id (its process group id too).

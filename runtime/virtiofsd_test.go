@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -111,5 +112,22 @@ func TestVirtiofsdDeathDetected(t *testing.T) {
 	}
 	if v.ExitErr() == nil {
 		t.Error("ExitErr = nil after SIGKILL")
+	}
+}
+
+func TestListening(t *testing.T) {
+	table := filepath.Join(t.TempDir(), "unix")
+	os.WriteFile(table, []byte(`Num       RefCount Protocol Flags    Type St Inode Path
+0000000000000000: 00000002 00000000 00010000 0001 01 2001 /run/kite/sb/share0.sock
+0000000000000000: 00000002 00000000 00000000 0001 01 2002 /run/kite/sb/share1.sock
+0000000000000000: 00000003 00000000 00000000 0001 03 2003
+`), 0o644)
+	for path, want := range map[string]bool{"/run/kite/sb/share0.sock": true, "/run/kite/sb/share1.sock": false, "/run/kite/sb/none.sock": false} {
+		if got := listening(table, path); got != want {
+			t.Errorf("listening(%s) = %v, want %v", path, got, want)
+		}
+	}
+	if !listening(filepath.Join(t.TempDir(), "missing"), "/x") {
+		t.Errorf("without a table to read, the socket file must do")
 	}
 }

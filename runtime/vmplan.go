@@ -30,6 +30,8 @@ type VMInput struct {
 	// <Dir>/shared, exported as the share SharedTag before Shares, so that
 	// VMPlan.Mounts[0] is its mount.
 	SharedDir bool
+	// DAXVolumes are read-only data images attached as NVDIMMs.
+	DAXVolumes []DAXVolume
 	// NetnsPath is the pod's network namespace: BootVM carries its
 	// interfaces into the VM (network.model) and configures the guest with
 	// their addresses, routes and neighbors. Empty: no network.
@@ -60,6 +62,8 @@ type VMPlan struct {
 	SharedFS configs.SharedFS
 	// NinePSlots are the 9p backends reserved for hot-plugged 9p volumes.
 	NinePSlots []ninePSlot
+	// DAX are the DAX volumes' NVDIMMs, in pmem order.
+	DAX []daxPlan
 	// ShutdownTimeout bounds each step of stopping QEMU (quit, SIGTERM).
 	ShutdownTimeout time.Duration
 }
@@ -169,9 +173,13 @@ func plan(cfg *configs.Config, in VMInput) (VMPlan, error) {
 	}
 	p.QEMU.Kernel.Append = image.cmdline(appendLine)
 	p.QEMU.Devices = append(append([]qemu.Device{agentDev}, image.devices...), shares.devices...)
-	var ninePDevs []qemu.Device
+	var ninePDevs, daxDevs []qemu.Device
 	p.NinePSlots, ninePDevs = planNinePSlots(cfg, in.Dir)
 	p.QEMU.Devices = append(p.QEMU.Devices, ninePDevs...)
+	if p.DAX, daxDevs, err = planDAX(cfg, in.DAXVolumes, len(image.devices), image.bytes()); err != nil {
+		return VMPlan{}, err
+	}
+	p.QEMU.Devices = append(p.QEMU.Devices, daxDevs...)
 	return p, p.checkSocketPaths()
 }
 

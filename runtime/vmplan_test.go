@@ -130,7 +130,7 @@ func TestPlanVMDecisions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "console=ttyS0 panic=1 quiet kite.transport=virtio-serial kite.port=agent0 kite.log=info"
+	want := "console=ttyS0 panic=1 quiet no_timer_check kite.transport=virtio-serial kite.port=agent0 kite.log=info"
 	if got := p.QEMU.Kernel.Append; got != want {
 		t.Errorf("kernel command line = %q, want %q", got, want)
 	}

@@ -40,6 +40,8 @@ type Volume struct {
 	ReadOnly bool
 	// FSType of a block volume, "" to detect it (ext2/3/4, xfs, btrfs).
 	FSType string
+	// Options of a block volume's mount in the guest (e.g. noatime).
+	Options []string
 }
 
 // AttachedVolume is a volume in the VM.
@@ -67,9 +69,10 @@ type volumeUndo struct {
 
 // volumes are the VM's hot-plugged volumes and free 9p slots.
 type volumes struct {
-	mu     sync.Mutex
-	byName map[string]*volume // guarded by mu
-	slots  []ninePSlot        // guarded by mu: free reserved 9p backends
+	mu          sync.Mutex
+	byName      map[string]*volume  // guarded by mu
+	slots       []ninePSlot         // guarded by mu: free reserved 9p backends
+	byContainer map[string][]string // guarded by mu: volumes PrepareContainer made
 }
 
 var volumeNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,23}$`)
@@ -145,9 +148,9 @@ func (vm *VM) plugAndMount(ctx context.Context, vol *volume, dev qemu.Device, st
 }
 
 func (vm *VM) attachBlock(ctx context.Context, vol *volume) error {
-	m := specs.Mount{Source: vol.Source, Destination: "/", Type: cmp.Or(vol.FSType, "auto")}
+	m := specs.Mount{Source: vol.Source, Destination: "/", Type: cmp.Or(vol.FSType, "auto"), Options: vol.Options}
 	if vol.ReadOnly {
-		m.Options = []string{"ro"}
+		m.Options = append(slices.Clone(m.Options), "ro")
 	}
 	bv, ok, err := blockvol.Classify(m)
 	if err != nil {

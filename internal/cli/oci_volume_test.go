@@ -10,6 +10,7 @@ import (
 
 	"github.com/kite-vm/kite/internal/testutil"
 	"github.com/kite-vm/kite/runtime/sandbox"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
 // TestIntegrationOCIVolumes hot-adds a disk image and a directory to a
@@ -57,4 +58,42 @@ func TestIntegrationOCIVolumes(t *testing.T) {
 		t.Errorf("the image is gone: %v", err)
 	}
 	e.audit(before, "volume add/rm, delete")
+}
+
+// TestIntegrationOCIDiskMounts runs a container whose spec mounts an ext4
+// image (a virtio-blk disk, written by the container) and a DAX image
+// built with kite volume build-dax (an NVDIMM mapped with DAX, read-only);
+// a DAX image without its header is refused naming the file.
+func TestIntegrationOCIDiskMounts(t *testing.T) {
+	mkfs := testutil.RequireBinary(t, "mkfs.ext4", "e2fsprogs")
+	debugfs := testutil.RequireBinary(t, "debugfs", "e2fsprogs")
+	e := newOCIEnv(t, "")
+	disk := filepath.Join(t.TempDir(), "disk.img")
+	if out, err := exec.Command(mkfs, "-q", disk, "16M").CombinedOutput(); err != nil {
+		t.Fatalf("mkfs.ext4: %v\n%s", err, out)
+	}
+	data := t.TempDir()
+	os.WriteFile(filepath.Join(data, "set.csv"), []byte("a,b\n1,2\n"), 0o644)
+	dax := filepath.Join(t.TempDir(), "set.img")
+	if out := e.mustKite("volume", "build-dax", data, dax); !strings.Contains(out, "DAX image") {
+		t.Errorf("kite volume build-dax printed %q", out)
+	}
+	script := "cat /ref/set.csv; grep -o 'dax[^,]*' /proc/self/mountinfo | head -1; echo w > /disk/out; (echo x > /ref/w) 2>/dev/null || echo RO"
+	mounts := func(daxImage string) func(*specs.Spec) {
+		return func(s *specs.Spec) {
+			s.Mounts = append(s.Mounts,
+				specs.Mount{Destination: "/disk", Type: "ext4", Source: disk},
+				specs.Mount{Destination: "/ref", Type: "ext4", Source: daxImage, Options: []string{"ro", "dax"}})
+		}
+	}
+	before := e.snapshot()
+	code, out, errOut := e.kite("run", "--bundle", e.bundle([]string{"sh", "-c", script}, mounts(dax)), "d1")
+	if code != 0 || out != "a,b\n1,2\ndax=always\nRO\n" {
+		t.Errorf("kite run = %d, %q, %q; want the data set, dax=always and RO", code, out, errOut)
+	}
+	if got, err := exec.Command(debugfs, "-R", "cat /out", disk).Output(); err != nil || string(got) != "w\n" {
+		t.Errorf("the disk holds %q, %v", got, err)
+	}
+	e.expectFail("a DAX image without its header", disk, "run", "--bundle", e.bundle([]string{"true"}, mounts(disk)), "d2")
+	e.audit(before, "disk and DAX mounts")
 }

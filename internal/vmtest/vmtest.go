@@ -149,7 +149,8 @@ func (o Options) config(qemuPath, kernel, initrd, dir, agentSock string) qemu.Co
 	if accel.Type == qemu.AccelTCG {
 		accel.TBSizeMiB = 32
 	}
-	appendArgs := strings.TrimSpace("console=ttyS0 panic=1 quiet " + o.KernelArgs)
+	// no_timer_check: see runtime.kernelCmdline (TCG on a loaded host).
+	appendArgs := strings.TrimSpace("console=ttyS0 panic=1 quiet no_timer_check " + o.KernelArgs)
 	return qemu.Config{
 		Name:       "kite-vmtest",
 		Binary:     qemuPath,

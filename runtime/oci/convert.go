@@ -41,6 +41,10 @@ type Plan struct {
 	// network, with a path), whose interfaces the VM takes over; empty
 	// when the spec asks for a new one: the VM then has no network.
 	NetnsPath string
+	// Volumes are the mounts of image files and block devices: each must
+	// be attached as a disk and its mount's source set before Request is
+	// sent.
+	Volumes []HostVolume
 	// Binds are the bind mounts of host paths: each must be shared into the
 	// guest and its mount's source set before Request is sent.
 	Binds []HostBind
@@ -59,6 +63,8 @@ type converter struct {
 	netns string
 	// binds are the bind mounts of host paths, in mount order.
 	binds []HostBind
+	// volumes are the disk mounts, in mount order.
+	volumes []HostVolume
 	// joinsUTS: linux.namespaces names a UTS namespace to join, which the
 	// guest maps to the sandbox's.
 	joinsUTS bool
@@ -119,6 +125,7 @@ func (c *converter) plan(spec *specs.Spec, in Input) *Plan {
 		Terminal:       spec.Process.Terminal,
 		Annotations:    maps.Clone(spec.Annotations),
 		Binds:          c.binds,
+		Volumes:        c.volumes,
 		NetnsPath:      c.netns,
 	}
 }

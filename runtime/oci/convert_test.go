@@ -29,6 +29,7 @@ func goldenPlan(t *testing.T, p *Plan) any {
 		"ignored":        p.Ignored,
 		"netnsPath":      p.NetnsPath,
 		"binds":          p.Binds,
+		"volumes":        p.Volumes,
 		"request":        json.RawMessage(req),
 	}
 	data, err := json.Marshal(doc)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/kite-vm/kite/agent/protocol"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -55,7 +56,7 @@ func (c *converter) mounts(ms []specs.Mount, bundle string) []*protocol.Mount {
 			}
 			continue
 		}
-		if pm := c.mount(field, m); pm != nil {
+		if pm := c.mount(field, m, len(out)); pm != nil {
 			out = append(out, pm)
 		}
 	}
@@ -94,7 +95,7 @@ func (c *converter) bind(field string, m specs.Mount, bundle string, index int) 
 	return &protocol.Mount{Destination: filepath.Clean(m.Destination), Type: "bind", Options: opts}
 }
 
-func (c *converter) mount(field string, m specs.Mount) *protocol.Mount {
+func (c *converter) mount(field string, m specs.Mount, index int) *protocol.Mount {
 	if !filepath.IsAbs(m.Destination) {
 		c.fail(invalid(field, "destination %q is not an absolute path", m.Destination))
 		return nil
@@ -108,8 +109,12 @@ func (c *converter) mount(field string, m specs.Mount) *protocol.Mount {
 		return nil
 	}
 	fstype, ok := guestFSTypes[m.Type]
+	if !ok && slices.Contains(diskFSTypes, m.Type) && filepath.IsAbs(m.Source) {
+		return c.volume(field, m, index)
+	}
 	if !ok {
-		c.fail(unsupported(field, "mount type %q is not supported: mount %s (the guest mounts proc, sysfs, tmpfs, devpts, mqueue, cgroup, cgroup2 and hugetlbfs)", m.Type, m.Destination))
+		c.fail(unsupported(field, "mount type %q is not supported: mount %s (the guest mounts proc, sysfs, tmpfs, devpts, mqueue, cgroup, cgroup2 and hugetlbfs; %s from an absolute image or device path)",
+			m.Type, m.Destination, strings.Join(diskFSTypes, ", ")))
 		return nil
 	}
 	for _, o := range m.Options {
@@ -128,6 +133,54 @@ func (c *converter) mount(field string, m specs.Mount) *protocol.Mount {
 		Source:      source,
 		Options:     append([]string(nil), m.Options...),
 	}
+}
+
+// diskFSTypes are the file systems a mount of an image file or block
+// device may have: such a mount becomes a disk of the VM (HostVolume).
+var diskFSTypes = []string{"ext4", "ext3", "ext2", "xfs", "btrfs"}
+
+// HostVolume is an OCI mount of an image file or block device with a file
+// system type: the runtime attaches it as a disk (virtio-blk), or with the
+// "dax" option as a read-only NVDIMM mapped with DAX, and points
+// Request.Mounts[Mount] at where the guest mounted it.
+type HostVolume struct {
+	Mount    int
+	Field    string
+	Source   string
+	FSType   string
+	ReadOnly bool
+	DAX      bool
+	// Options are the guest mount's options, without ro/rw and dax.
+	Options []string
+}
+
+// volume records a disk mount; its mount entry becomes a bind from the
+// guest's mount of the disk.
+func (c *converter) volume(field string, m specs.Mount, index int) *protocol.Mount {
+	v := HostVolume{Mount: index, Field: field, Source: filepath.Clean(m.Source), FSType: m.Type}
+	for _, o := range m.Options {
+		switch o {
+		case "ro":
+			v.ReadOnly = true
+		case "rw":
+			v.ReadOnly = false
+		case "dax":
+			v.DAX = true
+		case "loop", "defaults":
+		default:
+			v.Options = append(v.Options, o)
+		}
+	}
+	if v.DAX && !v.ReadOnly {
+		c.fail(unsupported(field, "a dax volume is read-only: add \"ro\" to mount %s", m.Destination))
+		return nil
+	}
+	c.volumes = append(c.volumes, v)
+	opts := []string{"rbind"}
+	if v.ReadOnly {
+		opts = append(opts, "ro")
+	}
+	return &protocol.Mount{Destination: filepath.Clean(m.Destination), Type: "bind", Options: opts}
 }
 
 // isBind tells a bind mount as runc does: by type, or by a bind option

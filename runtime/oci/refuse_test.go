@@ -33,8 +33,14 @@ func TestConvertRefuses(t *testing.T) {
 			s.Mounts = append(s.Mounts, specs.Mount{Destination: "/data", Type: "bind", Source: "/srv", Options: []string{"rbind", "rro"}})
 		}, `mounts[7]: mount option "rro" is not supported: mount /data`, ErrUnsupported},
 		{"unknown mount type", func(s *specs.Spec) {
-			s.Mounts[0] = specs.Mount{Destination: "/mnt", Type: "ext4", Source: "/dev/sda1"}
-		}, `mounts[0]: mount type "ext4" is not supported: mount /mnt (the guest mounts proc, sysfs, tmpfs, devpts, mqueue, cgroup, cgroup2 and hugetlbfs)`, ErrUnsupported},
+			s.Mounts[0] = specs.Mount{Destination: "/mnt", Type: "nfs", Source: "server:/x"}
+		}, `mounts[0]: mount type "nfs" is not supported: mount /mnt (the guest mounts proc, sysfs, tmpfs, devpts, mqueue, cgroup, cgroup2 and hugetlbfs; ext4, ext3, ext2, xfs, btrfs from an absolute image or device path)`, ErrUnsupported},
+		{"disk type with a relative source", func(s *specs.Spec) {
+			s.Mounts[0] = specs.Mount{Destination: "/mnt", Type: "ext4", Source: "disk.img"}
+		}, `mounts[0]: mount type "ext4" is not supported`, ErrUnsupported},
+		{"writable dax volume", func(s *specs.Spec) {
+			s.Mounts[0] = specs.Mount{Destination: "/data", Type: "ext4", Source: "/images/data.img", Options: []string{"dax"}}
+		}, `mounts[0]: a dax volume is read-only: add "ro" to mount /data`, ErrUnsupported},
 		{"mount without type", func(s *specs.Spec) { s.Mounts[0].Type = "" }, "mounts[0]: mount /proc has no type", ErrInvalidSpec},
 		{"relative destination", func(s *specs.Spec) { s.Mounts[1].Destination = "dev" }, `mounts[1]: destination "dev" is not an absolute path`, ErrInvalidSpec},
 		{"idmapped mount", func(s *specs.Spec) {
@@ -252,6 +258,34 @@ func TestConvertHostBinds(t *testing.T) {
 		{Destination: "/data", Type: "bind", Options: []string{"rbind", "ro"}},
 		{Destination: "/etc/hosts", Type: "bind", Options: []string{"bind"}},
 		{Destination: "/x", Type: "bind", Options: []string{"rbind"}},
+	}
+	if diff := cmp.Diff(wantMounts, p.Request.Mounts[n:], protocmp.Transform()); diff != "" {
+		t.Errorf("mounts (-want +got):\n%s", diff)
+	}
+}
+
+// Mounts of images and devices with a disk file system become volumes.
+func TestConvertHostVolumes(t *testing.T) {
+	spec := readConfig(t, "default")
+	n := len(spec.Mounts)
+	spec.Mounts = append(spec.Mounts,
+		specs.Mount{Destination: "/data", Type: "ext4", Source: "/images/data.img", Options: []string{"loop", "noatime"}},
+		specs.Mount{Destination: "/ref/", Type: "xfs", Source: "/dev/sdb1", Options: []string{"ro", "dax"}},
+	)
+	p, err := Convert(spec, Input{ContainerID: "c1", Bundle: "/b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []HostVolume{
+		{Mount: n, Field: fmt.Sprintf("mounts[%d]", n), Source: "/images/data.img", FSType: "ext4", Options: []string{"noatime"}},
+		{Mount: n + 1, Field: fmt.Sprintf("mounts[%d]", n+1), Source: "/dev/sdb1", FSType: "xfs", ReadOnly: true, DAX: true},
+	}
+	if diff := cmp.Diff(want, p.Volumes); diff != "" {
+		t.Errorf("volumes (-want +got):\n%s", diff)
+	}
+	wantMounts := []*protocol.Mount{
+		{Destination: "/data", Type: "bind", Options: []string{"rbind"}},
+		{Destination: "/ref", Type: "bind", Options: []string{"rbind", "ro"}},
 	}
 	if diff := cmp.Diff(wantMounts, p.Request.Mounts[n:], protocmp.Transform()); diff != "" {
 		t.Errorf("mounts (-want +got):\n%s", diff)

@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/kite-vm/kite/agent/client"
 	"github.com/kite-vm/kite/agent/protocol"
+	"github.com/kite-vm/kite/fsshare/nvdimm"
 	"github.com/kite-vm/kite/internal/cleanup"
 	"github.com/kite-vm/kite/runtime"
 	"github.com/kite-vm/kite/runtime/oci"
@@ -71,9 +73,13 @@ func create(ctx context.Context, cfg DaemonConfig) (*daemon, error) {
 // bootVM plans the VM, records what a cleanup after a crash needs, and
 // boots it.
 func bootVM(ctx context.Context, cfg DaemonConfig, h *state.Handle, plan *oci.Plan, cu *cleanup.Stack) (*runtime.VM, error) {
+	dax, err := daxVolumes(plan)
+	if err != nil {
+		return nil, err
+	}
 	vmPlan, err := runtime.PlanVM(cfg.Config, runtime.VMInput{
 		ID: cfg.ID, Dir: vmDir(h), Host: runtime.DetectHost(""), SharedDir: true,
-		NetnsPath: plan.NetnsPath,
+		NetnsPath: plan.NetnsPath, DAXVolumes: dax,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("planning the VM: %w", err)
@@ -98,14 +104,14 @@ func bootVM(ctx context.Context, cfg DaemonConfig, h *state.Handle, plan *oci.Pl
 // the terminal handed to the console socket first.
 func (d *daemon) createContainer(ctx context.Context, cfg DaemonConfig, plan *oci.Plan, cu *cleanup.Stack) error {
 	req := plan.Request
-	if err := d.vm.ShareContainer(d.id, plan); err != nil {
-		return err
-	}
+	storages := append([]*protocol.Storage{d.vm.Plan().Mounts[0].Storage(runtime.SharedStorage, "")}, d.vm.Plan().DAXStorages()...)
 	if err := d.agent.CreateSandbox(ctx, &protocol.CreateSandboxRequest{
-		SandboxId: d.id, Hostname: req.GetHostname(),
-		Storages: []*protocol.Storage{d.vm.Plan().Mounts[0].Storage(runtime.SharedStorage, "")},
+		SandboxId: d.id, Hostname: req.GetHostname(), Storages: storages,
 	}); err != nil {
 		return fmt.Errorf("creating the sandbox in the guest: %w", err)
+	}
+	if err := d.vm.PrepareContainer(ctx, d.id, plan); err != nil {
+		return err
 	}
 	if plan.Terminal {
 		t, err := openTerminal(true)
@@ -130,6 +136,23 @@ func (d *daemon) createContainer(ctx context.Context, cfg DaemonConfig, plan *oc
 	}
 	d.init = newProc("", int(pid), d.id)
 	return nil
+}
+
+// daxVolumes checks the spec's DAX images (collect: their header and
+// size), which the VM must boot with.
+func daxVolumes(plan *oci.Plan) ([]runtime.DAXVolume, error) {
+	var out []runtime.DAXVolume
+	for _, v := range plan.Volumes {
+		if !v.DAX {
+			continue
+		}
+		img, err := nvdimm.CheckImage(v.Source)
+		if err != nil {
+			return nil, errorf(CodeInvalidArgument, "%s: %v (build DAX images with kite volume build-dax)", v.Field, err)
+		}
+		out = append(out, runtime.DAXVolume{Name: "d" + strconv.Itoa(len(out)), Path: img.Path, Size: img.Size})
+	}
+	return out, nil
 }
 
 // createdState is the state once the container exists.
