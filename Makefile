@@ -14,7 +14,7 @@ APT_PACKAGES := qemu-system-x86 qemu-system-common busybox-static protobuf-compi
 
 export PATH := $(PATH):/usr/local/go/bin
 
-.PHONY: help setup build agent guest test unit lint proto proto-check run clean
+.PHONY: help setup build agent guest test unit lint proto proto-check run bench bench-quick clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -48,6 +48,12 @@ test: setup lint proto-check guest ## what CI runs: everything, no skips allowed
 run: setup guest ## the main job: boot a VM and run a container in it
 	$(BIN)/kite check
 	scripts/demo.sh
+
+bench: build guest ## the full benchmark suite (about 12 min under TCG) into bench-results/
+	$(BIN)/kite bench --out bench-results
+
+bench-quick: build guest ## the quick benchmark suite (under 3 min) into bench-results/
+	$(BIN)/kite bench --quick --out bench-results
 
 clean: ## remove build outputs (not the guest cache)
 	rm -rf $(BIN)

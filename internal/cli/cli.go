@@ -77,6 +77,7 @@ func commands() []command {
 		{"env", "print the effective configuration", runEnv},
 		{"devices", "list host PCI functions: IOMMU groups, SR-IOV, drivers", runDevices},
 		{"version", "print the version", runVersion},
+		{"bench", "run the benchmark suite and write its report (bench compare A.json B.json: ratios)", runBench},
 		{"guest", "build the guest image (guest build), or run a command in it (guest run)", runGuest},
 		{"create", "create a container in its own VM, ready to start", runCreate},
 		{"start", "run the program of a created container", runStart},

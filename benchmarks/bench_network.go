@@ -1,0 +1,199 @@
+package benchmarks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"github.com/kite-vm/kite/configs"
+	"github.com/kite-vm/kite/internal/cleanup"
+	"github.com/kite-vm/kite/runtime"
+)
+
+// network measures a pod's network through the VM for each model and queue
+// count: TCP throughput from the guest (busybox dd | nc) to a Go sink in the
+// node netns, and ping RTT from the guest to the node. The baseline is the
+// same commands run on the host in a pod netns of the same shape without a
+// VM (plain veth).
+type network struct{}
+
+const (
+	vethVariant = "veth, no VM"
+	sinkPort    = "5201"
+)
+
+func (network) Name() string     { return "network" }
+func (network) Title() string    { return "Pod network, guest to node" }
+func (network) Baseline() string { return vethVariant }
+
+// netVariant is one pod: its network, its VM (nil for the baseline) and a
+// container to run the client in.
+type netVariant struct {
+	name string
+	net  podNet
+	vm   *runtime.VM
+	ctr  *sleeper
+	sink net.Listener
+}
+
+// netModel is how a variant's VM carries the pod interface.
+type netModel struct {
+	model  configs.NetModel
+	queues int
+}
+
+type networkTrial struct {
+	dir      string
+	busybox  string
+	bytes    int64
+	pings    int
+	variants []*netVariant
+	undo     cleanup.Stack
+}
+
+func (network) Setup(ctx context.Context, env Env) (_ Trial, err error) {
+	if err := firstErr(requireRoot(), requireGuest(env.Config), requireVirtiofsd(env.Config)); err != nil {
+		return nil, err
+	}
+	if _, err := exec.LookPath("ip"); err != nil {
+		return nil, skip("ip is missing (apt-get install iproute2)")
+	}
+	t := &networkTrial{busybox: busyboxPath, bytes: 64 << 20, pings: 10}
+	models := []netModel{{configs.NetTCFilter, 1}, {configs.NetTCFilter, 2}, {configs.NetMacvtap, 1}, {configs.NetMacvtap, 2}}
+	if env.Quick {
+		t.bytes, t.pings = 4<<20, 3
+		models = []netModel{{configs.NetTCFilter, 1}, {configs.NetMacvtap, 1}}
+	}
+	if t.dir, err = os.MkdirTemp(env.WorkDir, "net"); err != nil {
+		return nil, err
+	}
+	t.undo.Add("remove the work directory", func() error { return os.RemoveAll(t.dir) })
+	defer func() {
+		if err != nil {
+			err = errors.Join(err, t.Close(ctx))
+		}
+	}()
+	rfs := filepath.Join(t.dir, "rootfs")
+	if err := makeRootfs(ctx, rfs); err != nil {
+		return nil, err
+	}
+	if err := t.addVariant(ctx, env, vethVariant, "", 0, rfs); err != nil {
+		return nil, err
+	}
+	for _, m := range models {
+		if err := t.addVariant(ctx, env, fmt.Sprintf("%s %dq", m.model, m.queues), m.model, m.queues, rfs); err != nil {
+			return nil, err
+		}
+	}
+	return t, nil
+}
+
+// addVariant creates a pod network, a sink in its node netns and, unless
+// model is empty, a VM carrying the pod's eth0 with a container to run in.
+func (t *networkTrial) addVariant(ctx context.Context, env Env, name string, model configs.NetModel, queues int, rfs string) error {
+	i := len(t.variants)
+	pn, err := newPodNet(ctx, i, &t.undo)
+	if err != nil {
+		return err
+	}
+	v := &netVariant{name: name, net: pn}
+	t.variants = append(t.variants, v)
+	if v.sink, err = listenIn(pn.nodePath, pn.nodeIP+":"+sinkPort); err != nil {
+		return err
+	}
+	t.undo.Add("close the sink", func() error {
+		if err := v.sink.Close(); !errors.Is(err, net.ErrClosed) {
+			return err
+		}
+		return nil
+	})
+	if model == "" {
+		return nil
+	}
+	cfg := benchConfig(env.Config)
+	cfg.SharedFS.Driver = configs.FSVirtioFS
+	cfg.Network.Model, cfg.Network.Queues = model, queues
+	plan, err := runtime.PlanVM(cfg, runtime.VMInput{ID: fmt.Sprintf("n%d", i), Dir: filepath.Join(t.dir, fmt.Sprintf("n%d", i)),
+		Host: env.Host, Shares: []runtime.Share{{Tag: rootfsStorageID, HostPath: rfs}}, NetnsPath: pn.podPath, GuestCID: guestCID(i)})
+	if err != nil {
+		return err
+	}
+	if v.vm, err = runtime.BootVM(ctx, plan); err != nil {
+		return err
+	}
+	t.undo.Add("stop VM "+plan.ID, func() error { return stopVM(context.Background(), v.vm) })
+	v.ctr, err = startPodSleeper(ctx, v.vm.Agent, plan)
+	return err
+}
+
+func (t *networkTrial) Notes() []string {
+	return []string{fmt.Sprintf("TCP: %d MiB from busybox dd | nc to a Go sink in the node netns; RTT: average of ping -c %d -i 0.2", t.bytes>>20, t.pings),
+		"vhost-user (DPDK) not measured; vhost-net off here when /dev/vhost-net is missing"}
+}
+
+func (t *networkTrial) Close(context.Context) error { return t.undo.Clean() }
+
+func (t *networkTrial) Repeat(ctx context.Context, rec *Recorder) error {
+	n := len(t.variants)
+	for i := range n {
+		v := t.variants[(i+max(rec.Repeat, 0))%n]
+		if err := t.measure(ctx, rec, v); err != nil {
+			return fmt.Errorf("%s: %w", v.name, err)
+		}
+	}
+	return nil
+}
+
+func (t *networkTrial) measure(ctx context.Context, rec *Recorder, v *netVariant) error {
+	type result struct {
+		mibps float64
+		err   error
+	}
+	got := make(chan result, 1)
+	go func() {
+		r, err := receive(ctx, v.sink, t.bytes)
+		got <- result{r, err}
+	}()
+	send := fmt.Sprintf("set -o pipefail; dd if=/dev/zero bs=64k count=%d 2>/dev/null | nc %s %s", t.bytes>>16, v.net.nodeIP, sinkPort)
+	if _, err := t.run(ctx, v, send); err != nil {
+		v.sink.Close() // ends the receiver; the trial cannot go on without it
+		<-got
+		return err
+	}
+	r := <-got
+	if r.err != nil {
+		return r.err
+	}
+	rec.Add("TCP throughput", v.name, MiBps, r.mibps)
+	out, err := t.run(ctx, v, fmt.Sprintf("ping -q -c %d -i 0.2 %s", t.pings, v.net.nodeIP))
+	if err != nil {
+		return err
+	}
+	rtt, err := parsePingAvg(out)
+	if err != nil {
+		return err
+	}
+	rec.Add("ping RTT", v.name, Millis, rtt)
+	return nil
+}
+
+// run runs a shell script in the variant's container, or for the baseline
+// in its pod netns on the host.
+func (t *networkTrial) run(ctx context.Context, v *netVariant, script string) (string, error) {
+	if v.vm != nil {
+		return v.ctr.run(ctx, script)
+	}
+	cmd := exec.CommandContext(ctx, t.busybox, "nsenter", "--net="+v.net.podPath, t.busybox, "sh", "-c", script)
+	// The applets of the container's root file system, as in the guest.
+	cmd.Env = []string{"PATH=" + filepath.Join(t.dir, "rootfs", "bin")}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("%s in %s: %w: %s", script, v.net.pod, err, strings.TrimSpace(string(out)))
+	}
+	return string(out), nil
+}

@@ -1,0 +1,36 @@
+// Package benchmarks owns Kite's benchmark suite and its report: the named
+// benchmarks (Suite), the runner that gives each a warm-up and N repeats
+// with Kite and its baseline interleaved, the results file, the terminal
+// table, the self-contained HTML report with SVG charts drawn here, and the
+// comparison of two runs. `kite bench` is its command line.
+//
+// Every benchmark measures Kite side by side with a baseline in the same
+// run, so that a noisy machine moves both: the same QEMU command line
+// without the runtime (boot), runc on the same bundle (container), one pod
+// (footprint), the guest's own tmpfs (storage), the QMP phase (hotplug),
+// reading the same files by hand (control). A benchmark whose prerequisite
+// is missing is recorded as skipped with the reason, never dropped.
+//
+// # Results file (results.json), schema 1
+//
+//	schema       int     SchemaVersion; readers refuse another
+//	kiteVersion  string  the kite that ran
+//	started, finished    RFC 3339 UTC
+//	machine      {accel "kvm"|"tcg", cpuModel, cpus, memoryMiB, kernel, qemuVersion, goVersion}
+//	options      {quick, repeat, warmup, only [names]}
+//	interrupted  bool    true when Ctrl-C cut the run: results are partial
+//	results      [{
+//	  name, title        the benchmark (kite bench list)
+//	  status             "ok" | "skipped" | "failed" | "interrupted"
+//	  reason             why, when status is not ok
+//	  baseline           the variant the others are measured against
+//	  notes [string]     sizes and counts the figures depend on
+//	  seconds            wall time of the benchmark
+//	  metrics [{name, variant, unit, samples [float], n, median, min, max}]
+//	}]
+//
+// Units are "ms", "us", "MiB", "MiB/s" (higher is better; the others lower)
+// and "%". A metric is identified by (result name, metric name, variant);
+// Compare matches runs on that and refuses runs of different accelerators:
+// TCG and KVM figures must never be mixed.
+package benchmarks

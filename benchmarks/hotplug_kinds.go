@@ -1,0 +1,233 @@
+package benchmarks
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/kite-vm/kite/agent/client"
+	"github.com/kite-vm/kite/agent/protocol"
+	"github.com/kite-vm/kite/qemu"
+	"github.com/kite-vm/kite/qemu/qmp"
+	"github.com/kite-vm/kite/runtime"
+)
+
+// plugKind is one kind of hot-pluggable device. Host-side preparation
+// (starting virtiofsd) is not timed; plug is the QMP part, configure what
+// the agent does once the device is visible.
+type plugKind interface {
+	name() string
+	port() qemu.RootPort
+	agentKind() protocol.DeviceKind
+	// prepare readies the host side of attempt n.
+	prepare(ctx context.Context, n int) error
+	// plug sends the QMP commands that add the device.
+	plug(ctx context.Context, q *qmp.Client) error
+	// configure has the agent make the device usable (mount, address) and
+	// returns the storage id to remove before unplugging, if any.
+	configure(ctx context.Context, a plugTarget, n int) (storageID string, err error)
+	// release removes the backend once the device is gone.
+	release(ctx context.Context, q *qmp.Client) error
+}
+
+// plugTarget is the hotplug VM's agent and the guest PCI path of the
+// device being plugged.
+type plugTarget struct {
+	agent   *client.Client
+	pciPath string
+}
+
+// qmpParts sends a device's parts in command-line order.
+func qmpParts(ctx context.Context, q *qmp.Client, p qemu.Parts) error {
+	for _, c := range p.Chardevs {
+		if err := q.Execute(ctx, "chardev-add", c, nil); err != nil {
+			return fmt.Errorf("chardev-add %s: %w", c.ID, err)
+		}
+	}
+	for _, n := range p.Netdevs {
+		if err := q.Execute(ctx, "netdev_add", n, nil); err != nil {
+			return fmt.Errorf("netdev_add %s: %w", n.ID, err)
+		}
+	}
+	for _, b := range p.Blockdevs {
+		if err := q.Execute(ctx, "blockdev-add", b, nil); err != nil {
+			return fmt.Errorf("blockdev-add %s: %w", b.NodeName, err)
+		}
+	}
+	for _, d := range p.Devices {
+		if err := q.Execute(ctx, "device_add", d, nil); err != nil {
+			return fmt.Errorf("device_add %s: %w", d.ID, err)
+		}
+	}
+	return nil
+}
+
+// netKind is a virtio-net NIC on a tap QEMU opens by name.
+type netKind struct{ tap string }
+
+func (netKind) name() string { return "virtio-net" }
+func (netKind) port() qemu.RootPort {
+	return qemu.RootPort{ID: "hpnet", Chassis: 210, Slot: 210, Addr: "0x10"}
+}
+func (netKind) agentKind() protocol.DeviceKind { return protocol.DeviceKind_DEVICE_KIND_NET }
+func (k *netKind) prepare(_ context.Context, n int) error {
+	k.tap = fmt.Sprintf("kbhp%d", n)
+	return nil
+}
+func (k *netKind) plug(ctx context.Context, q *qmp.Client) error {
+	return qmpParts(ctx, q, qemu.TapNet{ID: "hpnet0", Bus: "hpnet", IfName: k.tap}.Parts(nil))
+}
+func (k *netKind) configure(ctx context.Context, a plugTarget, n int) (string, error) {
+	_, err := a.agent.UpdateInterface(ctx, &protocol.Interface{GuestPciPath: a.pciPath, Name: "eth9",
+		Addresses: []*protocol.IPAddress{{Address: fmt.Sprintf("10.199.%d.2", n%250), PrefixLen: 24}}})
+	return "", err
+}
+func (k *netKind) release(ctx context.Context, q *qmp.Client) error {
+	return q.NetdevDel(ctx, "hpnet0")
+}
+
+// virtiofsKind is a vhost-user-fs device with its own virtiofsd.
+type virtiofsKind struct {
+	template runtime.VirtiofsdPlan // the plan's own share, re-aimed per attempt
+	dir      string
+	fsd      *runtime.Virtiofsd
+	tag      string
+}
+
+func (*virtiofsKind) name() string { return "vhost-user-fs" }
+func (*virtiofsKind) port() qemu.RootPort {
+	return qemu.RootPort{ID: "hpfs", Chassis: 211, Slot: 211, Addr: "0x11"}
+}
+func (*virtiofsKind) agentKind() protocol.DeviceKind { return protocol.DeviceKind_DEVICE_KIND_FS }
+func (k *virtiofsKind) prepare(ctx context.Context, n int) error {
+	vp := k.template
+	k.tag = fmt.Sprintf("hpfs%d", n)
+	vp.ID, vp.Tag = k.tag, k.tag
+	vp.SocketPath, vp.LogPath = filepath.Join(k.dir, k.tag+".sock"), filepath.Join(k.dir, k.tag+".log")
+	vp.LockFile = filepath.Join(filepath.Dir(vp.LockFile), replaceSlashes(vp.SocketPath)+".pid")
+	vp.Args = replaceArg(vp.Args, "--socket-path="+k.template.SocketPath, "--socket-path="+vp.SocketPath)
+	var err error
+	if k.fsd, err = runtime.StartVirtiofsd(ctx, vp); err != nil {
+		return err
+	}
+	return waitListening(ctx, procRoot, vp.SocketPath, 5*time.Second)
+}
+func (k *virtiofsKind) plug(ctx context.Context, q *qmp.Client) error {
+	return qmpParts(ctx, q, qemu.VirtioFS{ID: "hpfs0", Bus: "hpfs", SocketPath: k.fsd.Plan().SocketPath, Tag: k.tag}.Parts(nil))
+}
+func (k *virtiofsKind) configure(ctx context.Context, a plugTarget, n int) (string, error) {
+	id := fmt.Sprintf("hpfs-st%d", n)
+	return id, mountTag(ctx, a, &protocol.Storage{Id: id, Driver: protocol.StorageDriver_STORAGE_DRIVER_VIRTIOFS, Source: k.tag})
+}
+func (k *virtiofsKind) release(ctx context.Context, q *qmp.Client) error {
+	err := q.ChardevRemove(ctx, "hpfs0")
+	if k.fsd != nil {
+		err = firstErr(err, k.fsd.Stop(ctx, 2*time.Second))
+		k.fsd = nil
+	}
+	return err
+}
+
+// ninePKind is a virtio-9p device on an -fsdev declared at boot (QEMU 7.2
+// cannot add one over QMP).
+type ninePKind struct{ tag string }
+
+const ninePFsdev = "hp9fs"
+
+func (ninePKind) name() string { return "9p" }
+func (ninePKind) port() qemu.RootPort {
+	return qemu.RootPort{ID: "hp9p", Chassis: 212, Slot: 212, Addr: "0x12"}
+}
+func (ninePKind) agentKind() protocol.DeviceKind { return protocol.DeviceKind_DEVICE_KIND_FS }
+func (k *ninePKind) prepare(_ context.Context, n int) error {
+	k.tag = fmt.Sprintf("hp9p%d", n)
+	return nil
+}
+func (k *ninePKind) plug(ctx context.Context, q *qmp.Client) error {
+	return qmpParts(ctx, q, qemu.Parts{Devices: []qemu.DeviceProps{{Driver: "virtio-9p-pci", ID: "hp9p0", Bus: "hp9p",
+		Props: []qemu.Prop{qemu.Str("fsdev", ninePFsdev), qemu.Str("mount_tag", k.tag)}}}})
+}
+func (k *ninePKind) configure(ctx context.Context, a plugTarget, n int) (string, error) {
+	id := fmt.Sprintf("hp9p-st%d", n)
+	return id, mountTag(ctx, a, &protocol.Storage{Id: id, Driver: protocol.StorageDriver_STORAGE_DRIVER_9P, Source: k.tag,
+		Options: []string{"msize=512000"}})
+}
+func (*ninePKind) release(context.Context, *qmp.Client) error { return nil }
+
+// tagWait bounds mountTag's retries.
+const tagWait = 10 * time.Second
+
+// mountTag mounts a virtio-fs or 9p tag, retrying while the guest driver
+// has not registered it yet: the agent's AddDevice returns once the PCI
+// function exists and its AddStorage does not wait for the tag, so the
+// first mount right after a hot plug can fail with EINVAL.
+func mountTag(ctx context.Context, a plugTarget, st *protocol.Storage) error {
+	deadline := time.Now().Add(tagWait)
+	for {
+		_, err := a.agent.AddStorage(ctx, st)
+		if err == nil || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
+// fsdevOnly puts a 9p share's -fsdev on the command line without its device.
+type fsdevOnly struct{ share qemu.NineP }
+
+func (f fsdevOnly) Validate() error { return f.share.Validate() }
+func (f fsdevOnly) Parts(fds qemu.FDs) qemu.Parts {
+	return qemu.Parts{Fsdevs: f.share.Parts(fds).Fsdevs}
+}
+
+// blkKind is a virtio-blk disk holding an ext4 file system.
+type blkKind struct{ image string }
+
+func (blkKind) name() string { return "virtio-blk" }
+func (blkKind) port() qemu.RootPort {
+	return qemu.RootPort{ID: "hpblk", Chassis: 213, Slot: 213, Addr: "0x13"}
+}
+func (blkKind) agentKind() protocol.DeviceKind      { return protocol.DeviceKind_DEVICE_KIND_BLOCK }
+func (*blkKind) prepare(context.Context, int) error { return nil }
+func (k *blkKind) plug(ctx context.Context, q *qmp.Client) error {
+	return qmpParts(ctx, q, qemu.VirtioBlk{ID: "hpblk0", Bus: "hpblk", Path: k.image}.Parts(nil))
+}
+func (k *blkKind) configure(ctx context.Context, a plugTarget, n int) (string, error) {
+	id := fmt.Sprintf("hpblk-st%d", n)
+	_, err := a.agent.AddStorage(ctx, &protocol.Storage{Id: id, Driver: protocol.StorageDriver_STORAGE_DRIVER_BLK, Fstype: "ext4",
+		GuestPciPath: a.pciPath})
+	return id, err
+}
+func (k *blkKind) release(ctx context.Context, q *qmp.Client) error {
+	return firstErr(q.Execute(ctx, "blockdev-del", map[string]string{"node-name": "hpblk0"}, nil),
+		q.Execute(ctx, "blockdev-del", map[string]string{"node-name": "hpblk0-file"}, nil))
+}
+
+func replaceSlashes(s string) string {
+	b := []byte(s)
+	for i := range b {
+		if b[i] == '/' {
+			b[i] = '.'
+		}
+	}
+	return string(b)
+}
+
+// tinyExt4 makes a small ext4 image with one file, for the disk kind.
+func tinyExt4(ctx context.Context, dir string) (string, error) {
+	src := filepath.Join(dir, "blksrc")
+	if err := os.MkdirAll(src, 0o755); err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(filepath.Join(src, "hello"), []byte("hot-plugged\n"), 0o644); err != nil {
+		return "", err
+	}
+	img := filepath.Join(dir, "hp.img")
+	return img, mkfsImage(ctx, src, img, 8<<20)
+}
