@@ -27,7 +27,8 @@ const (
 // with QEMU's output and console when QEMU had started. The undo has its own
 // time budget rather than ctx, which may be what ended the boot.
 func BootVM(ctx context.Context, plan VMPlan) (*VM, error) {
-	vm := &VM{plan: plan, ports: newPorts(plan.QEMU.RootPorts)}
+	// The device ports come first and are taken: the rest are spares.
+	vm := &VM{plan: plan, ports: newPorts(plan.QEMU.RootPorts[len(plan.PCI):])}
 	vm.vols = volumes{byName: map[string]*volume{}, slots: plan.NinePSlots, byContainer: map[string][]string{}}
 	b := &booter{vm: vm, start: time.Now()}
 	if e := b.run(ctx); e != nil {
@@ -70,6 +71,9 @@ func (b *booter) run(ctx context.Context) *BootError {
 	}
 	if err := b.attachNetwork(); err != nil {
 		return failed(StepNetwork, err)
+	}
+	if err := b.bindPCIDevices(); err != nil {
+		return failed(StepPCIDevices, err)
 	}
 	if err := b.startQEMU(ctx); err != nil {
 		return failed(StepQEMU, err)

@@ -36,6 +36,7 @@ const (
 	StepBindMount    BootStep = "bind-mounting a read-only share"
 	StepVirtiofsd    BootStep = "starting virtiofsd"
 	StepNetwork      BootStep = "attaching the pod network"
+	StepPCIDevices   BootStep = "binding PCI devices to vfio-pci"
 	StepQEMU         BootStep = "starting QEMU"
 	StepAgentConnect BootStep = "waiting for QEMU to connect to the agent socket"
 	StepAgentReady   BootStep = "waiting for the agent"

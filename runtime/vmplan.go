@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"cmp"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -32,6 +33,12 @@ type VMInput struct {
 	SharedDir bool
 	// DAXVolumes are read-only data images attached as NVDIMMs.
 	DAXVolumes []DAXVolume
+	// PCIDevices are host PCI functions (BDFs) to pass through, allocated
+	// to this sandbox by the caller (devicemgr.Allocator): BootVM binds
+	// them to vfio-pci, restored when the VM stops.
+	PCIDevices []string
+	// SysfsRoot stands for /sys when binding PCIDevices ("" is "/sys").
+	SysfsRoot string
 	// NetnsPath is the pod's network namespace: BootVM carries its
 	// interfaces into the VM (network.model) and configures the guest with
 	// their addresses, routes and neighbors. Empty: no network.
@@ -64,6 +71,10 @@ type VMPlan struct {
 	NinePSlots []ninePSlot
 	// DAX are the DAX volumes' NVDIMMs, in pmem order.
 	DAX []daxPlan
+	// PCI are the passed-through functions, each on a root port of its own.
+	PCI []pciDevice
+	// SysfsRoot is /sys, or where a test stands it.
+	SysfsRoot string
 	// ShutdownTimeout bounds each step of stopping QEMU (quit, SIGTERM).
 	ShutdownTimeout time.Duration
 }
@@ -180,6 +191,14 @@ func plan(cfg *configs.Config, in VMInput) (VMPlan, error) {
 		return VMPlan{}, err
 	}
 	p.QEMU.Devices = append(p.QEMU.Devices, daxDevs...)
+	var pciPorts []qemu.RootPort
+	var pciDevs []qemu.Device
+	if p.PCI, pciPorts, pciDevs, err = planPCIDevices(in.PCIDevices); err != nil {
+		return VMPlan{}, err
+	}
+	p.QEMU.RootPorts = append(pciPorts, p.QEMU.RootPorts...)
+	p.QEMU.Devices = append(p.QEMU.Devices, pciDevs...)
+	p.SysfsRoot = cmp.Or(in.SysfsRoot, "/sys")
 	return p, p.checkSocketPaths()
 }
 

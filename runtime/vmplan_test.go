@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -167,5 +168,43 @@ func TestShareMountStorage(t *testing.T) {
 	s.Options[0] = "changed"
 	if m.Options[0] != "msize=512000" {
 		t.Error("Storage() shares its options slice with the plan")
+	}
+}
+
+// Passed-through functions get a root port each, before the spare ones,
+// and a vfio-pci device without option ROM on it.
+func TestPlanVMPCIDevices(t *testing.T) {
+	cfg := configs.Default()
+	in := input()
+	in.PCIDevices = []string{"0000:3b:02.1", "0000:3b:02.2"}
+	p, err := PlanVM(cfg, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl, err := p.QEMU.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := strings.Join(cl.Args, " ")
+	for _, want := range []string{
+		"-device pcie-root-port,id=rpd0,bus=pcie.0,chassis=64,slot=64",
+		"-device pcie-root-port,id=rpd1,bus=pcie.0,chassis=65,slot=65",
+		"-device vfio-pci,id=pci0,bus=rpd0,host=0000:3b:02.1,romfile=",
+		"-device vfio-pci,id=pci1,bus=rpd1,host=0000:3b:02.2,romfile=",
+	} {
+		if !strings.Contains(args, want) {
+			t.Errorf("command line lacks %q:\n%s", want, args)
+		}
+	}
+	if got := len(p.QEMU.RootPorts); got != 2+cfg.Hotplug.SpareRootPorts {
+		t.Errorf("%d root ports, want 2 for the devices + %d spares", got, cfg.Hotplug.SpareRootPorts)
+	}
+	in.PCIDevices = []string{"0000:3b:02.1", "0000:3b:02.1"}
+	if _, err := PlanVM(cfg, in); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "0000:3b:02.1 is given twice") {
+		t.Errorf("a function twice = %v", err)
+	}
+	in.PCIDevices = []string{"3b:02.1"}
+	if _, err := PlanVM(cfg, in); err == nil || !strings.Contains(err.Error(), "3b:02.1") {
+		t.Errorf("a short BDF = %v, want an error naming it", err)
 	}
 }

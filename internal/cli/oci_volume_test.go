@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kite-vm/kite/devicemgr"
 	"github.com/kite-vm/kite/internal/testutil"
 	"github.com/kite-vm/kite/runtime/sandbox"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -96,4 +97,25 @@ func TestIntegrationOCIDiskMounts(t *testing.T) {
 	}
 	e.expectFail("a DAX image without its header", disk, "run", "--bundle", e.bundle([]string{"true"}, mounts(disk)), "d2")
 	e.audit(before, "disk and DAX mounts")
+}
+
+// TestIntegrationOCIPCIDeviceEnv: the SR-IOV device plugin's variables
+// that name a function this host does not have, or that are malformed,
+// fail create naming the variable, and leave nothing behind (the
+// passthrough itself is tested in the test-host VM: runtime and vfio).
+func TestIntegrationOCIPCIDeviceEnv(t *testing.T) {
+	e := newOCIEnv(t, "")
+	// The host-wide allocation records are Kite's state, not a leftover.
+	if _, err := devicemgr.NewAllocator(filepath.Join(e.root, "devices")).Records(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	before := e.snapshot()
+	for _, tt := range []struct{ env, want string }{
+		{"PCIDEVICE_INTEL_COM_SRIOV_NETDEVICE=0000:ff:1f.7", "0000:ff:1f.7"},
+		{"PCIDEVICE_INTEL_COM_SRIOV_NETDEVICE=not-a-bdf", "PCIDEVICE_INTEL_COM_SRIOV_NETDEVICE"},
+	} {
+		bundle := e.bundle([]string{"true"}, func(s *specs.Spec) { s.Process.Env = append(s.Process.Env, tt.env) })
+		e.expectFail(tt.env, tt.want, "run", "--bundle", bundle, "p1")
+	}
+	e.audit(before, "create refused for PCIDEVICE_*")
 }

@@ -77,14 +77,22 @@ func bootVM(ctx context.Context, cfg DaemonConfig, h *state.Handle, plan *oci.Pl
 	if err != nil {
 		return nil, err
 	}
+	pci, err := allocateDevices(ctx, cfg, plan, cu)
+	if err != nil {
+		return nil, err
+	}
 	vmPlan, err := runtime.PlanVM(cfg.Config, runtime.VMInput{
 		ID: cfg.ID, Dir: vmDir(h), Host: runtime.DetectHost(""), SharedDir: true,
-		NetnsPath: plan.NetnsPath, DAXVolumes: dax,
+		NetnsPath: plan.NetnsPath, DAXVolumes: dax, PCIDevices: pci,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("planning the VM: %w", err)
 	}
-	if err := writeRecord(h, vmPlan); err != nil {
+	restores, err := pciRestores(pci)
+	if err != nil {
+		return nil, err
+	}
+	if err := writeRecord(h, vmPlan, restores, allocDirIf(cfg, pci)); err != nil {
 		return nil, err
 	}
 	cu.Add("removing the VM record", func() error { return removeRecord(h) })
@@ -111,6 +119,9 @@ func (d *daemon) createContainer(ctx context.Context, cfg DaemonConfig, plan *oc
 		return fmt.Errorf("creating the sandbox in the guest: %w", err)
 	}
 	if err := d.vm.PrepareContainer(ctx, d.id, plan); err != nil {
+		return err
+	}
+	if err := d.rewriteDeviceEnv(ctx, cfg, plan); err != nil {
 		return err
 	}
 	if plan.Terminal {

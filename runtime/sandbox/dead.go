@@ -40,6 +40,8 @@ func CleanupDead(ctx context.Context, h *state.Handle, st state.State) error {
 	for _, f := range rec.LockFiles {
 		errs = append(errs, removeIfExists(f))
 	}
+	// QEMU is gone: the functions it held can go back to the host.
+	errs = append(errs, releaseDead(ctx, h.ID(), rec))
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("cleaning up container %q: %w", h.ID(), err)
 	}

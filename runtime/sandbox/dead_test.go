@@ -72,7 +72,7 @@ func TestIntegrationCleanupDead(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := writeRecord(h, runtime.VMPlan{Dir: vm, Virtiofsd: []runtime.VirtiofsdPlan{{LockFile: lock}}}); err != nil {
+	if err := writeRecord(h, runtime.VMPlan{Dir: vm, Virtiofsd: []runtime.VirtiofsdPlan{{LockFile: lock}}}, nil, ""); err != nil {
 		t.Fatal(err)
 	}
 	qemu := startSleeper(t, vm)              // recorded in the state

@@ -11,6 +11,7 @@ import (
 	"syscall"
 
 	"github.com/kite-vm/kite/agent/client"
+	"github.com/kite-vm/kite/devicemgr"
 	"github.com/kite-vm/kite/runtime/state"
 )
 
@@ -136,9 +137,17 @@ func (d *daemon) Shutdown(_ context.Context, req ShutdownRequest) error {
 	return d.handle.Remove()
 }
 
-// teardown stops the VM and closes the terminal.
+// teardown stops the VM (which gives passed-through functions back to
+// their host drivers), drops the sandbox's claims on them and closes the
+// terminal.
 func (d *daemon) teardown(ctx context.Context) error {
 	err := d.vm.Stop(ctx)
+	if rec, rerr := readRecord(d.handle); rerr != nil {
+		err = errors.Join(err, rerr)
+	} else if rec.AllocDir != "" {
+		_, rerr := devicemgr.NewAllocator(rec.AllocDir).Release(ctx, d.id)
+		err = errors.Join(err, rerr)
+	}
 	if d.term != nil {
 		d.term.close()
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/kite-vm/kite/runtime"
 	"github.com/kite-vm/kite/runtime/state"
+	"github.com/kite-vm/kite/vfio"
 )
 
 // recordName is the VM record in the sandbox's state directory.
@@ -25,12 +26,16 @@ type vmRecord struct {
 	// LockFiles are virtiofsd's lock files, which it keeps in a directory
 	// of its own and does not remove.
 	LockFiles []string `json:"lockFiles,omitempty"`
+	// PCI says how to give each passed-through function back to its host
+	// driver, and AllocDir where the sandbox's claim on it is recorded.
+	PCI      []vfio.Restore `json:"pci,omitempty"`
+	AllocDir string         `json:"allocDir,omitempty"`
 }
 
 func recordPath(h *state.Handle) string { return filepath.Join(h.Dir(), recordName) }
 
-func writeRecord(h *state.Handle, p runtime.VMPlan) error {
-	r := vmRecord{Dir: p.Dir}
+func writeRecord(h *state.Handle, p runtime.VMPlan, pci []vfio.Restore, allocDir string) error {
+	r := vmRecord{Dir: p.Dir, PCI: pci, AllocDir: allocDir}
 	for _, v := range p.Virtiofsd {
 		r.LockFiles = append(r.LockFiles, v.LockFile)
 	}
