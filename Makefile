@@ -10,7 +10,8 @@ STATICCHECK  := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 GOTESTFLAGS  ?= -p 2 -timeout 25m
 # Debian packages Kite needs on the host (qemu-system-common brings virtiofsd).
 APT_PACKAGES := qemu-system-x86 qemu-system-common busybox-static protobuf-compiler \
-                e2fsprogs iproute2 kmod qemu-utils dpdk-dev
+                e2fsprogs iproute2 kmod qemu-utils dpdk-dev \
+                containerd runc umoci containernetworking-plugins
 
 export PATH := $(PATH):/usr/local/go/bin
 
@@ -22,8 +23,9 @@ help: ## list targets
 setup: ## install the Debian packages Kite needs (idempotent, quick when done)
 	@scripts/setup.sh $(APT_PACKAGES)
 
-build: ## build bin/kite and the static bin/kite-agent
+build: ## build bin/kite, bin/containerd-shim-kite-v2 and the static bin/kite-agent
 	$(GO) build -o $(BIN)/kite ./cmd/kite
+	$(GO) build -o $(BIN)/containerd-shim-kite-v2 ./cmd/containerd-shim-kite-v2
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o $(BIN)/kite-agent ./cmd/kite-agent
 
 guest: build ## build the guest kernel + initramfs into $(GUEST_DIR)
