@@ -30,6 +30,10 @@ func overrides() []override {
 	return []override{
 		intKnob("hypervisor.vcpus", func(c *Config) *int { return &c.Hypervisor.VCPUs }),
 		intKnob("hypervisor.memory_mib", func(c *Config) *int { return &c.Hypervisor.MemoryMiB }),
+		// Pinning stays inside the container's own cpuset. hypervisor.hugepages
+		// is not here: it spends the host's reserved huge pages, which the
+		// operator sizes and Kubernetes accounts for (hugepages-2Mi).
+		boolKnob("hypervisor.vcpu_pinning", func(c *Config) *bool { return &c.Hypervisor.VCPUPinning }),
 		textKnob("agent.log_level", func(c *Config) encoding.TextUnmarshaler { return &c.Agent.LogLevel }),
 		textKnob("guest.image_type", func(c *Config) encoding.TextUnmarshaler { return &c.Guest.ImageType }),
 		textKnob("network.model", func(c *Config) encoding.TextUnmarshaler { return &c.Network.Model }),
@@ -50,6 +54,18 @@ func intKnob(key string, field func(*Config) *int) override {
 		}
 		*field(c) = n
 		return nil
+	}}
+}
+
+// boolKnob accepts what TOML does for a boolean: true or false.
+func boolKnob(key string, field func(*Config) *bool) override {
+	return override{key: key, set: func(c *Config, value string) error {
+		switch value {
+		case "true", "false":
+			*field(c) = value == "true"
+			return nil
+		}
+		return fmt.Errorf("%w %q: accepted values: true | false", ErrInvalid, value)
 	}}
 }
 

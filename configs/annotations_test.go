@@ -16,6 +16,7 @@ func validOverrides() map[string]string {
 	return map[string]string{
 		"hypervisor.vcpus":         "4",
 		"hypervisor.memory_mib":    "2048",
+		"hypervisor.vcpu_pinning":  "true",
 		"agent.log_level":          "debug",
 		"guest.image_type":         "nvdimm",
 		"network.model":            "macvtap",
@@ -95,6 +96,12 @@ func TestWithAnnotations(t *testing.T) {
 			{0, "io.kite.shared_fs.extra_args", ErrNotAllowed, nil},
 			{0, "io.kite.shared_fs.security_model", ErrNotAllowed, nil},
 			{0, "io.kite.shared_fs.virtiofsd_path", ErrNotAllowed, nil},
+		}},
+		{"hugepages denied", map[string]string{"io.kite.hypervisor.hugepages": "true"}, []wantErr{
+			{0, "io.kite.hypervisor.hugepages", ErrNotAllowed, []string{"may set only"}},
+		}},
+		{"not a boolean", map[string]string{"io.kite.hypervisor.vcpu_pinning": "yes"}, []wantErr{
+			{0, "io.kite.hypervisor.vcpu_pinning", ErrInvalid, []string{`"yes"`, "true | false"}},
 		}},
 		{"not an integer", map[string]string{"io.kite.network.queues": "four"}, []wantErr{
 			{0, "io.kite.network.queues", ErrInvalid, []string{`"four"`, "an integer"}},

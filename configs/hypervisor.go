@@ -63,6 +63,8 @@ type Hypervisor struct {
 	KernelParams    string   `toml:"kernel_params" json:"kernel_params"`
 	ConsoleLog      bool     `toml:"console_log" json:"console_log"`
 	ShutdownTimeout Duration `toml:"shutdown_timeout" json:"shutdown_timeout"`
+	VCPUPinning     bool     `toml:"vcpu_pinning" json:"vcpu_pinning"`
+	Hugepages       bool     `toml:"hugepages" json:"hugepages"`
 }
 
 // Validate checks every knob of the section and the limits between them.
@@ -80,7 +82,20 @@ func (h Hypervisor) Validate() error {
 		inRange("hypervisor.memory_slots", h.MemorySlots, 0, maxMemorySlots),
 		h.validateKernelParams(),
 		durationRange("hypervisor.shutdown_timeout", h.ShutdownTimeout, 100*time.Millisecond, maxShutdown),
+		h.validateHugepages(),
 	)
+}
+
+// HugepageMiB is the size of the huge pages that hypervisor.hugepages
+// backs guest memory with: x86-64's 2 MiB pages, which every kernel offers
+// at run time (1 GiB pages are usually reserved only at boot).
+const HugepageMiB = 2
+
+func (h Hypervisor) validateHugepages() error {
+	if h.Hugepages && h.MemoryMiB%HugepageMiB != 0 {
+		return keyError("hypervisor.memory_mib", ErrInvalid, " %d: hypervisor.hugepages needs a multiple of %d MiB", h.MemoryMiB, HugepageMiB)
+	}
+	return nil
 }
 
 func (h Hypervisor) validateCPU() error {

@@ -30,6 +30,7 @@ func BootVM(ctx context.Context, plan VMPlan) (*VM, error) {
 	// The device ports come first and are taken: the rest are spares.
 	vm := &VM{plan: plan, ports: newPorts(plan.QEMU.RootPorts[len(plan.PCI):])}
 	vm.vols = volumes{byName: map[string]*volume{}, slots: plan.NinePSlots, byContainer: map[string][]string{}}
+	vm.hotPCI = map[string]*hotPCI{}
 	b := &booter{vm: vm, start: time.Now()}
 	if e := b.run(ctx); e != nil {
 		return nil, b.fail(ctx, e)
@@ -72,6 +73,7 @@ func (b *booter) run(ctx context.Context) *BootError {
 	if err := b.attachNetwork(); err != nil {
 		return failed(StepNetwork, err)
 	}
+	b.vm.pushUndoSimple("restore hot-plugged PCI functions", b.vm.restoreHotPCI)
 	if err := b.bindPCIDevices(); err != nil {
 		return failed(StepPCIDevices, err)
 	}
@@ -83,6 +85,9 @@ func (b *booter) run(ctx context.Context) *BootError {
 	}
 	if err := b.dialQMP(ctx); err != nil {
 		return failed(StepQMP, err)
+	}
+	if err := b.pinCPUs(ctx); err != nil {
+		return failed(StepPinning, err)
 	}
 	if err := b.configureNetwork(ctx); err != nil {
 		return failed(StepGuestNetwork, err)

@@ -41,6 +41,7 @@ const (
 	StepAgentConnect BootStep = "waiting for QEMU to connect to the agent socket"
 	StepAgentReady   BootStep = "waiting for the agent"
 	StepQMP          BootStep = "connecting to QMP"
+	StepPinning      BootStep = "pinning vCPUs"
 	StepGuestNetwork BootStep = "configuring the guest network"
 )
 

@@ -23,6 +23,8 @@ type Host struct {
 	// guest under TCG needs it on its command line (tsc_early_khz) or it can
 	// hang calibrating the TSC: TCG's guest TSC runs at the host's rate.
 	TSCKHz int
+	// Hugepages is the 2 MiB huge page pool (hypervisor.hugepages).
+	Hugepages HostHugepages
 }
 
 // DetectHost reads the host under root ("" or "/" for the real one).
@@ -31,6 +33,7 @@ func DetectHost(root string) Host {
 		Accel:      qemu.DetectAccel(root).Type,
 		VhostVsock: opensReadWrite(filepath.Join(root, "/dev/vhost-vsock")),
 		TSCKHz:     cpuKHz(filepath.Join(root, "/proc/cpuinfo")),
+		Hugepages:  DetectHugepages(root),
 	}
 }
 

@@ -103,23 +103,32 @@ type PCIDevice struct {
 // devices.vfio_mode "vfio", to vfio-pci in the guest (for DPDK in the
 // container). It returns them in boot order, with their guest addresses.
 func (vm *VM) AttachPCIDevices(ctx context.Context, mode configs.VFIOMode) ([]PCIDevice, error) {
+	var out []PCIDevice
+	for _, d := range vm.plan.PCI {
+		pd, err := vm.attachPCI(ctx, d, mode)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, pd)
+	}
+	return out, nil
+}
+
+// attachPCI has the agent wait for one function and hand it to its driver.
+func (vm *VM) attachPCI(ctx context.Context, d pciDevice, mode configs.VFIOMode) (PCIDevice, error) {
 	dm := protocol.DeviceMode_DEVICE_MODE_KERNEL
 	if mode == configs.VFIOUserspace {
 		dm = protocol.DeviceMode_DEVICE_MODE_VFIO
 	}
-	var out []PCIDevice
-	for _, d := range vm.plan.PCI {
-		path, err := vm.portPCIPath(ctx, d.Port)
-		if err != nil {
-			return nil, err
-		}
-		resp, err := vm.Agent.AddDevice(ctx, &protocol.Device{Id: d.ID, Kind: protocol.DeviceKind_DEVICE_KIND_VFIO, GuestPciPath: path, Mode: dm})
-		if err != nil {
-			return nil, fmt.Errorf("attaching PCI function %s in the guest: %w", d.BDF, err)
-		}
-		out = append(out, PCIDevice{HostBDF: d.BDF, GuestBDF: resp.GetGuestName(), GuestPCIPath: path, DevPath: resp.GetDevPath()})
+	path, err := vm.portPCIPath(ctx, d.Port)
+	if err != nil {
+		return PCIDevice{}, err
 	}
-	return out, nil
+	resp, err := vm.Agent.AddDevice(ctx, &protocol.Device{Id: d.ID, Kind: protocol.DeviceKind_DEVICE_KIND_VFIO, GuestPciPath: path, Mode: dm})
+	if err != nil {
+		return PCIDevice{}, fmt.Errorf("attaching PCI function %s in the guest: %w", d.BDF, err)
+	}
+	return PCIDevice{HostBDF: d.BDF, GuestBDF: resp.GetGuestName(), GuestPCIPath: path, DevPath: resp.GetDevPath()}, nil
 }
 
 // HostToGuest maps each device's host address to its guest address, for
@@ -133,4 +142,101 @@ func HostToGuest(devs []PCIDevice) (map[string]string, error) {
 		m[d.HostBDF] = d.GuestBDF
 	}
 	return m, nil
+}
+
+// hotPCI is a function hot-plugged into the running VM.
+type hotPCI struct {
+	dev     pciDevice
+	plugged *plugged
+	restore vfio.Restore
+}
+
+// AddPCIDevice hot-plugs a host PCI function, already claimed for this
+// sandbox (devicemgr.Allocator), into the running VM: its IOMMU group is
+// checked before anything moves, it is bound to vfio-pci, plugged into a
+// spare root port, and attached in the guest as AttachPCIDevices does.
+// A failure undoes every step.
+func (vm *VM) AddPCIDevice(ctx context.Context, bdf string, mode configs.VFIOMode) (PCIDevice, error) {
+	h, err := vm.plugPCIDevice(ctx, bdf)
+	if err != nil {
+		return PCIDevice{}, err
+	}
+	d, err := vm.attachPCI(ctx, h.dev, mode)
+	if err != nil {
+		return PCIDevice{}, errors.Join(err, vm.unplugPCIDevice(context.WithoutCancel(ctx), h))
+	}
+	vm.pciMu.Lock()
+	vm.hotPCI[bdf] = h
+	vm.pciMu.Unlock()
+	return d, nil
+}
+
+// RemovePCIDevice unplugs a hot-plugged function: device_del, which waits
+// for the guest to release it (DEVICE_DELETED), then its host driver is
+// restored and its root port freed.
+func (vm *VM) RemovePCIDevice(ctx context.Context, bdf string) error {
+	vm.pciMu.Lock()
+	defer vm.pciMu.Unlock()
+	h := vm.hotPCI[bdf]
+	if h == nil {
+		return fmt.Errorf("%w: PCI function %s was not hot-plugged into sandbox %q", ErrNotFound, bdf, vm.plan.ID)
+	}
+	// Kept on failure: the VM's Stop restores the driver then.
+	if err := vm.unplugPCIDevice(ctx, h); err != nil {
+		return err
+	}
+	delete(vm.hotPCI, bdf)
+	return nil
+}
+
+// plugPCIDevice is the host and QMP half of AddPCIDevice.
+func (vm *VM) plugPCIDevice(ctx context.Context, bdf string) (h *hotPCI, err error) {
+	vm.pciMu.Lock()
+	defer vm.pciMu.Unlock()
+	if vm.hotPCI[bdf] != nil {
+		return nil, fmt.Errorf("%w: PCI function %s is already in sandbox %q", ErrInvalid, bdf, vm.plan.ID)
+	}
+	root := vm.plan.SysfsRoot
+	if err := checkViable(root, bdf, map[string]bool{bdf: true}); err != nil {
+		return nil, err
+	}
+	vm.pciSeq++
+	id := "hpci" + strconv.Itoa(vm.pciSeq)
+	h = &hotPCI{dev: pciDevice{BDF: bdf, ID: id}}
+	if h.restore, err = vfio.Bind(vfio.Sysfs{}, root, bdf); err != nil {
+		return nil, err
+	}
+	if h.dev.Port, err = vm.ports.take(id); err != nil {
+		return nil, errors.Join(err, h.restore.Apply(vfio.Sysfs{}, root))
+	}
+	h.plugged, err = plug(ctx, vm.QMP, id, qemu.VFIO{ID: id, Bus: h.dev.Port, Host: bdf, NoROM: true})
+	if err != nil {
+		vm.ports.release(h.dev.Port)
+		return nil, errors.Join(err, h.restore.Apply(vfio.Sysfs{}, root))
+	}
+	return h, nil
+}
+
+func (vm *VM) unplugPCIDevice(ctx context.Context, h *hotPCI) error {
+	if err := h.plugged.unplug(ctx, vm.QMP); err != nil {
+		return fmt.Errorf("removing PCI function %s from sandbox %q: %w", h.dev.BDF, vm.plan.ID, err)
+	}
+	vm.ports.release(h.dev.Port)
+	if err := h.restore.Apply(vfio.Sysfs{}, vm.plan.SysfsRoot); err != nil {
+		return fmt.Errorf("removing PCI function %s from sandbox %q: %w", h.dev.BDF, vm.plan.ID, err)
+	}
+	return nil
+}
+
+// restoreHotPCI gives the hot-plugged functions back to their host
+// drivers at Stop, once QEMU is gone.
+func (vm *VM) restoreHotPCI() error {
+	vm.pciMu.Lock()
+	defer vm.pciMu.Unlock()
+	var errs []error
+	for bdf, h := range vm.hotPCI {
+		errs = append(errs, h.restore.Apply(vfio.Sysfs{}, vm.plan.SysfsRoot))
+		delete(vm.hotPCI, bdf)
+	}
+	return errors.Join(errs...)
 }

@@ -7,11 +7,15 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/kite-vm/kite/internal/sysfs"
 	"github.com/kite-vm/kite/internal/testhost"
+	"github.com/kite-vm/kite/internal/testutil"
+	"github.com/kite-vm/kite/qemu"
+	"github.com/kite-vm/kite/qemu/qmp"
 	"github.com/kite-vm/kite/vfio"
 )
 
@@ -101,4 +105,115 @@ func driverOf(t *testing.T, root, bdf string) string {
 		t.Fatal(err)
 	}
 	return drv
+}
+
+// TestIntegrationPCIHotplugTestHost hot-plugs a VF into a running QEMU
+// inside the test host (paused, native PCIe hotplug, so that device_del
+// completes without a guest driving the slot): the host half of
+// AddPCIDevice binds it to vfio-pci and QEMU opens its group; the unplug
+// waits for DEVICE_DELETED, frees the port and restores the driver.
+func TestIntegrationPCIHotplugTestHost(t *testing.T) {
+	if !testhost.Inside() {
+		testhost.Run(t, testhost.Options{})
+		return
+	}
+	const root = "/sys"
+	pf, err := testhost.FindPF(root, testhost.NVMeVendor, testhost.NVMeDevice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := vfio.SetNumVFs(vfio.Sysfs{}, root, pf, vfio.VFCount{NumVFs: 1}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { vfio.SetNumVFs(vfio.Sysfs{}, root, pf, vfio.VFCount{NumVFs: 0}) })
+	vf, err := sysfs.LinkBase(filepath.Join(root, "bus/pci/devices", pf, "virtfn0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := driverOf(t, root, vf)
+	vm := pausedVM(t, root)
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	start := time.Now()
+	h, err := vm.plugPCIDevice(ctx, vf)
+	if err != nil {
+		t.Fatalf("hot-plugging %s: %v", vf, err)
+	}
+	t.Logf("measured: %s bound and device_add answered in %s (port %s)", vf, time.Since(start).Round(time.Millisecond), h.dev.Port)
+	if drv := driverOf(t, root, vf); drv != vfio.VFIODriver {
+		t.Errorf("%s driver = %q while plugged, want vfio-pci", vf, drv)
+	}
+	if !holdsVFIOGroup(t, root, vm.Pid(), vf) {
+		t.Errorf("QEMU does not hold the VFIO group of %s", vf)
+	}
+	if _, err := vm.plugPCIDevice(ctx, testhost.SharesSlot+".1"); !errors.Is(err, vfio.ErrNotViable) {
+		t.Errorf("hot-plugging a function whose group the host uses = %v, want ErrNotViable", err)
+	}
+	start = time.Now()
+	if err := vm.unplugPCIDevice(ctx, h); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("measured: unplugged (DEVICE_DELETED) and restored in %s", time.Since(start).Round(time.Millisecond))
+	if drv := driverOf(t, root, vf); drv != before {
+		t.Errorf("%s driver = %q after unplug, want %q", vf, drv, before)
+	}
+	if holdsVFIOGroup(t, root, vm.Pid(), vf) {
+		t.Errorf("QEMU still holds the group of %s after the unplug", vf)
+	}
+	if _, err := vm.ports.take("again"); err != nil {
+		t.Errorf("the port was not freed: %v", err)
+	}
+}
+
+// pausedVM starts the test host's QEMU paused, with two spare root ports
+// and native hotplug, and wraps it as a VM for the hot-plug code.
+func pausedVM(t *testing.T, root string) *VM {
+	t.Helper()
+	dir := t.TempDir()
+	cfg := qemu.Config{
+		Name: "kite-hot", Binary: testutil.RequireQEMU(t),
+		Machine: qemu.Machine{Type: qemu.MachineQ35, NativeHotplug: true},
+		Accel:   qemu.Accel{Type: qemu.AccelTCG, TBSizeMiB: 16}, CPU: qemu.CPU{Model: "max", VCPUs: 1},
+		Memory: qemu.Memory{SizeMiB: 128}, Paused: true,
+		QMPSocket: filepath.Join(dir, "qmp.sock"), PidFile: filepath.Join(dir, "qemu.pid"),
+		RootPorts: qemu.RootPortPool(rootPortPrefix, 1),
+	}
+	cl, err := cfg.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	proc, err := qemu.Start(ctx, cl, qemu.StartOptions{LogPath: filepath.Join(dir, "qemu.log")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := qmp.Dial(ctx, cl.QMPSocket)
+	if err != nil {
+		proc.Signal(syscall.SIGKILL)
+		t.Fatal(err)
+	}
+	vm := &VM{QMP: q, proc: proc, plan: VMPlan{ID: "hot", SysfsRoot: root, ShutdownTimeout: 5 * time.Second},
+		ports: newPorts(cfg.RootPorts), hotPCI: map[string]*hotPCI{}}
+	t.Cleanup(func() { vm.stopQEMU(context.Background()) })
+	return vm
+}
+
+// holdsVFIOGroup reports whether process pid has bdf's /dev/vfio/<group>
+// open.
+func holdsVFIOGroup(t *testing.T, root string, pid int, bdf string) bool {
+	t.Helper()
+	g, err := vfio.GroupOf(root, bdf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "/dev/vfio/" + strconv.Itoa(g.Number)
+	fds, _ := filepath.Glob(filepath.Join("/proc", strconv.Itoa(pid), "fd", "*"))
+	for _, fd := range fds {
+		if target, err := os.Readlink(fd); err == nil && target == want {
+			return true
+		}
+	}
+	return false
 }

@@ -50,7 +50,7 @@ func qemuConfig(cfg *configs.Config, in VMInput, accel qemu.Accel) qemu.Config {
 		Machine:   machine,
 		Accel:     accel,
 		CPU:       qemu.CPU{Model: h.CPUModel, VCPUs: h.VCPUs},
-		Memory:    memory(cfg),
+		Memory:    memory(cfg, in),
 		Kernel:    qemu.Kernel{Path: cfg.Guest.KernelPath(), Initrd: cfg.Guest.InitrdPath()},
 		QMPSocket: filepath.Join(in.Dir, qmpSocketName),
 		PidFile:   filepath.Join(in.Dir, pidFileName),
@@ -62,14 +62,16 @@ func qemuConfig(cfg *configs.Config, in VMInput, accel qemu.Accel) qemu.Config {
 	return c
 }
 
-func memory(cfg *configs.Config) qemu.Memory {
+func memory(cfg *configs.Config, in VMInput) qemu.Memory {
 	h := cfg.Hypervisor
 	m := qemu.Memory{
 		SizeMiB: h.MemoryMiB,
 		// Shared (memfd) RAM whenever the driver is virtio-fs, even without
 		// shares at boot: virtiofsd maps guest RAM, and a share hot-plugged
-		// later cannot turn shared memory on in a running VM.
-		Shared: cfg.SharedFS.Driver == configs.FSVirtioFS,
+		// later cannot turn shared memory on in a running VM. Huge pages
+		// are shared too: they are for DPDK's vhost-user backends.
+		Shared:    cfg.SharedFS.Driver == configs.FSVirtioFS || h.Hugepages,
+		Hugepages: planHugepages(h, in.Host.Hugepages, in.numaNode()),
 	}
 	// Memory slots need room above the RAM (maxmem); a pod that takes all of
 	// max_memory_mib leaves none, so it gets no slots rather than a QEMU error.

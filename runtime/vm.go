@@ -30,6 +30,10 @@ type VM struct {
 	ports      *ports     // spare root ports for hot plug
 	vols       volumes    // hot-plugged volumes
 
+	pciMu  sync.Mutex
+	hotPCI map[string]*hotPCI // guarded by pciMu: by host BDF
+	pciSeq int                // guarded by pciMu
+
 	netMu  sync.Mutex
 	nics   []nic      // guarded by netMu: pod interfaces carried, in device order
 	layout netLayout  // the pod's routes and neighbors at boot

@@ -43,6 +43,22 @@ type VMInput struct {
 	// interfaces into the VM (network.model) and configures the guest with
 	// their addresses, routes and neighbors. Empty: no network.
 	NetnsPath string
+	// CPUSet is the container's cpuset (OCI linux.resources.cpu.cpus, e.g.
+	// parsed with devicemgr.ParseCPUList): with hypervisor.vcpu_pinning,
+	// BootVM pins vCPU i to CPUSet[i % len(CPUSet)]. Empty: no pinning.
+	CPUSet []int
+	// NUMANode is the host NUMA node of the pod's passed-through devices:
+	// with hypervisor.hugepages the guest RAM is bound to it. nil: no
+	// binding.
+	NUMANode *int
+}
+
+// numaNode is NUMANode, -1 for none.
+func (in VMInput) numaNode() int {
+	if in.NUMANode == nil {
+		return -1
+	}
+	return *in.NUMANode
 }
 
 // VMPlan is everything BootVM does, decided up front.
@@ -77,6 +93,8 @@ type VMPlan struct {
 	SysfsRoot string
 	// ShutdownTimeout bounds each step of stopping QEMU (quit, SIGTERM).
 	ShutdownTimeout time.Duration
+	// Pinning is where BootVM pins QEMU's threads (hypervisor.vcpu_pinning).
+	Pinning CPUPinning
 }
 
 // AgentPlan is how the host reaches the agent.
@@ -168,6 +186,13 @@ func plan(cfg *configs.Config, in VMInput) (VMPlan, error) {
 	if err != nil {
 		return VMPlan{}, err
 	}
+	if err := checkHugepages(cfg.Hypervisor, in.Host.Hugepages, in.numaNode()); err != nil {
+		return VMPlan{}, err
+	}
+	pinning, err := planPinning(cfg.Hypervisor, in.CPUSet)
+	if err != nil {
+		return VMPlan{}, err
+	}
 	p := VMPlan{
 		ID:              in.ID,
 		Dir:             in.Dir,
@@ -181,6 +206,7 @@ func plan(cfg *configs.Config, in VMInput) (VMPlan, error) {
 		Network:         planNetworkInput(cfg, in.NetnsPath, accel.Type),
 		SharedFS:        cfg.SharedFS,
 		ShutdownTimeout: cfg.Hypervisor.ShutdownTimeout.Duration(),
+		Pinning:         pinning,
 	}
 	p.QEMU.Kernel.Append = image.cmdline(appendLine)
 	p.QEMU.Devices = append(append([]qemu.Device{agentDev}, image.devices...), shares.devices...)

@@ -9,6 +9,8 @@ type container struct {
 	// snapshot on it ("" when containerd gave no mounts).
 	rootfs string
 	init   *process
+	// pci are the host PCI functions hot-plugged for the container.
+	pci []string
 
 	mu    sync.Mutex
 	execs map[string]*process // guarded by mu

@@ -41,9 +41,6 @@ func (s *service) create(ctx context.Context, r *taskAPI.CreateTaskRequest) (*co
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidArgument, err)
 	}
-	if err := refuseDevicePluginEnv(spec.Process); err != nil {
-		return nil, err
-	}
 	var cu cleanup.Stack
 	defer func() {
 		if err := cu.Clean(); err != nil {
@@ -88,6 +85,9 @@ func (s *service) create(ctx context.Context, r *taskAPI.CreateTaskRequest) (*co
 		return p.vm.ReleaseContainer(context.WithoutCancel(ctx), c.id)
 	})
 	st.mark("shared")
+	if err := s.passDevices(ctx, p, c, plan, &cu); err != nil {
+		return nil, err
+	}
 	pid, err := p.vm.Agent.CreateContainer(ctx, plan.Request)
 	if err != nil {
 		return nil, fmt.Errorf("creating the container in the guest: %w", err)

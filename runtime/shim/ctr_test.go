@@ -29,3 +29,21 @@ func TestIntegrationCtrRunExitCode(t *testing.T) {
 	}
 	h.checkClean(t, before)
 }
+
+// TestIntegrationCtrDevicePluginEnv: a container whose device-plugin
+// variable names a PCI function this host does not have is refused at
+// create, naming it, and leaves nothing (no claim, VM or files) behind.
+func TestIntegrationCtrDevicePluginEnv(t *testing.T) {
+	h := requireContainerd(t)
+	before := h.snapshot(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := h.ctrCmd(ctx, "run", "--runtime", testRuntime, "--rm", "--env", "PCIDEVICE_INTEL_COM_SRIOV=0000:ff:1f.7", testImage, "pcidev", "true")
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "0000:ff:1f.7") {
+		t.Errorf("ctr run with an unknown PCIDEVICE function = %v, want a refusal naming it\n%s", err, out)
+	}
+	h.ctrCmd(ctx, "task", "delete", "-f", "pcidev").Run()
+	h.ctrCmd(ctx, "container", "delete", "pcidev").Run()
+	h.checkClean(t, before)
+}

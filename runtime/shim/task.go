@@ -106,6 +106,9 @@ func (s *service) deleteContainer(ctx context.Context, c *container) error {
 	if pd != nil && !vmDead(pd) { // a dead VM's Stop took every share down
 		errs = append(errs, pd.vm.ReleaseContainer(ctx, c.id))
 	}
+	if pd != nil && len(c.pci) > 0 {
+		errs = append(errs, s.releaseDevices(pd, c))
+	}
 	if c.rootfs != "" {
 		errs = append(errs, unmountAll(c.rootfs))
 	}

@@ -1,0 +1,80 @@
+package qemu
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func hugepages(nodes ...int) *Hugepages {
+	return &Hugepages{MountPath: "/dev/hugepages", PageMiB: 2, HostNodes: nodes}
+}
+
+func TestMemoryArgs(t *testing.T) {
+	numa := []string{"-numa", "node,memdev=mem"}
+	for _, tc := range []struct {
+		name string
+		m    Memory
+		want []string
+	}{
+		{"private", Memory{SizeMiB: 256}, []string{"-m", "256M"}},
+		{"memfd", Memory{SizeMiB: 256, Shared: true},
+			append([]string{"-m", "256M", "-object", "memory-backend-memfd,id=mem,size=268435456,share=on"}, numa...)},
+		{"hugepages unbound", Memory{SizeMiB: 256, Shared: true, Hugepages: hugepages()},
+			append([]string{"-m", "256M", "-object", "memory-backend-file,id=mem,size=268435456,mem-path=/dev/hugepages,share=on"}, numa...)},
+		{"hugepages on node 1", Memory{SizeMiB: 512, Shared: true, Hugepages: hugepages(1), Slots: 2, MaxMiB: 2048},
+			append([]string{"-m", "512M,slots=2,maxmem=2048M", "-object",
+				"memory-backend-file,id=mem,size=536870912,mem-path=/dev/hugepages,share=on,host-nodes=1,policy=bind"}, numa...)},
+		{"hugepages on two nodes", Memory{SizeMiB: 256, Shared: true, Hugepages: hugepages(0, 2)},
+			append([]string{"-m", "256M", "-object",
+				"memory-backend-file,id=mem,size=268435456,mem-path=/dev/hugepages,share=on,host-nodes=0,host-nodes=2,policy=bind"}, numa...)},
+		{"comma in mount path", Memory{SizeMiB: 2, Shared: true, Hugepages: &Hugepages{MountPath: "/mnt/a,b", PageMiB: 2}},
+			append([]string{"-m", "2M", "-object", "memory-backend-file,id=mem,size=2097152,mem-path=/mnt/a,,b,share=on"}, numa...)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := tc.m.Validate(); err != nil {
+				t.Fatalf("Validate: %v", err)
+			}
+			if diff := cmp.Diff(tc.want, tc.m.args()); diff != "" {
+				t.Errorf("args (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestMemoryValidateHugepages(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		m     Memory
+		field string
+	}{
+		{"not shared", Memory{SizeMiB: 256, Hugepages: hugepages()}, "Memory.Hugepages"},
+		{"relative mount", Memory{SizeMiB: 256, Shared: true, Hugepages: &Hugepages{MountPath: "hugepages", PageMiB: 2}}, "Memory.Hugepages.MountPath"},
+		{"no page size", Memory{SizeMiB: 256, Shared: true, Hugepages: &Hugepages{MountPath: "/dev/hugepages"}}, "Memory.Hugepages.PageMiB"},
+		{"odd size", Memory{SizeMiB: 255, Shared: true, Hugepages: hugepages()}, "Memory.SizeMiB"},
+		{"negative node", Memory{SizeMiB: 256, Shared: true, Hugepages: hugepages(-1)}, "Memory.Hugepages.HostNodes"},
+		{"node past MAX_NODES", Memory{SizeMiB: 256, Shared: true, Hugepages: hugepages(128)}, "Memory.Hugepages.HostNodes"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var se *SpecError
+			if err := tc.m.Validate(); !errors.As(err, &se) || se.Field != tc.field {
+				t.Fatalf("Validate = %v, want a SpecError on %s", err, tc.field)
+			}
+		})
+	}
+}
+
+// TestBuildGoldenHugepages pins a whole command line with huge-page RAM
+// bound to a node next to a vhost-user NIC, the case it exists for.
+func TestBuildGoldenHugepages(t *testing.T) {
+	c := minimalConfig()
+	c.Memory = Memory{SizeMiB: 1024, Shared: true, Hugepages: hugepages(1)}
+	c.RootPorts = RootPortPool("rp", 1)
+	c.Devices = []Device{VhostUserNet{ID: "vnet0", Bus: "rp0", MAC: "02:00:00:00:00:02", SocketPath: "/run/kite/vm1/vhu0.sock", Queues: 1}}
+	cl, err := c.Build()
+	if err != nil {
+		t.Fatalf("Build: %v", err)
+	}
+	checkGolden(t, "hugepages", render(cl))
+}
