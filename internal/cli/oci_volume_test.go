@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -118,4 +119,31 @@ func TestIntegrationOCIPCIDeviceEnv(t *testing.T) {
 		e.expectFail(tt.env, tt.want, "run", "--bundle", bundle, "p1")
 	}
 	e.audit(before, "create refused for PCIDEVICE_*")
+}
+
+// TestIntegrationOCICPUSet: with hypervisor.vcpu_pinning, a container's
+// cpuset (host CPUs) pins the VM's vCPUs, and the container runs on every
+// CPU of its guest.
+func TestIntegrationOCICPUSet(t *testing.T) {
+	e := newOCIEnv(t, "vcpu_pinning = true\n") // a key of [hypervisor], which comes last
+	bundle := e.bundle([]string{"sh", "-c", "grep Cpus_allowed_list /proc/self/status"}, func(s *specs.Spec) {
+		s.Linux.Resources = &specs.LinuxResources{CPU: &specs.LinuxCPU{Cpus: "1"}}
+	})
+	before := e.snapshot()
+	e.mustKite("create", "--bundle", bundle, "cpu1")
+	qemuPid := e.recorded("cpu1").QEMUPid
+	status, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(qemuPid), "status"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(status), "Cpus_allowed_list:\t1\n") {
+		t.Errorf("QEMU's main thread is not on CPU 1:\n%s", status)
+	}
+	e.mustKite("start", "cpu1")
+	e.waitStatus("cpu1", specs.StateStopped)
+	if code := e.recorded("cpu1").ExitCode; code == nil || *code != 0 {
+		t.Errorf("the container exited with %v: its guest cpuset must not name host CPUs", code)
+	}
+	e.mustKite("delete", "cpu1")
+	e.audit(before, "a pinned container")
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/kite-vm/kite/agent/client"
 	"github.com/kite-vm/kite/agent/protocol"
+	"github.com/kite-vm/kite/devicemgr"
 	"github.com/kite-vm/kite/fsshare/nvdimm"
 	"github.com/kite-vm/kite/internal/cleanup"
 	"github.com/kite-vm/kite/runtime"
@@ -81,9 +82,13 @@ func bootVM(ctx context.Context, cfg DaemonConfig, h *state.Handle, plan *oci.Pl
 	if err != nil {
 		return nil, err
 	}
+	cpuset, err := hostCPUSet(plan)
+	if err != nil {
+		return nil, err
+	}
 	vmPlan, err := runtime.PlanVM(cfg.Config, runtime.VMInput{
 		ID: cfg.ID, Dir: vmDir(h), Host: runtime.DetectHost(""), SharedDir: true,
-		NetnsPath: plan.NetnsPath, DAXVolumes: dax, PCIDevices: pci,
+		NetnsPath: plan.NetnsPath, DAXVolumes: dax, PCIDevices: pci, CPUSet: cpuset,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("planning the VM: %w", err)
@@ -147,6 +152,23 @@ func (d *daemon) createContainer(ctx context.Context, cfg DaemonConfig, plan *oc
 	}
 	d.init = newProc("", int(pid), d.id)
 	return nil
+}
+
+// hostCPUSet takes the container's cpuset (linux.resources.cpu.cpus, host
+// CPUs, as Kubernetes' static CPU manager hands them out) for the VM's
+// vCPU pinning; the guest, whose vCPUs run on exactly those CPUs, gives
+// the container all of its own instead of a list that names host CPUs.
+func hostCPUSet(plan *oci.Plan) ([]int, error) {
+	res := plan.Request.GetResources()
+	if res.GetCpusetCpus() == "" {
+		return nil, nil
+	}
+	cpus, err := devicemgr.ParseCPUList(res.GetCpusetCpus())
+	if err != nil {
+		return nil, errorf(CodeInvalidArgument, "linux.resources.cpu.cpus: %v", err)
+	}
+	res.CpusetCpus = nil
+	return cpus, nil
 }
 
 // daxVolumes checks the spec's DAX images (collect: their header and
