@@ -32,7 +32,7 @@ func HoldAddresses(netnsPath, ifname string) (*AddrHold, error) {
 		return nil, err
 	}
 	defer ns.Close()
-	h, err := netlink.NewHandleAt(ns)
+	h, err := netlink.NewHandleAt(ns, unix.NETLINK_ROUTE)
 	if err != nil {
 		return nil, fmt.Errorf("opening netlink in netns %q: %w", netnsPath, err)
 	}
@@ -74,7 +74,7 @@ func (a *AddrHold) Release() error {
 		return err
 	}
 	defer ns.Close()
-	h, err := netlink.NewHandleAt(ns)
+	h, err := netlink.NewHandleAt(ns, unix.NETLINK_ROUTE)
 	if err != nil {
 		return fmt.Errorf("opening netlink in netns %q: %w", a.NetnsPath, err)
 	}

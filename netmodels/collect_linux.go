@@ -19,7 +19,7 @@ func Scan(netnsPath string) (*Netns, error) {
 		return nil, err
 	}
 	defer ns.Close()
-	h, err := netlink.NewHandleAt(ns)
+	h, err := netlink.NewHandleAt(ns, unix.NETLINK_ROUTE)
 	if err != nil {
 		return nil, fmt.Errorf("opening netlink in netns %q: %w", netnsPath, err)
 	}

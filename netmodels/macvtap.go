@@ -9,6 +9,7 @@ import (
 	"github.com/kite-vm/kite/internal/cleanup"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
 )
 
 // MacvtapMaxQueues is the kernel's limit on queues (opens) per macvtap device
@@ -70,7 +71,7 @@ func AttachMacvtap(netnsPath, parentIfname string, queues int) (_ *MacvtapEndpoi
 		return nil, fmt.Errorf("opening netns %q: %w", netnsPath, err)
 	}
 	defer ns.Close()
-	h, err := netlink.NewHandleAt(ns)
+	h, err := netlink.NewHandleAt(ns, unix.NETLINK_ROUTE)
 	if err != nil {
 		return nil, fmt.Errorf("netlink in netns %q: %w", netnsPath, err)
 	}
@@ -148,7 +149,7 @@ func DeleteMacvtap(netnsPath, name string) error {
 		return fmt.Errorf("opening netns %q: %w", netnsPath, err)
 	}
 	defer ns.Close()
-	h, err := netlink.NewHandleAt(ns)
+	h, err := netlink.NewHandleAt(ns, unix.NETLINK_ROUTE)
 	if err != nil {
 		return fmt.Errorf("netlink in netns %q: %w", netnsPath, err)
 	}

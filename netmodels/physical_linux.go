@@ -77,11 +77,11 @@ func newRestorer(nd Netdev, podPath string) (*restorer, error) {
 		return nil, err
 	}
 	r := &restorer{podNs: podNs, name: nd.Name}
-	if r.host, err = netlink.NewHandleAt(hostNs); err != nil {
+	if r.host, err = netlink.NewHandleAt(hostNs, unix.NETLINK_ROUTE); err != nil {
 		r.close()
 		return nil, fmt.Errorf("opening netlink in netns %q: %w", nd.NetnsPath, err)
 	}
-	if r.pod, err = netlink.NewHandleAt(podNs); err != nil {
+	if r.pod, err = netlink.NewHandleAt(podNs, unix.NETLINK_ROUTE); err != nil {
 		r.close()
 		return nil, fmt.Errorf("opening netlink in netns %q: %w", podPath, err)
 	}

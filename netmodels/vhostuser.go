@@ -10,6 +10,7 @@ import (
 
 	"github.com/kite-vm/kite/configs"
 	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 )
 
 // VhostUserEndpoint is a pod interface whose traffic a vhost-user backend
@@ -52,7 +53,7 @@ func AttachVhostUser(netnsPath, ifname, socketPath string, queues int) (*VhostUs
 		return nil, err
 	}
 	defer ns.Close()
-	h, err := netlink.NewHandleAt(ns)
+	h, err := netlink.NewHandleAt(ns, unix.NETLINK_ROUTE)
 	if err != nil {
 		return nil, fmt.Errorf("opening netlink in netns %q: %w", netnsPath, err)
 	}

@@ -33,9 +33,12 @@ type nic struct {
 	fds []*os.File // tap queues; none for vhost-user
 	// detach undoes the attach in the pod netns.
 	detach func() error
-	// port and dev are set for a hot-plugged NIC.
+	// port is the root port of a hot-plugged NIC or a passed-through VF,
+	// dev the device of a hot-plugged one.
 	port string
 	dev  *plugged
+	// bdf is the host address of a passed-through VF (EndpointPhysical).
+	bdf string
 }
 
 // attachNetwork collects the pod netns, plans its endpoints and attaches
@@ -56,6 +59,14 @@ func (b *booter) attachNetwork() error {
 		return err
 	}
 	for _, ep := range layout.Endpoints {
+		if ep.Kind == netmodels.EndpointPhysical {
+			n, err := b.attachPhysical(ns, ep)
+			if err != nil {
+				return fmt.Errorf("passing interface %q through: %w", ep.Link.Name, err)
+			}
+			b.vm.nics = append(b.vm.nics, n)
+			continue
+		}
 		n, err := attachEndpoint(np.NetnsPath, ep)
 		if err != nil {
 			return err
@@ -152,6 +163,12 @@ func (b *booter) configureNetwork(ctx context.Context) error {
 	}
 	a := b.vm.Agent
 	for _, n := range b.vm.nics {
+		if n.ep.Kind == netmodels.EndpointPhysical {
+			if err := b.configurePhysical(ctx, n); err != nil {
+				return err
+			}
+			continue
+		}
 		if _, err := a.UpdateInterface(ctx, guestInterface(n.ep, n.mac, b.vm.plan.Network.MTU)); err != nil {
 			return fmt.Errorf("configuring interface %q in the guest: %w", n.ep.Link.Name, err)
 		}

@@ -47,6 +47,9 @@ func (vm *VM) AddInterface(ctx context.Context, ifname string) (NIC, PlugTimings
 	if err != nil {
 		return NIC{}, PlugTimings{}, err
 	}
+	if ep.Kind == netmodels.EndpointPhysical {
+		return NIC{}, PlugTimings{}, fmt.Errorf("%w: interface %q: %w", ErrUnsupported, ifname, errNoPhysicalHotplug)
+	}
 	n, t, err := vm.plugNIC(ctx, np.NetnsPath, ep, layout)
 	if err != nil {
 		return NIC{}, PlugTimings{}, fmt.Errorf("adding interface %q to sandbox %q: %w", ifname, vm.plan.ID, err)

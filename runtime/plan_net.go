@@ -104,7 +104,7 @@ func planNetwork(p NetworkPlan, ns *netmodels.Netns) (netLayout, error) {
 // endpoints already planned, under id.
 func planEndpoint(p NetworkPlan, nsPath string, c netmodels.ClassifiedLink, others []netEndpoint, id string) (netEndpoint, error) {
 	switch c.Kind {
-	case netmodels.EndpointTCFilter, netmodels.EndpointMacvtap, netmodels.EndpointTap, netmodels.EndpointVhostUser:
+	case netmodels.EndpointTCFilter, netmodels.EndpointMacvtap, netmodels.EndpointTap, netmodels.EndpointVhostUser, netmodels.EndpointPhysical:
 	case netmodels.EndpointNone:
 		return netEndpoint{}, fmt.Errorf("%w: interface %q (%s) in netns %s is not carried into a VM", ErrInvalid, c.Link.Name, c.Link.Kind, nsPath)
 	default:

@@ -94,8 +94,6 @@ func TestPlanNetworkRefuses(t *testing.T) {
 		{"no queues", 0, nil, ErrInvalid, "want 1..256"},
 		{"MAC clash", 1, func(ns *netmodels.Netns) { ns.Links[2].MAC = ns.Links[1].MAC }, netmodels.ErrMACClash,
 			`"eth0" and "net1" both have 02:00:00:00:00:01`},
-		{"VF netdev", 1, func(ns *netmodels.Netns) { ns.Links[2].BusInfo = "0000:3b:02.1" }, ErrUnsupported,
-			`interface "net1" in netns /run/netns/pod needs the physical endpoint`},
 		{"no MAC", 1, func(ns *netmodels.Netns) { ns.Links[1].MAC = nil }, ErrInvalid, `interface "eth0" in netns /run/netns/pod has no Ethernet MAC`},
 	}
 	for _, tt := range tests {
@@ -136,7 +134,8 @@ func TestPlanNetworkKinds(t *testing.T) {
 	os.MkdirAll(filepath.Join(dir, "vhostuser_10.1.0.5"), 0o755)
 	os.WriteFile(filepath.Join(dir, "vhostuser_10.1.0.5", "vhu.sock"), nil, 0o644)
 	ns := podNetns()
-	ns.Links = append(ns.Links, netmodels.Link{Index: 4, Name: "tap0", Kind: netmodels.KindTap, MAC: mac("02:00:00:00:00:03")})
+	ns.Links = append(ns.Links, netmodels.Link{Index: 4, Name: "tap0", Kind: netmodels.KindTap, MAC: mac("02:00:00:00:00:03")},
+		netmodels.Link{Index: 5, Name: "vf0", Kind: netmodels.KindDevice, MAC: mac("02:00:00:00:00:04"), BusInfo: "0000:3b:02.1"})
 	p := NetworkPlan{Model: configs.NetMacvtap, Queues: 1, VhostUserSocketPattern: pattern}
 	l, err := planNetwork(p, ns)
 	if err != nil {
@@ -146,7 +145,7 @@ func TestPlanNetworkKinds(t *testing.T) {
 	for _, e := range l.Endpoints {
 		got = append(got, e.Link.Name+"/"+string(e.Kind)+" "+e.Socket)
 	}
-	want := []string{"eth0/vhost-user " + filepath.Join(dir, "vhostuser_10.1.0.5", "vhu.sock"), "net1/macvtap ", "tap0/tap "}
+	want := []string{"eth0/vhost-user " + filepath.Join(dir, "vhostuser_10.1.0.5", "vhu.sock"), "net1/macvtap ", "tap0/tap ", "vf0/physical "}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("endpoints (-want +got):\n%s", diff)
 	}

@@ -35,10 +35,12 @@ type VM struct {
 	pciSeq int                // guarded by pciMu
 
 	netMu  sync.Mutex
-	nics   []nic      // guarded by netMu: pod interfaces carried, in device order
-	layout netLayout  // the pod's routes and neighbors at boot
-	netSeq int        // guarded by netMu: numbers hot-plugged NICs' ids
-	undo   []undoStep // in the order done; teardown runs them backwards
+	nics   []nic     // guarded by netMu: pod interfaces carried, in device order
+	layout netLayout // the pod's routes and neighbors at boot
+	netSeq int       // guarded by netMu: numbers hot-plugged NICs' ids
+	// physPorts are the root ports of passed-through pod netdevs.
+	physPorts []string
+	undo      []undoStep // in the order done; teardown runs them backwards
 
 	stopMu  sync.Mutex
 	stopped bool  // guarded by stopMu

@@ -18,6 +18,7 @@ import (
 	"github.com/kite-vm/kite/internal/testutil"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
 )
 
 // The first link's addresses.
@@ -103,7 +104,7 @@ func Snapshot(t testing.TB, path string) string {
 		t.Fatalf("opening netns %s: %v", path, err)
 	}
 	defer ns.Close()
-	h, err := netlink.NewHandleAt(ns)
+	h, err := netlink.NewHandleAt(ns, unix.NETLINK_ROUTE)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,184 @@
+package runtime
+
+import (
+	"context"
+	"net"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/kite-vm/kite/configs"
+	"github.com/kite-vm/kite/internal/testhost"
+	"github.com/kite-vm/kite/netmodels"
+	"github.com/kite-vm/kite/qemu"
+	"github.com/kite-vm/kite/vfio"
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
+)
+
+// TestIntegrationPhysicalEndpointTestHost runs inside a test host with an
+// igb NIC: an igbvf VF netdev moved into a pod netns and configured there,
+// as the SR-IOV CNI leaves it, is detected by the pod network step, passed
+// through (bound to vfio-pci, given to QEMU on a root port of its own), and
+// put back into the pod netns with its name, MAC, MTU, addresses and
+// routes when the VM is torn down.
+func TestIntegrationPhysicalEndpointTestHost(t *testing.T) {
+	if !testhost.Inside() {
+		testhost.Run(t, testhost.Options{IGB: true})
+		return
+	}
+	const root = "/sys"
+	pf, err := testhost.FindPF(root, testhost.IGBVendor, testhost.IGBDevice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := vfio.SetNumVFs(vfio.Sysfs{}, root, pf, vfio.VFCount{NumVFs: 1, DriversAutoprobe: true}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { vfio.SetNumVFs(vfio.Sysfs{}, root, pf, vfio.VFCount{NumVFs: 0}) })
+	vf := filepath.Base(mustReadlink(t, filepath.Join(root, "bus/pci/devices", pf, "virtfn0")))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	host, err := netmodels.NetdevOfBDF(ctx, root, vf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	podPath := namedNetns(t, "kite-pod-vf")
+	mac, _ := net.ParseMAC("02:4b:69:74:65:09")
+	moveVF(t, host, podPath, mac)
+	before, err := netmodels.Scan(podPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	b := &booter{vm: &VM{plan: VMPlan{ID: "vf", SysfsRoot: root,
+		Network: NetworkPlan{NetnsPath: podPath, Model: configs.NetTCFilter, Queues: 1}}}}
+	if err := b.attachNetwork(); err != nil {
+		t.Fatalf("attachNetwork: %v", err)
+	}
+	if len(b.vm.nics) != 1 || b.vm.nics[0].ep.Kind != netmodels.EndpointPhysical || b.vm.nics[0].bdf != vf {
+		t.Fatalf("NICs %+v, want net1 passed through as %s", b.vm.NICs(), vf)
+	}
+	if drv := driverOf(t, root, vf); drv != vfio.VFIODriver {
+		t.Errorf("%s driver = %q while passed through, want vfio-pci", vf, drv)
+	}
+	if !slices.ContainsFunc(b.vm.plan.QEMU.Devices, func(d qemu.Device) bool { v, ok := d.(qemu.VFIO); return ok && v.Host == vf }) {
+		t.Errorf("QEMU devices %+v lack vfio-pci host=%s", b.vm.plan.QEMU.Devices, vf)
+	}
+	if during, _ := netmodels.Scan(podPath); slices.ContainsFunc(during.Links, func(l netmodels.Link) bool { return l.Name == "net1" }) {
+		t.Errorf("net1 is still in the pod netns while passed through")
+	}
+
+	start := time.Now()
+	if err := b.vm.teardown(ctx); err != nil {
+		t.Fatalf("teardown: %v", err)
+	}
+	t.Logf("measured: VF given back to igbvf and net1 rebuilt in the pod netns in %s", time.Since(start).Round(time.Millisecond))
+	after, err := netmodels.Scan(podPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, got := linkFacts(before, "net1"), linkFacts(after, "net1")
+	if got != want {
+		t.Errorf("net1 after teardown: %s\nwant (as before): %s", got, want)
+	}
+}
+
+func mustReadlink(t *testing.T, p string) string {
+	t.Helper()
+	s, err := os.Readlink(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// namedNetns creates /run/netns/name on a thread that is thrown away.
+func namedNetns(t *testing.T, name string) string {
+	t.Helper()
+	os.MkdirAll("/run/netns", 0o755)
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread() // never unlocked: this thread moved
+		h, err := netns.NewNamed(name)
+		if err == nil {
+			h.Close()
+		}
+		errc <- err
+	}()
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { netns.DeleteNamed(name) })
+	return "/run/netns/" + name
+}
+
+// moveVF does what the SR-IOV CNI does: moves the VF netdev into the pod
+// netns, renames it net1, sets its MAC and MTU, an address, up, a route.
+func moveVF(t *testing.T, host, podPath string, mac net.HardwareAddr) {
+	t.Helper()
+	l, err := netlink.LinkByName(host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns, err := netns.GetFromPath(podPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ns.Close()
+	if err := netlink.LinkSetNsFd(l, int(ns)); err != nil {
+		t.Fatal(err)
+	}
+	h, err := netlink.NewHandleAt(ns, unix.NETLINK_ROUTE)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	if l, err = h.LinkByName(host); err != nil {
+		t.Fatal(err)
+	}
+	addr, _ := netlink.ParseAddr("10.99.0.2/24")
+	_, dst, _ := net.ParseCIDR("10.98.0.0/24")
+	for _, step := range []func() error{
+		func() error { return h.LinkSetName(l, "net1") },
+		func() error { return h.LinkSetHardwareAddr(l, mac) },
+		func() error { return h.LinkSetMTU(l, 1400) },
+		func() error { return h.AddrAdd(l, addr) },
+		func() error { return h.LinkSetUp(l) },
+		func() error {
+			return h.RouteAdd(&netlink.Route{LinkIndex: l.Attrs().Index, Dst: dst, Gw: net.ParseIP("10.99.0.1")})
+		},
+	} {
+		if err := step(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// linkFacts renders what the restore must bring back of a link.
+func linkFacts(ns *netmodels.Netns, name string) string {
+	i := slices.IndexFunc(ns.Links, func(l netmodels.Link) bool { return l.Name == name })
+	if i < 0 {
+		return name + " missing"
+	}
+	l := ns.Links[i]
+	s := l.Name + " " + l.MAC.String() + " mtu " + strconv.Itoa(l.MTU)
+	for _, a := range l.Addrs {
+		if !a.Addr().IsLinkLocalUnicast() {
+			s += " " + a.String()
+		}
+	}
+	for _, r := range ns.Routes {
+		if r.Dev == name && r.Gw.IsValid() {
+			s += " route " + r.Dst.String() + " via " + r.Gw.String()
+		}
+	}
+	return s
+}
+
+
