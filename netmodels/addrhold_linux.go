@@ -27,14 +27,9 @@ type AddrHold struct {
 // MAC) and returns the hold that puts them back. A failure half way puts
 // back what it removed.
 func HoldAddresses(netnsPath, ifname string) (*AddrHold, error) {
-	ns, err := openPodNetns(netnsPath)
+	h, err := podHandle(netnsPath)
 	if err != nil {
 		return nil, err
-	}
-	defer ns.Close()
-	h, err := netlink.NewHandleAt(ns, unix.NETLINK_ROUTE)
-	if err != nil {
-		return nil, fmt.Errorf("opening netlink in netns %q: %w", netnsPath, err)
 	}
 	defer h.Close()
 	link, err := h.LinkByName(ifname)
@@ -69,14 +64,9 @@ func (a *AddrHold) Release() error {
 	if len(a.addrs) == 0 && len(a.routes) == 0 {
 		return nil
 	}
-	ns, err := openPodNetns(a.NetnsPath)
+	h, err := podHandle(a.NetnsPath)
 	if err != nil {
 		return err
-	}
-	defer ns.Close()
-	h, err := netlink.NewHandleAt(ns, unix.NETLINK_ROUTE)
-	if err != nil {
-		return fmt.Errorf("opening netlink in netns %q: %w", a.NetnsPath, err)
 	}
 	defer h.Close()
 	link, err := h.LinkByName(a.Ifname)

@@ -6,7 +6,9 @@ import (
 	"io/fs"
 	"runtime"
 
+	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
 )
 
 // openPodNetns opens a netns path, mapping a missing path to ErrNoNetns.
@@ -17,6 +19,21 @@ func openPodNetns(path string) (netns.NsHandle, error) {
 	}
 	if err != nil {
 		return netns.None(), fmt.Errorf("opening netns %q: %w", path, err)
+	}
+	return h, nil
+}
+
+// podHandle opens a netlink handle (route family only) in the netns at
+// path; the caller closes it.
+func podHandle(path string) (*netlink.Handle, error) {
+	ns, err := openPodNetns(path)
+	if err != nil {
+		return nil, err
+	}
+	defer ns.Close()
+	h, err := netlink.NewHandleAt(ns, unix.NETLINK_ROUTE)
+	if err != nil {
+		return nil, fmt.Errorf("opening netlink in netns %q: %w", path, err)
 	}
 	return h, nil
 }

@@ -10,7 +10,6 @@ import (
 
 	"github.com/kite-vm/kite/configs"
 	"github.com/vishvananda/netlink"
-	"golang.org/x/sys/unix"
 )
 
 // VhostUserEndpoint is a pod interface whose traffic a vhost-user backend
@@ -48,14 +47,9 @@ func AttachVhostUser(netnsPath, ifname, socketPath string, queues int) (*VhostUs
 	if err := checkSocket(socketPath); err != nil {
 		return nil, fmt.Errorf("attaching vhost-user %q: %w", ifname, err)
 	}
-	ns, err := openPodNetns(netnsPath)
+	h, err := podHandle(netnsPath)
 	if err != nil {
 		return nil, err
-	}
-	defer ns.Close()
-	h, err := netlink.NewHandleAt(ns, unix.NETLINK_ROUTE)
-	if err != nil {
-		return nil, fmt.Errorf("opening netlink in netns %q: %w", netnsPath, err)
 	}
 	defer h.Close()
 	l, err := h.LinkByName(ifname)

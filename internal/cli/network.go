@@ -4,9 +4,6 @@ import (
 	"context"
 	"fmt"
 	"text/tabwriter"
-	"time"
-
-	"github.com/kite-vm/kite/runtime/sandbox"
 )
 
 // runNetwork dispatches `kite network add|rm|ls`.
@@ -24,40 +21,16 @@ func runNetwork(ctx context.Context, e *env, args []string) error {
 	return fmt.Errorf("%w: want 'kite network add ID IFNAME', 'kite network rm ID IFNAME' or 'kite network ls ID'", errUsage)
 }
 
-// networkClient opens the running container's sandbox process (for the
-// network and volume commands).
-func networkClient(ctx context.Context, e *env, id string) (*sandbox.Client, error) {
-	c, err := e.openContainer(ctx, id, false)
-	if err != nil {
-		return nil, err
-	}
-	return c.client()
-}
-
-func idAndIfname(args []string) (string, string, error) {
-	if len(args) != 2 {
-		return "", "", fmt.Errorf("%w: want a container id and an interface name, got %d arguments", errUsage, len(args))
-	}
-	return args[0], args[1], nil
-}
-
 func runNetworkAdd(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "network add", "[--json] ID IFNAME")
 	asJSON := fs.Bool("json", false, "print the interface as JSON")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	id, ifname, err := idAndIfname(fs.Args())
+	cl, pos, err := sandboxCommand(ctx, e, fs, args, "an interface name")
 	if err != nil {
 		return err
 	}
-	cl, err := networkClient(ctx, e, id)
+	i, err := cl.AddInterface(ctx, pos[1])
 	if err != nil {
-		return err
-	}
-	i, err := cl.AddInterface(ctx, ifname)
-	if err != nil {
-		return fmt.Errorf("adding %s to container %q: %w", ifname, id, err)
+		return fmt.Errorf("adding %s to container %q: %w", pos[1], pos[0], err)
 	}
 	if *asJSON {
 		return printJSON(e, i)
@@ -69,20 +42,12 @@ func runNetworkAdd(ctx context.Context, e *env, args []string) error {
 }
 
 func runNetworkRm(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "network rm", "ID IFNAME")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	id, ifname, err := idAndIfname(fs.Args())
+	cl, pos, err := sandboxCommand(ctx, e, newFlags(e, "network rm", "ID IFNAME"), args, "an interface name")
 	if err != nil {
 		return err
 	}
-	cl, err := networkClient(ctx, e, id)
-	if err != nil {
-		return err
-	}
-	if err := cl.RemoveInterface(ctx, ifname); err != nil {
-		return fmt.Errorf("removing %s from container %q: %w", ifname, id, err)
+	if err := cl.RemoveInterface(ctx, pos[1]); err != nil {
+		return fmt.Errorf("removing %s from container %q: %w", pos[1], pos[0], err)
 	}
 	return nil
 }
@@ -90,14 +55,7 @@ func runNetworkRm(ctx context.Context, e *env, args []string) error {
 func runNetworkLs(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "network ls", "[--json] ID")
 	asJSON := fs.Bool("json", false, "print the interfaces as JSON")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	id, err := needID(fs.Args())
-	if err != nil {
-		return err
-	}
-	cl, err := networkClient(ctx, e, id)
+	cl, _, err := sandboxCommand(ctx, e, fs, args)
 	if err != nil {
 		return err
 	}
@@ -119,5 +77,3 @@ func runNetworkLs(ctx context.Context, e *env, args []string) error {
 	}
 	return tw.Flush()
 }
-
-func ms(d time.Duration) string { return d.Round(time.Millisecond).String() }

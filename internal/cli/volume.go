@@ -60,14 +60,12 @@ func runVolumeAdd(ctx context.Context, e *env, args []string) error {
 	ro := fs.Bool("ro", false, "read-only, in QEMU and in the guest")
 	fstype := fs.String("fstype", "", "file system of a blk volume (default: detected)")
 	asJSON := fs.Bool("json", false, "print the volume as JSON")
-	if err := parseFlags(fs, args); err != nil {
+	cl, pos, err := sandboxCommand(ctx, e, fs, args, "a volume name", "a source")
+	if err != nil {
 		return err
 	}
-	if fs.NArg() != 3 {
-		return fmt.Errorf("%w: want a container id, a volume name and a source, got %d arguments", errUsage, fs.NArg())
-	}
-	id, name, source := fs.Arg(0), fs.Arg(1), fs.Arg(2)
-	source, err := filepath.Abs(source)
+	id, name := pos[0], pos[1]
+	source, err := filepath.Abs(pos[2])
 	if err != nil {
 		return err
 	}
@@ -75,10 +73,6 @@ func runVolumeAdd(ctx context.Context, e *env, args []string) error {
 		if *kind, err = defaultVolumeKind(e, source); err != nil {
 			return err
 		}
-	}
-	cl, err := networkClient(ctx, e, id)
-	if err != nil {
-		return err
 	}
 	v, err := cl.AddVolume(ctx, sandbox.AddVolumeRequest{Name: name, Kind: *kind, Source: source, ReadOnly: *ro, FSType: *fstype})
 	if err != nil {
@@ -110,20 +104,12 @@ func defaultVolumeKind(e *env, source string) (string, error) {
 }
 
 func runVolumeRm(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "volume rm", "ID NAME")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	id, name, err := idAndIfname(fs.Args())
+	cl, pos, err := sandboxCommand(ctx, e, newFlags(e, "volume rm", "ID NAME"), args, "a volume name")
 	if err != nil {
 		return err
 	}
-	cl, err := networkClient(ctx, e, id)
-	if err != nil {
-		return err
-	}
-	if err := cl.RemoveVolume(ctx, name); err != nil {
-		return fmt.Errorf("removing volume %s from container %q: %w", name, id, err)
+	if err := cl.RemoveVolume(ctx, pos[1]); err != nil {
+		return fmt.Errorf("removing volume %s from container %q: %w", pos[1], pos[0], err)
 	}
 	return nil
 }
@@ -131,14 +117,7 @@ func runVolumeRm(ctx context.Context, e *env, args []string) error {
 func runVolumeLs(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "volume ls", "[--json] ID")
 	asJSON := fs.Bool("json", false, "print the volumes as JSON")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	id, err := needID(fs.Args())
-	if err != nil {
-		return err
-	}
-	cl, err := networkClient(ctx, e, id)
+	cl, _, err := sandboxCommand(ctx, e, fs, args)
 	if err != nil {
 		return err
 	}
