@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"net/netip"
@@ -18,6 +17,7 @@ import (
 	"github.com/kite-vm/kite/agent/client"
 	"github.com/kite-vm/kite/agent/protocol"
 	"github.com/kite-vm/kite/configs"
+	"github.com/kite-vm/kite/internal/netnstest"
 	"github.com/kite-vm/kite/internal/testutil"
 	"github.com/kite-vm/kite/internal/vmtest"
 	"github.com/kite-vm/kite/qemu"
@@ -52,80 +52,6 @@ func vhuTestPod(t *testing.T) (path string, mac net.HardwareAddr) {
 	return path, mac
 }
 
-// vhuStartTestpmd runs DPDK testpmd in the peer netns, forwarding between a
-// vhost-user server socket and a kernel tap (FIELD-NOTES' hugepage-less
-// command line), and waits for both to exist. It is killed by PID at test
-// end.
-func vhuStartTestpmd(t *testing.T, peerPath, sock string, queues int) {
-	t.Helper()
-	testpmd := testutil.RequireBinary(t, "dpdk-testpmd", "dpdk-dev")
-	nsenter := testutil.RequireBinary(t, "nsenter", "util-linux")
-	prefix := "kite-" + tcfRandHex(t)
-	q := fmt.Sprint(queues)
-	cmd := exec.Command(nsenter, "--net="+peerPath, testpmd,
-		"-l", "0-1", "--no-huge", "-m", "512", "--no-pci", "--iova-mode=va", "--file-prefix", prefix,
-		"--vdev", "net_vhost0,iface="+sock+",queues="+q, "--vdev", "net_tap0,iface="+vhuTap,
-		"--", "--forward-mode=io", "--auto-start", "--nb-cores=1", "--total-num-mbufs=16384",
-		"--rxq="+q, "--txq="+q)
-	// Without -i testpmd runs until a read of stdin returns: hand it a pipe
-	// that stays open.
-	stdin, keep, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out bytes.Buffer
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	stdin.Close()
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-exited
-		keep.Close()
-		os.RemoveAll(filepath.Join("/var/run/dpdk", prefix))
-		if t.Failed() {
-			t.Logf("testpmd output:\n%s", out.String())
-		}
-	})
-	deadline := time.Now().Add(60 * time.Second)
-	peer := testHandle(t, peerPath)
-	for {
-		_, serr := os.Stat(sock)
-		_, lerr := peer.LinkByName(vhuTap)
-		if serr == nil && lerr == nil {
-			return
-		}
-		select {
-		case err := <-exited:
-			exited <- err
-			t.Fatalf("testpmd exited: %v\n%s", err, out.String())
-		case <-time.After(50 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("testpmd made no socket %s or tap %s: %v %v", sock, vhuTap, serr, lerr)
-		}
-	}
-}
-
-func vhuSetupPeerTap(t *testing.T, peerPath string) {
-	t.Helper()
-	h := testHandle(t, peerPath)
-	l, err := h.LinkByName(vhuTap)
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr, _ := netlink.ParseAddr(vhuPeerIP + "/24")
-	if err := h.AddrAdd(l, addr); err != nil {
-		t.Fatal(err)
-	}
-	if err := h.LinkSetUp(l); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // TestIntegrationVhostUserGuestPing: a pod interface whose address names a
 // vhost-user socket served by testpmd is classified vhost-user, attached,
 // given to a Kite guest as a vhost-user virtio-net NIC, configured by the
@@ -148,8 +74,8 @@ func TestIntegrationVhostUserGuestPing(t *testing.T) {
 		t.Fatal(err)
 	}
 	const queues = 2
-	vhuStartTestpmd(t, peerPath, sock, queues)
-	vhuSetupPeerTap(t, peerPath)
+	netnstest.StartTestpmd(t, peerPath, sock, vhuTap, queues)
+	netnstest.SetupTap(t, peerPath, vhuTap, vhuPeerIP)
 
 	ep := vhuClassifyAndAttach(t, podPath, cfg, sock, queues)
 	if !bytes.Equal(ep.MAC, mac) || !ep.NeedsSharedMemory() {
