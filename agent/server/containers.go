@@ -145,21 +145,38 @@ func (s *Service) containerSpec(c *ctr, req *protocol.CreateContainerRequest) (c
 }
 
 // pidNamespace chooses the pid namespace. The sandbox's pid namespace
-// (shareProcessNamespace) is the one of the first container that asked for
-// it, normally the pod's infra container; the others join it. The guest's
-// own is not used, so that containers never see the agent.
+// (the pod's, which CRI asks containers to join by default) is the one of
+// the sandbox's first container when that one has a pid namespace of its
+// own (the pod's infra container: CRI gives it a new one and points the
+// others at it), else of the first container that asked for the sandbox's;
+// the others join it. Were an application container its init, stopping it
+// would kill every process of the pod with it. The guest's own is not used,
+// so that containers never see the agent.
 func (s *Service) pidNamespace(c *ctr, m protocol.NamespaceMode) (container.Namespace, error) {
 	mode, err := namespaceMode("pid", m)
-	if err != nil || mode == protocol.NamespaceMode_NAMESPACE_MODE_NEW {
-		return container.Namespace{Mode: container.NamespaceNew}, err
+	if err != nil {
+		return container.Namespace{}, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	var owner *ctr
+	first := true
 	for _, other := range s.containers {
-		if other.ownsPIDNS && other.c != nil {
-			path := filepath.Join(s.cfg.Proc, strconv.Itoa(other.c.Pid()), "ns", "pid")
-			return container.Namespace{Mode: container.NamespaceJoin, Path: path}, nil
+		if other == c || other.c == nil {
+			continue
 		}
+		first = false
+		if other.ownsPIDNS {
+			owner = other
+		}
+	}
+	if mode == protocol.NamespaceMode_NAMESPACE_MODE_NEW {
+		c.ownsPIDNS = first
+		return container.Namespace{Mode: container.NamespaceNew}, nil
+	}
+	if owner != nil {
+		path := filepath.Join(s.cfg.Proc, strconv.Itoa(owner.c.Pid()), "ns", "pid")
+		return container.Namespace{Mode: container.NamespaceJoin, Path: path}, nil
 	}
 	c.ownsPIDNS = true
 	return container.Namespace{Mode: container.NamespaceNew}, nil

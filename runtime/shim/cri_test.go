@@ -154,6 +154,14 @@ func TestIntegrationCRI(t *testing.T) {
 		if _, err := rt.StopContainer(ctx, &cri.StopContainerRequest{ContainerId: id, Timeout: 5}); err != nil {
 			t.Errorf("StopContainer: %v", err)
 		}
+		if id == web {
+			// The containers share the pod's pid namespace, whose init is
+			// the infra container's: stopping one must not kill another.
+			st, err := rt.ContainerStatus(ctx, &cri.ContainerStatusRequest{ContainerId: side})
+			if err != nil || st.GetStatus().GetState() != cri.ContainerState_CONTAINER_RUNNING {
+				t.Errorf("side after stopping web: %v, %v; want running", st.GetStatus().GetState(), err)
+			}
+		}
 		if _, err := rt.RemoveContainer(ctx, &cri.RemoveContainerRequest{ContainerId: id}); err != nil {
 			t.Errorf("RemoveContainer: %v\n%s", err, h.logs())
 		}
