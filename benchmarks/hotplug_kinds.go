@@ -109,10 +109,8 @@ func (k *virtiofsKind) prepare(ctx context.Context, n int) error {
 	vp.LockFile = filepath.Join(filepath.Dir(vp.LockFile), replaceSlashes(vp.SocketPath)+".pid")
 	vp.Args = replaceArg(vp.Args, "--socket-path="+k.template.SocketPath, "--socket-path="+vp.SocketPath)
 	var err error
-	if k.fsd, err = runtime.StartVirtiofsd(ctx, vp); err != nil {
-		return err
-	}
-	return waitListening(ctx, procRoot, vp.SocketPath, 5*time.Second)
+	k.fsd, err = runtime.StartVirtiofsd(ctx, vp) // returns once the socket listens
+	return err
 }
 func (k *virtiofsKind) plug(ctx context.Context, q *qmp.Client) error {
 	return qmpParts(ctx, q, qemu.VirtioFS{ID: "hpfs0", Bus: "hpfs", SocketPath: k.fsd.Plan().SocketPath, Tag: k.tag}.Parts(nil))

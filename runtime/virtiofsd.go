@@ -72,9 +72,18 @@ func (v *Virtiofsd) reap() {
 }
 
 func (v *Virtiofsd) waitSocket(ctx context.Context) error {
+	var bound time.Time // when the socket file appeared
 	for {
-		if st, err := os.Stat(v.plan.SocketPath); err == nil && st.Mode()&fs.ModeSocket != 0 && listening("/proc/net/unix", v.plan.SocketPath) {
-			return nil
+		if st, err := os.Stat(v.plan.SocketPath); err == nil && st.Mode()&fs.ModeSocket != 0 {
+			if bound.IsZero() {
+				bound = time.Now()
+			}
+			// listen(2) follows bind(2) at once: should the table not say
+			// so (a thread in another netns reads another table), the
+			// file must do after a while.
+			if listening(unixTable, v.plan.SocketPath) || time.Since(bound) > listenWait {
+				return nil
+			}
 		}
 		select {
 		case <-v.done:
@@ -88,6 +97,14 @@ func (v *Virtiofsd) waitSocket(ctx context.Context) error {
 		}
 	}
 }
+
+// unixTable is the calling thread's network namespace's unix sockets: a
+// thread of this process may have been moved to a pod's netns, and
+// /proc/net follows the thread group leader's.
+const unixTable = "/proc/thread-self/net/unix"
+
+// listenWait bounds the wait for a bound socket to show as listening.
+const listenWait = time.Second
 
 // listening reports whether a unix socket bound at path listens, from the
 // kernel's table (proc(5) /proc/net/unix: Flags __SO_ACCEPTCON, 0x10000).

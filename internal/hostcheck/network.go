@@ -3,6 +3,7 @@ package hostcheck
 import (
 	"context"
 	"fmt"
+	"os"
 	"runtime"
 
 	"github.com/vishvananda/netlink"
@@ -10,26 +11,43 @@ import (
 )
 
 // inThrowawayNetns runs fn on a locked OS thread moved into a fresh network
-// namespace. The thread is never unlocked: when the goroutine returns, the Go
-// runtime retires it, the namespace loses its last user and the kernel
-// deletes it with every link fn created. Nothing is left on the host.
+// namespace, then moves the thread back: the namespace loses its last user
+// and the kernel deletes it with every link fn created. Nothing is left on
+// the host. (A thread left in the namespace would be retired by the Go
+// runtime, except the main thread, which stays: /proc/self/net would then
+// show the throwaway namespace for the rest of the process.) If the thread
+// cannot go back, it stays locked and the runtime retires it.
 func inThrowawayNetns(fn func(h *netlink.Handle) error) error {
 	errc := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
+		orig, err := os.Open("/proc/thread-self/ns/net")
+		if err != nil {
+			runtime.UnlockOSThread()
+			errc <- fmt.Errorf("opening the current network namespace: %w", err)
+			return
+		}
+		defer orig.Close()
 		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
+			runtime.UnlockOSThread()
 			errc <- fmt.Errorf("unshare network namespace: %w", err)
 			return
 		}
-		h, err := netlink.NewHandle()
-		if err != nil {
-			errc <- fmt.Errorf("netlink handle: %w", err)
-			return
+		errc <- runIn(fn)
+		if unix.Setns(int(orig.Fd()), unix.CLONE_NEWNET) == nil {
+			runtime.UnlockOSThread()
 		}
-		defer h.Close()
-		errc <- fn(h)
 	}()
 	return <-errc
+}
+
+func runIn(fn func(h *netlink.Handle) error) error {
+	h, err := netlink.NewHandle(unix.NETLINK_ROUTE)
+	if err != nil {
+		return fmt.Errorf("netlink handle: %w", err)
+	}
+	defer h.Close()
+	return fn(h)
 }
 
 // addVeth creates the probe's veth pair and returns its first end.
