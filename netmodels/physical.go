@@ -49,7 +49,7 @@ func RecordPhysical(ns *Netns, ifname, sysfsRoot string) (*PhysicalEndpoint, err
 		Addrs: l.Addrs, BDF: l.BusInfo, Driver: drv,
 	}
 	for _, r := range ns.Routes {
-		if r.Dev == ifname && !kernelRoute(r, l.Addrs) {
+		if r.Dev == ifname && !KernelRoute(r, l.Addrs) {
 			p.Routes = append(p.Routes, r)
 		}
 	}
@@ -77,11 +77,11 @@ type Rebinder interface {
 // ipv6LinkLocal is the prefix route every IPv6 link gets.
 var ipv6LinkLocal = netip.MustParsePrefix("fe80::/64")
 
-// kernelRoute reports a route the kernel makes by itself when the addresses
+// KernelRoute reports a route the kernel makes by itself when the addresses
 // come back (the prefix route of an address, IPv6's fe80::/64). Adding it
 // again would duplicate it for IPv6, whose kernel routes have a metric of
 // their own.
-func kernelRoute(r Route, addrs []netip.Prefix) bool {
+func KernelRoute(r Route, addrs []netip.Prefix) bool {
 	if r.Gw.IsValid() {
 		return false
 	}

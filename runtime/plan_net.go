@@ -96,7 +96,7 @@ func planNetwork(p NetworkPlan, ns *netmodels.Netns) (netLayout, error) {
 		l.Endpoints = append(l.Endpoints, ep)
 		carried[c.Link.Name] = true
 	}
-	l.Routes, l.Neighbors = guestRoutes(ns.Routes, carried), guestNeighbors(ns.Neighbors, carried)
+	l.Routes, l.Neighbors = guestRoutes(ns, carried), guestNeighbors(ns.Neighbors, carried)
 	return l, nil
 }
 
@@ -141,7 +141,7 @@ func planHotNIC(p NetworkPlan, ns *netmodels.Netns, ifname, id string, others []
 			return netEndpoint{}, netLayout{}, err
 		}
 		carried := map[string]bool{ifname: true}
-		return ep, netLayout{Endpoints: []netEndpoint{ep}, Routes: guestRoutes(ns.Routes, carried), Neighbors: guestNeighbors(ns.Neighbors, carried)}, nil
+		return ep, netLayout{Endpoints: []netEndpoint{ep}, Routes: guestRoutes(ns, carried), Neighbors: guestNeighbors(ns.Neighbors, carried)}, nil
 	}
 	for _, l := range ns.Links {
 		if l.Name == ifname {
@@ -164,12 +164,20 @@ func guestNeighbors(ns []netmodels.Neighbor, carried map[string]bool) []*protoco
 
 // guestRoutes keeps the routes on carried interfaces, the directly
 // connected ones first: a gateway route needs the route to its gateway.
-func guestRoutes(routes []netmodels.Route, carried map[string]bool) []*protocol.Route {
+// When every one of them is a route the guest kernel makes by itself from
+// the addresses (an address's prefix, fe80::/64), there is nothing to send.
+func guestRoutes(ns *netmodels.Netns, carried map[string]bool) []*protocol.Route {
+	addrs := map[string][]netip.Prefix{}
+	for _, l := range ns.Links {
+		addrs[l.Name] = l.Addrs
+	}
 	var link, via []*protocol.Route
-	for _, r := range routes {
+	own := false
+	for _, r := range ns.Routes {
 		if !carried[r.Dev] || r.Scope == scopeHost {
 			continue
 		}
+		own = own || !netmodels.KernelRoute(r, addrs[r.Dev])
 		pr := &protocol.Route{Device: r.Dev, Scope: routeScope(r.Scope)}
 		if r.Dst.Bits() != 0 {
 			pr.Dest = r.Dst.String()
@@ -183,6 +191,9 @@ func guestRoutes(routes []netmodels.Route, carried map[string]bool) []*protocol.
 			continue
 		}
 		link = append(link, pr)
+	}
+	if !own {
+		return nil
 	}
 	return append(link, via...)
 }

@@ -163,3 +163,20 @@ func TestPlanNetworkKinds(t *testing.T) {
 		t.Errorf("planHotNIC of a missing interface = %v", err)
 	}
 }
+
+// Routes the guest kernel makes by itself from the addresses are not sent
+// when they are all there is; with a route of the pod's own, all go.
+func TestGuestRoutesKernelOnly(t *testing.T) {
+	ns := podNetns()
+	ns.Routes = []netmodels.Route{
+		{Dst: netip.MustParsePrefix("10.1.0.0/24"), Dev: "eth0", Scope: scopeLink, Src: netip.MustParseAddr("10.1.0.5")},
+		{Dst: netip.MustParsePrefix("fe80::/64"), Dev: "eth0"},
+	}
+	if got := guestRoutes(ns, map[string]bool{"eth0": true}); got != nil {
+		t.Errorf("kernel-made routes only: %v, want none sent", got)
+	}
+	ns.Routes = append(ns.Routes, netmodels.Route{Dst: netip.MustParsePrefix("192.168.0.0/16"), Gw: netip.MustParseAddr("10.1.0.1"), Dev: "eth0"})
+	if got := guestRoutes(ns, map[string]bool{"eth0": true}); len(got) != 3 {
+		t.Errorf("with a gateway route: %d routes, want all 3 (UpdateRoutes replaces a link's routes)", len(got))
+	}
+}
