@@ -78,7 +78,7 @@ func bootVM(ctx context.Context, cfg DaemonConfig, h *state.Handle, plan *oci.Pl
 	if err != nil {
 		return nil, err
 	}
-	pci, err := allocateDevices(ctx, cfg, plan, cu)
+	assigned, err := allocateDevices(ctx, cfg, plan, cu)
 	if err != nil {
 		return nil, err
 	}
@@ -88,16 +88,17 @@ func bootVM(ctx context.Context, cfg DaemonConfig, h *state.Handle, plan *oci.Pl
 	}
 	vmPlan, err := runtime.PlanVM(cfg.Config, runtime.VMInput{
 		ID: cfg.ID, Dir: vmDir(h), Host: runtime.DetectHost(""), SharedDir: true,
-		NetnsPath: plan.NetnsPath, DAXVolumes: dax, PCIDevices: pci, CPUSet: cpuset,
+		NetnsPath: plan.NetnsPath, DAXVolumes: dax, PCIDevices: bdfsOf(assigned), CPUSet: cpuset,
+		NUMANode: devicesNUMANode(assigned),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("planning the VM: %w", err)
 	}
-	restores, err := pciRestores(pci)
+	restores, err := pciRestores(bdfsOf(assigned))
 	if err != nil {
 		return nil, err
 	}
-	if err := writeRecord(h, vmPlan, restores, allocDirIf(cfg, pci)); err != nil {
+	if err := writeRecord(h, vmPlan, restores, allocDirIf(cfg, len(assigned))); err != nil {
 		return nil, err
 	}
 	cu.Add("removing the VM record", func() error { return removeRecord(h) })

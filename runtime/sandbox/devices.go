@@ -26,7 +26,7 @@ const (
 // names (the SR-IOV device plugin's PCIDEVICE_<RESOURCE>, checked against
 // its _INFO), exclusively and on disk, and returns their addresses for the
 // VM. The claim is released by the undo, or by delete.
-func allocateDevices(ctx context.Context, cfg DaemonConfig, plan *oci.Plan, cu *cleanup.Stack) ([]string, error) {
+func allocateDevices(ctx context.Context, cfg DaemonConfig, plan *oci.Plan, cu *cleanup.Stack) ([]devicemgr.Assignment, error) {
 	reqs, err := devicemgr.ParsePCIDeviceEnv(plan.Request.GetProcess().GetEnv())
 	if err != nil {
 		return nil, errorf(CodeInvalidArgument, "%v", err)
@@ -52,11 +52,32 @@ func allocateDevices(ctx context.Context, cfg DaemonConfig, plan *oci.Plan, cu *
 		return nil, errorf(CodeInvalidArgument, "%v", err)
 	}
 	cu.Add("releasing the sandbox's PCI functions", func() error { return releaseDevices(cfg) })
+	return as, nil
+}
+
+// bdfsOf lists the assigned functions' addresses.
+func bdfsOf(as []devicemgr.Assignment) []string {
 	bdfs := make([]string, len(as))
-	for i, x := range as {
-		bdfs[i] = x.BDF
+	for i, a := range as {
+		bdfs[i] = a.BDF
 	}
-	return bdfs, nil
+	return bdfs
+}
+
+// devicesNUMANode is the host NUMA node all the assigned functions sit
+// on, for binding hugepage-backed guest memory next to them; nil when
+// there are none, or they are spread, or the host does not say.
+func devicesNUMANode(as []devicemgr.Assignment) *int {
+	if len(as) == 0 || as[0].NUMANode < 0 {
+		return nil
+	}
+	node := as[0].NUMANode
+	for _, a := range as[1:] {
+		if a.NUMANode != node {
+			return nil
+		}
+	}
+	return &node
 }
 
 func allocator(cfg DaemonConfig) *devicemgr.Allocator {
@@ -111,8 +132,8 @@ func pciRestores(bdfs []string) ([]vfio.Restore, error) {
 	return out, nil
 }
 
-func allocDirIf(cfg DaemonConfig, pci []string) string {
-	if len(pci) == 0 {
+func allocDirIf(cfg DaemonConfig, n int) string {
+	if n == 0 {
 		return ""
 	}
 	return cfg.Config.Devices.AllocationDirUnder(cfg.Store.Root)
