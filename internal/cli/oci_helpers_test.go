@@ -128,11 +128,18 @@ func (e *ociEnv) recorded(id string) state.State {
 }
 
 // killAll kills, at the end of the test, every process still naming the
-// root: a failed test must not leave VMs behind.
+// root, then has kite delete --force clean up after each container left
+// (mounts, sockets, claims): a failed test must leave nothing behind.
 func (e *ociEnv) killAll() {
 	for _, p := range processesNaming(e.root) {
 		if pid, err := strconv.Atoi(strings.Fields(p)[0]); err == nil {
 			syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
+	entries, _ := os.ReadDir(e.root)
+	for _, d := range entries {
+		if d.IsDir() && state.ValidateID(d.Name()) == nil {
+			e.kite("delete", "--force", d.Name())
 		}
 	}
 }
