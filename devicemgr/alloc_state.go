@@ -5,13 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/kite-vm/kite/internal/flock"
 	"maps"
 	"os"
 	"path/filepath"
 	"slices"
-	"time"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/kite-vm/kite/internal/atomicfile"
 	"github.com/kite-vm/kite/internal/sysfs"
@@ -23,9 +21,6 @@ const (
 	allocLockFile = "devices.lock"
 	allocFormat   = 1
 )
-
-// lockPoll paces the wait for the allocation lock.
-const lockPoll = 20 * time.Millisecond
 
 // Owner is the sandbox holding functions, with the process that holds them
 // (QEMU) so that an owner whose process is gone can be found after a crash.
@@ -182,31 +177,9 @@ func (a *Allocator) read() (allocState, error) {
 	return st, nil
 }
 
-// lock takes the exclusive flock, polling so that ctx can end the wait.
+// lock takes the exclusive flock of the allocation directory.
 func (a *Allocator) lock(ctx context.Context) (unlock func(), err error) {
-	path := filepath.Join(a.dir, allocLockFile)
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("opening %s: %w", path, err)
-	}
-	tick := time.NewTicker(lockPoll)
-	defer tick.Stop()
-	for {
-		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
-		if err == nil {
-			return func() { f.Close() }, nil
-		}
-		if !errors.Is(err, unix.EWOULDBLOCK) {
-			f.Close()
-			return nil, fmt.Errorf("locking %s: %w", path, err)
-		}
-		select {
-		case <-ctx.Done():
-			f.Close()
-			return nil, fmt.Errorf("waiting for %s: %w", path, ctx.Err())
-		case <-tick.C:
-		}
-	}
+	return flock.Path(ctx, filepath.Join(a.dir, allocLockFile), 0o600)
 }
 
 func sortedRecords(m map[string]Record) []Record {

@@ -180,5 +180,3 @@ func linkFacts(ns *netmodels.Netns, name string) string {
 	}
 	return s
 }
-
-

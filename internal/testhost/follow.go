@@ -21,17 +21,6 @@ var ErrInnerFailed = errors.New("tests inside the test host failed")
 // pollInterval paces the reading of the console and the output file.
 const pollInterval = 50 * time.Millisecond
 
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	tm := time.NewTimer(d)
-	defer tm.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-tm.C:
-		return nil
-	}
-}
-
 // follow streams the inner output into t.Logf until the test host powers
 // off, then judges the run by the exit status /init recorded.
 func (v *vm) follow(t *testing.T, ctx context.Context, work string) (Result, error) {

@@ -5,11 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/kite-vm/kite/internal/flock"
 	"io"
 	"os"
 	"path/filepath"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/kite-vm/kite/guest"
 	"github.com/kite-vm/kite/guest/deb"
@@ -116,25 +115,7 @@ func writeInitrd(src, dst string) error {
 	})
 }
 
-// lockDir takes an exclusive flock on dir/.lock, polling so that ctx can
-// end the wait.
+// lockDir takes the exclusive flock of dir/.lock.
 func lockDir(ctx context.Context, dir string) (unlock func(), err error) {
-	f, err := os.OpenFile(filepath.Join(dir, ".lock"), os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("locking %s: %w", dir, err)
-	}
-	for {
-		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
-		if err == nil {
-			return func() { f.Close() }, nil
-		}
-		if !errors.Is(err, unix.EWOULDBLOCK) {
-			f.Close()
-			return nil, fmt.Errorf("locking %s: %w", dir, err)
-		}
-		if err := sleepCtx(ctx, pollInterval); err != nil {
-			f.Close()
-			return nil, fmt.Errorf("waiting for the lock on %s: %w", dir, err)
-		}
-	}
+	return flock.Path(ctx, filepath.Join(dir, ".lock"), 0o644)
 }

@@ -4,18 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/kite-vm/kite/internal/flock"
 	"io/fs"
 	"os"
-	"time"
 
 	"golang.org/x/sys/unix"
-)
-
-// Poll intervals of Lock: short at first, since most holders are quick
-// CLI commands, then capped so a long wait stays cheap.
-const (
-	lockPollMin = time.Millisecond
-	lockPollMax = 50 * time.Millisecond
 )
 
 // Lock takes the container's exclusive lock (flock on <dir>/lock), waiting
@@ -32,7 +25,7 @@ func (h *Handle) Lock(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("locking container %q: %w", h.id, err)
 	}
-	if err := pollFlock(ctx, f); err != nil {
+	if err := flock.Wait(ctx, f); err != nil {
 		f.Close()
 		return fmt.Errorf("locking container %q: %w", h.id, err)
 	}
@@ -44,29 +37,6 @@ func (h *Handle) Lock(ctx context.Context) error {
 	}
 	h.lock = f
 	return nil
-}
-
-// pollFlock tries flock without blocking until it succeeds or ctx ends: a
-// blocking flock could not be abandoned when ctx ends.
-func pollFlock(ctx context.Context, f *os.File) error {
-	wait := lockPollMin
-	for {
-		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
-		if err == nil {
-			return nil
-		}
-		if !errors.Is(err, unix.EWOULDBLOCK) && !errors.Is(err, unix.EINTR) {
-			return err
-		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return fmt.Errorf("held by another command: %w", ctx.Err())
-		case <-t.C:
-		}
-		wait = min(2*wait, lockPollMax)
-	}
 }
 
 // sameFile reports whether f is still the file at path.
