@@ -14,15 +14,11 @@ import (
 // neighbors of the network namespace at netnsPath (a bind-mounted nsfs file
 // such as /run/netns/NAME or /proc/PID/ns/net).
 func Scan(netnsPath string) (*Netns, error) {
-	ns, err := openPodNetns(netnsPath)
+	ns, h, err := podNetlink(netnsPath)
 	if err != nil {
 		return nil, err
 	}
 	defer ns.Close()
-	h, err := netlink.NewHandleAt(ns, unix.NETLINK_ROUTE)
-	if err != nil {
-		return nil, fmt.Errorf("opening netlink in netns %q: %w", netnsPath, err)
-	}
 	defer h.Close()
 
 	out := &Netns{Path: netnsPath}

@@ -23,18 +23,29 @@ func openPodNetns(path string) (netns.NsHandle, error) {
 	return h, nil
 }
 
+// podNetlink opens the netns at path and a netlink handle (route family
+// only) in it; the caller closes both.
+func podNetlink(path string) (netns.NsHandle, *netlink.Handle, error) {
+	ns, err := openPodNetns(path)
+	if err != nil {
+		return netns.None(), nil, err
+	}
+	h, err := netlink.NewHandleAt(ns, unix.NETLINK_ROUTE)
+	if err != nil {
+		ns.Close()
+		return netns.None(), nil, fmt.Errorf("opening netlink in netns %q: %w", path, err)
+	}
+	return ns, h, nil
+}
+
 // podHandle opens a netlink handle (route family only) in the netns at
 // path; the caller closes it.
 func podHandle(path string) (*netlink.Handle, error) {
-	ns, err := openPodNetns(path)
+	ns, h, err := podNetlink(path)
 	if err != nil {
 		return nil, err
 	}
-	defer ns.Close()
-	h, err := netlink.NewHandleAt(ns, unix.NETLINK_ROUTE)
-	if err != nil {
-		return nil, fmt.Errorf("opening netlink in netns %q: %w", path, err)
-	}
+	ns.Close()
 	return h, nil
 }
 

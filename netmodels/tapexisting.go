@@ -55,15 +55,11 @@ func AttachTap(netnsPath, ifname string, queues int) (*TapEndpoint, error) {
 	if err := checkQueues(queues); err != nil {
 		return nil, fmt.Errorf("attaching tap %q: %w", ifname, err)
 	}
-	ns, err := openPodNetns(netnsPath)
+	ns, h, err := podNetlink(netnsPath)
 	if err != nil {
 		return nil, err
 	}
 	defer ns.Close()
-	h, err := netlink.NewHandleAt(ns, unix.NETLINK_ROUTE)
-	if err != nil {
-		return nil, fmt.Errorf("opening netlink in netns %q: %w", netnsPath, err)
-	}
 	defer h.Close()
 	e, err := lookupTap(h, netnsPath, ifname)
 	if err != nil {

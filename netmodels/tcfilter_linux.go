@@ -21,15 +21,11 @@ func AttachTCFilter(netnsPath, ifname string, queues int) (*TCFilter, error) {
 	if err := checkQueues(queues); err != nil {
 		return nil, fmt.Errorf("attaching tcfilter to %q: %w", ifname, err)
 	}
-	ns, err := openPodNetns(netnsPath)
+	ns, h, err := podNetlink(netnsPath)
 	if err != nil {
 		return nil, err
 	}
 	defer ns.Close()
-	h, err := netlink.NewHandleAt(ns, unix.NETLINK_ROUTE)
-	if err != nil {
-		return nil, fmt.Errorf("opening netlink in netns %q: %w", netnsPath, err)
-	}
 	t := &TCFilter{NetnsPath: netnsPath, Veth: ifname, h: h}
 	var cu cleanup.Stack
 	if err := t.attach(ns, &cu, queues); err != nil {
