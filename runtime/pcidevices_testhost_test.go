@@ -31,22 +31,7 @@ func TestIntegrationPCIPassthroughTestHost(t *testing.T) {
 		return
 	}
 	const root = "/sys"
-	pf, err := testhost.FindPF(root, testhost.NVMeVendor, testhost.NVMeDevice)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := vfio.SetNumVFs(vfio.Sysfs{}, root, pf, vfio.VFCount{NumVFs: 2}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { vfio.SetNumVFs(vfio.Sysfs{}, root, pf, vfio.VFCount{NumVFs: 0}) })
-	var vfs []string
-	for i := range 2 {
-		vf, err := sysfs.LinkBase(filepath.Join(root, "bus/pci/devices", pf, "virtfn"+strconv.Itoa(i)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		vfs = append(vfs, vf)
-	}
+	vfs := nvmeVFs(t, root, 2)
 	before := map[string]string{}
 	for _, vf := range vfs {
 		before[vf] = driverOf(t, root, vf)
@@ -81,7 +66,7 @@ func TestIntegrationPCIPassthroughTestHost(t *testing.T) {
 
 	shared := testhost.SharesSlot + ".1" // in a group with the host's /usr share
 	nb := pciBooter(t, root, []string{shared})
-	err = nb.bindPCIDevices()
+	err := nb.bindPCIDevices()
 	if !errors.Is(err, vfio.ErrNotViable) || !strings.Contains(err.Error(), testhost.SharesSlot+".0") {
 		t.Errorf("passing %s through = %v, want ErrNotViable naming %s.0", shared, err, testhost.SharesSlot)
 	}
@@ -97,6 +82,29 @@ func pciBooter(t *testing.T, root string, bdfs []string) *booter {
 		t.Fatal(err)
 	}
 	return &booter{vm: &VM{plan: VMPlan{ID: "pci", PCI: devs, SysfsRoot: root}}}
+}
+
+// nvmeVFs gives the test host's NVMe PF n VFs (no host driver), removed
+// at test end, and returns their addresses in VF order.
+func nvmeVFs(t *testing.T, root string, n int) []string {
+	t.Helper()
+	pf, err := testhost.FindPF(root, testhost.NVMeVendor, testhost.NVMeDevice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := vfio.SetNumVFs(vfio.Sysfs{}, root, pf, vfio.VFCount{NumVFs: n}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { vfio.SetNumVFs(vfio.Sysfs{}, root, pf, vfio.VFCount{NumVFs: 0}) })
+	vfs := make([]string, n)
+	for i := range vfs {
+		vf, err := sysfs.LinkBase(filepath.Join(root, "bus/pci/devices", pf, "virtfn"+strconv.Itoa(i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		vfs[i] = vf
+	}
+	return vfs
 }
 
 func driverOf(t *testing.T, root, bdf string) string {
@@ -119,18 +127,7 @@ func TestIntegrationPCIHotplugTestHost(t *testing.T) {
 		return
 	}
 	const root = "/sys"
-	pf, err := testhost.FindPF(root, testhost.NVMeVendor, testhost.NVMeDevice)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := vfio.SetNumVFs(vfio.Sysfs{}, root, pf, vfio.VFCount{NumVFs: 1}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { vfio.SetNumVFs(vfio.Sysfs{}, root, pf, vfio.VFCount{NumVFs: 0}) })
-	vf, err := sysfs.LinkBase(filepath.Join(root, "bus/pci/devices", pf, "virtfn0"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	vf := nvmeVFs(t, root, 1)[0]
 	before := driverOf(t, root, vf)
 	vm := pausedVM(t, root)
 
@@ -232,22 +229,7 @@ func TestIntegrationSandboxPassthroughTestHost(t *testing.T) {
 		return
 	}
 	const root = "/sys"
-	pf, err := testhost.FindPF(root, testhost.NVMeVendor, testhost.NVMeDevice)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := vfio.SetNumVFs(vfio.Sysfs{}, root, pf, vfio.VFCount{NumVFs: 2}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { vfio.SetNumVFs(vfio.Sysfs{}, root, pf, vfio.VFCount{NumVFs: 0}) })
-	var vfs []string
-	for i := range 2 {
-		vf, err := sysfs.LinkBase(filepath.Join(root, "bus/pci/devices", pf, "virtfn"+strconv.Itoa(i)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		vfs = append(vfs, vf)
-	}
+	vfs := nvmeVFs(t, root, 2)
 	cold, hot := vfs[0], vfs[1]
 	before := map[string]string{cold: driverOf(t, root, cold), hot: driverOf(t, root, hot)}
 
