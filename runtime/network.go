@@ -101,30 +101,22 @@ func attachEndpointKind(netnsPath string, ep netEndpoint) (nic, error) {
 		}
 		return nic{ep: ep, mac: ep.Link.MAC, fds: t.Fds, detach: t.Detach}, nil
 	case netmodels.EndpointMacvtap:
-		// The guest answers for the pod's addresses from now on.
-		hold, err := netmodels.HoldAddresses(netnsPath, ep.Link.Name)
-		if err != nil {
-			return nic{}, err
-		}
-		m, err := netmodels.AttachMacvtap(netnsPath, ep.Link.Name, ep.Queues)
-		if err != nil {
-			return nic{}, errors.Join(err, hold.Release())
-		}
-		detach := func() error { return errors.Join(m.Detach(), hold.Release()) }
-		return nic{ep: ep, mac: m.MAC, fds: m.Queues, detach: detach}, nil
+		return withHeldAddresses(netnsPath, ep, func() (nic, error) {
+			m, err := netmodels.AttachMacvtap(netnsPath, ep.Link.Name, ep.Queues)
+			if err != nil {
+				return nic{}, err
+			}
+			return nic{ep: ep, mac: m.MAC, fds: m.Queues, detach: m.Detach}, nil
+		})
 	case netmodels.EndpointTap:
-		// As with macvtap, the pod's addresses are the guest's now.
-		hold, err := netmodels.HoldAddresses(netnsPath, ep.Link.Name)
-		if err != nil {
-			return nic{}, err
-		}
-		t, err := netmodels.AttachTap(netnsPath, ep.Link.Name, ep.Queues)
-		if err != nil {
-			return nic{}, errors.Join(err, hold.Release())
-		}
-		ep.Queues = t.Queues() // a single-queue tap gives one
-		detach := func() error { return errors.Join(t.Detach(), hold.Release()) }
-		return nic{ep: ep, mac: t.MAC, fds: t.Fds, detach: detach}, nil
+		return withHeldAddresses(netnsPath, ep, func() (nic, error) {
+			t, err := netmodels.AttachTap(netnsPath, ep.Link.Name, ep.Queues)
+			if err != nil {
+				return nic{}, err
+			}
+			ep.Queues = t.Queues() // a single-queue tap gives one
+			return nic{ep: ep, mac: t.MAC, fds: t.Fds, detach: t.Detach}, nil
+		})
 	case netmodels.EndpointVhostUser:
 		v, err := netmodels.AttachVhostUser(netnsPath, ep.Link.Name, ep.Socket, ep.Queues)
 		if err != nil {
@@ -141,6 +133,24 @@ func (n nic) device(bus string, noMSIX bool) qemu.Device {
 		return qemu.VhostUserNet{ID: n.ep.ID, Bus: bus, MAC: n.mac.String(), SocketPath: n.ep.Socket, Queues: n.ep.Queues, NoMSIX: noMSIX}
 	}
 	return qemu.TapNet{ID: n.ep.ID, Bus: bus, MAC: n.mac.String(), FDs: n.fds}
+}
+
+// withHeldAddresses attaches an endpoint whose guest NIC takes over the
+// pod interface's addresses (macvtap, tap): they come off the interface
+// first, or the pod netns would answer for them in the guest's place, and
+// go back after the endpoint's own detach.
+func withHeldAddresses(netnsPath string, ep netEndpoint, attach func() (nic, error)) (nic, error) {
+	hold, err := netmodels.HoldAddresses(netnsPath, ep.Link.Name)
+	if err != nil {
+		return nic{}, err
+	}
+	n, err := attach()
+	if err != nil {
+		return nic{}, errors.Join(err, hold.Release())
+	}
+	detach := n.detach
+	n.detach = func() error { return errors.Join(detach(), hold.Release()) }
+	return n, nil
 }
 
 // detachNICs detaches every NIC left, latest first; QEMU is gone by then.
