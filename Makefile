@@ -9,7 +9,7 @@ GUEST_DIR    ?= /var/lib/kite/guest
 STATICCHECK  := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 GOTESTFLAGS  ?= -p 2 -timeout 25m
 # Debian packages Kite needs on the host (qemu-system-common brings virtiofsd).
-APT_PACKAGES := qemu-system-x86 qemu-system-common busybox-static protobuf-compiler \
+APT_PACKAGES := qemu-system-x86 qemu-system-common busybox-static protobuf-compiler libprotobuf-dev \
                 e2fsprogs iproute2 kmod qemu-utils dpdk-dev \
                 containerd runc umoci containernetworking-plugins
 
