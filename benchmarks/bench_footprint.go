@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/kite-vm/kite/configs"
+	"github.com/kite-vm/kite/oci/state"
 	"github.com/kite-vm/kite/runtime"
-	"github.com/kite-vm/kite/runtime/state"
 )
 
 // footprint measures what idle pods cost: N pods created with the kite CLI

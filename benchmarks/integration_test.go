@@ -11,12 +11,12 @@ import (
 	"time"
 
 	"github.com/kite-vm/kite/configs"
-	"github.com/kite-vm/kite/internal/testutil"
+	"github.com/kite-vm/kite/internal/testing/testutil"
 	"github.com/kite-vm/kite/qemu"
 	"github.com/kite-vm/kite/runtime"
 )
 
-// guestDirEnv names the guest build the tests use (as internal/vmtest).
+// guestDirEnv names the guest build the tests use (as internal/testing/vmtest).
 const guestDirEnv = "KITE_TEST_GUEST_DIR"
 
 // integrationEnv gates on root, QEMU, virtiofsd and the guest image, and

@@ -8,7 +8,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/kite-vm/kite/devicemgr/sysfstest"
+	"github.com/kite-vm/kite/internal/testing/sysfstest"
 )
 
 // allocTree is a two-socket host: PF 0000:3b:00.0 (NUMA 0) and PF

@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kite-vm/kite/devicemgr/sysfstest"
 	"github.com/kite-vm/kite/internal/sysfs"
+	"github.com/kite-vm/kite/internal/testing/sysfstest"
 )
 
 const (

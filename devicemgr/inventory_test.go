@@ -13,7 +13,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/kite-vm/kite/devicemgr/sysfstest"
+	"github.com/kite-vm/kite/internal/testing/sysfstest"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files under testdata/")

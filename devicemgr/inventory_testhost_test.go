@@ -14,7 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/kite-vm/kite/internal/sysfs"
-	"github.com/kite-vm/kite/internal/testhost"
+	"github.com/kite-vm/kite/internal/testing/testhost"
 	"github.com/kite-vm/kite/vfio"
 )
 

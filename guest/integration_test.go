@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/kite-vm/kite/guest/deb"
-	"github.com/kite-vm/kite/internal/testutil"
+	"github.com/kite-vm/kite/internal/testing/testutil"
 )
 
 // maxInitramfs is the size target for the image.

@@ -10,7 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/kite-vm/kite/agent/server/initsys"
 	"github.com/kite-vm/kite/fsshare/nvdimm"
-	"github.com/kite-vm/kite/internal/testutil"
+	"github.com/kite-vm/kite/internal/testing/testutil"
 )
 
 // wantBootLoad is BootModules' load order with the fixture's crc16 built in.

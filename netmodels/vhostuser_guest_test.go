@@ -17,9 +17,9 @@ import (
 	"github.com/kite-vm/kite/agent/client"
 	"github.com/kite-vm/kite/agent/protocol"
 	"github.com/kite-vm/kite/configs"
-	"github.com/kite-vm/kite/internal/netnstest"
-	"github.com/kite-vm/kite/internal/testutil"
-	"github.com/kite-vm/kite/internal/vmtest"
+	"github.com/kite-vm/kite/internal/testing/netnstest"
+	"github.com/kite-vm/kite/internal/testing/testutil"
+	"github.com/kite-vm/kite/internal/testing/vmtest"
 	"github.com/kite-vm/kite/qemu"
 	"github.com/vishvananda/netlink"
 )

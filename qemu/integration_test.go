@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kite-vm/kite/internal/testutil"
+	"github.com/kite-vm/kite/internal/testing/testutil"
 	"golang.org/x/sys/unix"
 )
 

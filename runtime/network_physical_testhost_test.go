@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/kite-vm/kite/configs"
-	"github.com/kite-vm/kite/internal/testhost"
+	"github.com/kite-vm/kite/internal/testing/testhost"
 	"github.com/kite-vm/kite/netmodels"
 	"github.com/kite-vm/kite/qemu"
 	"github.com/kite-vm/kite/vfio"

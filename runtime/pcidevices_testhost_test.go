@@ -13,8 +13,8 @@ import (
 
 	"github.com/kite-vm/kite/configs"
 	"github.com/kite-vm/kite/internal/sysfs"
-	"github.com/kite-vm/kite/internal/testhost"
-	"github.com/kite-vm/kite/internal/testutil"
+	"github.com/kite-vm/kite/internal/testing/testhost"
+	"github.com/kite-vm/kite/internal/testing/testutil"
 	"github.com/kite-vm/kite/qemu"
 	"github.com/kite-vm/kite/qemu/qmp"
 	"github.com/kite-vm/kite/vfio"

@@ -17,8 +17,8 @@ import (
 	"github.com/kite-vm/kite/agent/protocol"
 	"github.com/kite-vm/kite/configs"
 	"github.com/kite-vm/kite/guest"
-	"github.com/kite-vm/kite/internal/testutil"
-	"github.com/kite-vm/kite/internal/vmtest"
+	"github.com/kite-vm/kite/internal/testing/testutil"
+	"github.com/kite-vm/kite/internal/testing/vmtest"
 )
 
 // nvdimmGuest builds the real agent and a `--format nvdimm` guest from the

@@ -14,7 +14,7 @@ import (
 	"github.com/kite-vm/kite/agent/client"
 	"github.com/kite-vm/kite/agent/protocol"
 	"github.com/kite-vm/kite/configs"
-	"github.com/kite-vm/kite/internal/vmtest"
+	"github.com/kite-vm/kite/internal/testing/vmtest"
 	"github.com/kite-vm/kite/runtime/oci"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )

@@ -14,8 +14,8 @@ import (
 	"github.com/kite-vm/kite/agent/protocol"
 	"github.com/kite-vm/kite/configs"
 	"github.com/kite-vm/kite/fsshare/blockvol"
-	"github.com/kite-vm/kite/internal/testutil"
-	"github.com/kite-vm/kite/internal/vmtest"
+	"github.com/kite-vm/kite/internal/testing/testutil"
+	"github.com/kite-vm/kite/internal/testing/vmtest"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 

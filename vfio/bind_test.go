@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/kite-vm/kite/devicemgr/sysfstest"
+	"github.com/kite-vm/kite/internal/testing/sysfstest"
 )
 
 type binding struct{ Driver, Override string }

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/kite-vm/kite/devicemgr/sysfstest"
+	"github.com/kite-vm/kite/internal/testing/sysfstest"
 )
 
 // groupTree: PF 0000:3b:00.0 (ixgbe) in IOMMU group pfGroup, its VF

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kite-vm/kite/internal/testhost"
-	"github.com/kite-vm/kite/internal/testutil"
+	"github.com/kite-vm/kite/internal/testing/testhost"
+	"github.com/kite-vm/kite/internal/testing/testutil"
 	"github.com/kite-vm/kite/qemu"
 	"github.com/kite-vm/kite/qemu/qmp"
 )

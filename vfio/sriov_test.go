@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/kite-vm/kite/devicemgr/sysfstest"
+	"github.com/kite-vm/kite/internal/testing/sysfstest"
 )
 
 const pf = "0000:3b:00.0"

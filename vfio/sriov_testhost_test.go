@@ -13,7 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/kite-vm/kite/internal/sysfs"
-	"github.com/kite-vm/kite/internal/testhost"
+	"github.com/kite-vm/kite/internal/testing/testhost"
 )
 
 const sysRoot = "/sys"

@@ -11,7 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/vishvananda/netlink"
 
-	"github.com/kite-vm/kite/internal/testhost"
+	"github.com/kite-vm/kite/internal/testing/testhost"
 )
 
 // TestIntegrationTestHostVFConfig runs inside a test host with an igb NIC

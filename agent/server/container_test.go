@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/kite-vm/kite/agent/protocol"
-	"github.com/kite-vm/kite/internal/testutil"
+	"github.com/kite-vm/kite/internal/testing/testutil"
 	"golang.org/x/sys/unix"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/types/known/durationpb"

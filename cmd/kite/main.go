@@ -7,7 +7,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/kite-vm/kite/internal/cli"
+	"github.com/kite-vm/kite/cli"
 )
 
 func main() {

@@ -15,8 +15,8 @@ import (
 	"github.com/kite-vm/kite/agent/client"
 	"github.com/kite-vm/kite/agent/protocol"
 	"github.com/kite-vm/kite/fsshare/blockvol"
-	"github.com/kite-vm/kite/internal/testutil"
-	"github.com/kite-vm/kite/internal/vmtest"
+	"github.com/kite-vm/kite/internal/testing/testutil"
+	"github.com/kite-vm/kite/internal/testing/vmtest"
 	"github.com/kite-vm/kite/qemu"
 	"github.com/opencontainers/runtime-spec/specs-go"
 )

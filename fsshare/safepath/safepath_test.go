@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kite-vm/kite/internal/testutil"
+	"github.com/kite-vm/kite/internal/testing/testutil"
 	"golang.org/x/sys/unix"
 )
 

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kite-vm/kite/internal/testutil"
+	"github.com/kite-vm/kite/internal/testing/testutil"
 )
 
 func TestIntegrationAptResolve(t *testing.T) {

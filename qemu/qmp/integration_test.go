@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kite-vm/kite/internal/testutil"
+	"github.com/kite-vm/kite/internal/testing/testutil"
 	"github.com/kite-vm/kite/qemu/qmp"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"

@@ -5,7 +5,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/kite-vm/kite/internal/testutil"
+	"github.com/kite-vm/kite/internal/testing/testutil"
 )
 
 func TestIntegrationRlimits(t *testing.T) {

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/kite-vm/kite/agent/server/reaper"
-	"github.com/kite-vm/kite/internal/testutil"
+	"github.com/kite-vm/kite/internal/testing/testutil"
 )
 
 // busyboxApplets are linked into the test rootfs.

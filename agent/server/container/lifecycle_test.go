@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/kite-vm/kite/internal/mountinfo"
-	"github.com/kite-vm/kite/internal/testutil"
+	"github.com/kite-vm/kite/internal/testing/testutil"
 )
 
 func TestIntegrationDestroyLeavesNothing(t *testing.T) {

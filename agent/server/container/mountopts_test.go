@@ -65,4 +65,3 @@ func TestRemountFlags(t *testing.T) {
 		t.Errorf("remountFlags() = %#x, want %#x", got, want)
 	}
 }
-

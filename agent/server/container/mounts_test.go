@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kite-vm/kite/internal/testutil"
+	"github.com/kite-vm/kite/internal/testing/testutil"
 )
 
 func TestIntegrationMounts(t *testing.T) {

@@ -11,7 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/kite-vm/kite/agent/server/reaper"
-	"github.com/kite-vm/kite/internal/testutil"
+	"github.com/kite-vm/kite/internal/testing/testutil"
 )
 
 var ignoreExitTime = cmpopts.IgnoreFields(reaper.Exit{}, "Pid", "At")

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kite-vm/kite/internal/testutil"
+	"github.com/kite-vm/kite/internal/testing/testutil"
 )
 
 func TestIntegrationTerminal(t *testing.T) {

@@ -7,7 +7,7 @@ import (
 	"runtime"
 	"testing"
 
-	"github.com/kite-vm/kite/internal/testutil"
+	"github.com/kite-vm/kite/internal/testing/testutil"
 	"github.com/vishvananda/netns"
 )
 

@@ -1,0 +1,65 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/kite-vm/kite/internal/logging"
+	"github.com/kite-vm/kite/oci"
+)
+
+// daemonCommand is the command `kite create` runs the sandbox process
+// with; it is not for people.
+const daemonCommand = "sandbox-daemon"
+
+// runSandboxDaemon is the sandbox process (oci.RunDaemon). Its stdio
+// is the container's: it writes nothing there itself. Errors go to the log
+// and, during create, to the report pipe.
+func runSandboxDaemon(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, daemonCommand, "--bundle DIR --report-fd N [--console-socket PATH] ID")
+	bundle := fs.String("bundle", "", "the OCI bundle (absolute)")
+	consoleSocket := fs.String("console-socket", "", "where to send the terminal's master")
+	reportFD := fs.Int("report-fd", oci.ReportFD, "the descriptor of the report pipe")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	id, err := needID(fs.Args())
+	if err != nil {
+		return err
+	}
+	log := logging.From(ctx).With(logging.KeySandbox, id)
+	report, err := oci.OpenReport(*reportFD)
+	if err != nil {
+		return err
+	}
+	stdio, err := stdioFiles(e.io)
+	cfg, cerr := e.config()
+	store, serr := e.store()
+	if err := errors.Join(err, cerr, serr); err != nil {
+		log.Error("sandbox process", "err", err)
+		oci.ReportFailure(report, err)
+		return exitCodeError{code: exitError}
+	}
+	err = oci.RunDaemon(ctx, oci.DaemonConfig{
+		ID: id, Store: store, Config: cfg, Bundle: *bundle, ConsoleSocket: *consoleSocket,
+		Stdio: stdio, Report: report, Logger: log,
+	})
+	if err != nil {
+		log.Error("sandbox process", "err", err)
+		return exitCodeError{code: exitError}
+	}
+	return nil
+}
+
+// stdioFiles returns the process's own stdio, which must be files.
+func stdioFiles(s IO) (oci.Stdio, error) {
+	in, ok1 := s.In.(*os.File)
+	out, ok2 := s.Out.(*os.File)
+	errOut, ok3 := s.Err.(*os.File)
+	if !ok1 || !ok2 || !ok3 {
+		return oci.Stdio{}, fmt.Errorf("%s needs its stdio to be files", daemonCommand)
+	}
+	return oci.Stdio{In: in, Out: out, Err: errOut}, nil
+}

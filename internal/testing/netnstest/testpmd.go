@@ -1,0 +1,104 @@
+package netnstest
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/kite-vm/kite/internal/testing/testutil"
+)
+
+// NewNetns creates a named netns (/run/netns/kite-<role>-<hex>), deleted
+// at test end, and returns its path.
+func NewNetns(t testing.TB, role string) string {
+	t.Helper()
+	testutil.RequireRoot(t)
+	name := "kite-" + role + "-" + suffix()
+	if out, err := exec.Command("ip", "netns", "add", name).CombinedOutput(); err != nil {
+		t.Fatalf("ip netns add %s: %v\n%s", name, err, out)
+	}
+	t.Cleanup(func() { exec.Command("ip", "netns", "del", name).Run() })
+	return "/run/netns/" + name
+}
+
+// StartTestpmd runs DPDK testpmd in the netns at peerPath, forwarding
+// between a vhost-user server socket sock and a kernel tap named tap
+// (FIELD-NOTES' hugepage-less command line), and waits until both exist.
+// It is killed by PID at test end; its output goes to the log if the test
+// failed.
+func StartTestpmd(t testing.TB, peerPath, sock, tap string, queues int) {
+	t.Helper()
+	testpmd := testutil.RequireBinary(t, "dpdk-testpmd", "dpdk-dev")
+	nsenter := testutil.RequireBinary(t, "nsenter", "util-linux")
+	prefix := "kite-" + suffix()
+	q := strconv.Itoa(queues)
+	cmd := exec.Command(nsenter, "--net="+peerPath, testpmd,
+		"-l", "0-1", "--no-huge", "-m", "512", "--no-pci", "--iova-mode=va", "--file-prefix", prefix,
+		"--vdev", "net_vhost0,iface="+sock+",queues="+q, "--vdev", "net_tap0,iface="+tap,
+		"--", "--forward-mode=io", "--auto-start", "--nb-cores=1", "--total-num-mbufs=16384",
+		"--rxq="+q, "--txq="+q)
+	// Without -i testpmd runs until a read of stdin returns: hand it a pipe
+	// that stays open.
+	stdin, keep, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	stdin.Close()
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-exited
+		keep.Close()
+		os.RemoveAll(filepath.Join("/var/run/dpdk", prefix))
+		if t.Failed() {
+			t.Logf("testpmd output:\n%s", out.String())
+		}
+	})
+	for deadline := time.Now().Add(60 * time.Second); ; {
+		_, serr := os.Stat(sock)
+		lerr := exec.Command("ip", "-n", filepath.Base(peerPath), "link", "show", tap).Run()
+		if serr == nil && lerr == nil {
+			return
+		}
+		select {
+		case err := <-exited:
+			exited <- err
+			t.Fatalf("testpmd exited: %v\n%s", err, out.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("testpmd made no socket %s or tap %s: %v %v", sock, tap, serr, lerr)
+		}
+	}
+}
+
+// AddPlaceholder adds to the pod netns a down veth named ifname with mac
+// and addr/24, its peer in the node netns: what a vhost-user CNI leaves as
+// the interface's record.
+func (p *Pod) AddPlaceholder(ifname, mac, addr string) {
+	p.t.Helper()
+	p.ip("-n", p.Name, "link", "add", ifname, "address", mac, "type", "veth", "peer", "name", "kp-"+suffix(), "netns", p.Node)
+	p.ip("-n", p.Name, "addr", "add", addr+"/24", "dev", ifname)
+}
+
+// SetupTap gives the tap testpmd made in the netns at path the address
+// addr/24 and sets it up.
+func SetupTap(t testing.TB, path, tap, addr string) {
+	t.Helper()
+	name := filepath.Base(path)
+	for _, args := range [][]string{{"-n", name, "addr", "add", addr + "/24", "dev", tap}, {"-n", name, "link", "set", tap, "up"}} {
+		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
+			t.Fatalf("ip %v: %v\n%s", args, err, out)
+		}
+	}
+}

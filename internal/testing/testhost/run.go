@@ -1,0 +1,224 @@
+package testhost
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kite-vm/kite/configs"
+	"github.com/kite-vm/kite/internal/testing/testutil"
+	"github.com/kite-vm/kite/internal/testing/vmtest"
+)
+
+// Env vars that choose the test host's inputs.
+const (
+	// DirEnv overrides where the test host image is cached (default: a
+	// "testhost" directory beside the guest image directory).
+	DirEnv = "KITE_TESTHOST_DIR"
+)
+
+// Options shape a run. The zero value is the documented test host.
+type Options struct {
+	MemoryMiB int           // default 1536
+	VCPUs     int           // default 2
+	Timeout   time.Duration // boot plus the inner run; default 4 minutes
+	Env       []string      // more KEY=VALUE for the inner test binary
+	// Package is the package whose tests are compiled (go test -c); default
+	// ".", the package of the running test (go test runs it in its dir).
+	Package string
+	// IGB adds an igb NIC with SR-IOV behind root port 0000:00:06.0. It
+	// needs QEMU 10 from bookworm-backports, fetched with apt-get download
+	// into the image cache on first use (FetchBackportQEMU).
+	IGB bool
+	// Binaries are main packages (import paths, e.g.
+	// "github.com/kite-vm/kite/cmd/kite") built static into BinDir, which
+	// comes first in the inner PATH.
+	Binaries []string
+}
+
+// BinDir holds Options.Binaries inside the test host.
+const BinDir = "/work/bin"
+
+func (o Options) withDefaults() Options {
+	if o.MemoryMiB == 0 {
+		o.MemoryMiB = 1536
+	}
+	if o.VCPUs == 0 {
+		o.VCPUs = 2
+	}
+	if o.Timeout == 0 {
+		o.Timeout = 4 * time.Minute
+	}
+	if o.Package == "" {
+		o.Package = "."
+	}
+	return o
+}
+
+// Result is what a finished run measured.
+type Result struct {
+	BootTime time.Duration // QEMU start to ReadyMarker
+	RunTime  time.Duration // ReadyMarker to the VM's exit
+	Output   string        // the inner test binary's output
+}
+
+// Run boots the test host and runs the calling test (t.Name()) inside it,
+// from a freshly compiled test binary of o.Package. The inner output goes
+// to t.Logf line by line as it comes; a failed inner run fails t with the
+// console tail and the QEMU command line.
+func Run(t *testing.T, o Options) Result {
+	t.Helper()
+	res, err := run(t, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+// run is Run with the verdict on the inner tests returned rather than
+// failing t (failures to set the run up still fail t).
+func run(t *testing.T, o Options) (Result, error) {
+	t.Helper()
+	if Inside() {
+		t.Fatal("testhost.Run called inside the test host: guard the outer half with testhost.Inside()")
+	}
+	o = o.withDefaults()
+	testutil.RequireRoot(t)
+	qemuPath := testutil.RequireQEMU(t)
+	goTool := testutil.RequireBinary(t, "go", "golang-go (or put Go's bin directory in PATH)")
+	ctx, cancel := context.WithTimeout(context.Background(), o.Timeout)
+	defer cancel()
+
+	guestDir, outDir := cacheDirs()
+	img := image(t, ctx, guestDir, outDir)
+	var dataDirs []string
+	if o.IGB {
+		q := backportQEMU(t, ctx, outDir)
+		qemuPath, dataDirs = q.Binary, q.DataDirs
+	}
+	dir, err := os.MkdirTemp("", "kite-testhost-") // short: it holds sockets
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	work := filepath.Join(dir, "work")
+	if err := os.Mkdir(work, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	compile(t, ctx, goTool, []string{"test", "-c", "-o", filepath.Join(work, "test.bin"), o.Package})
+	if len(o.Binaries) > 0 {
+		compile(t, ctx, goTool, append([]string{"build", "-o", filepath.Join(work, "bin") + "/"}, o.Binaries...))
+	}
+	if err := writeRunScript(work, t.Name(), o.Timeout, o.Env); err != nil {
+		t.Fatal(err)
+	}
+	v, err := boot(ctx, vmConfig(qemuPath, img, dir, work, o), dataDirs, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := v.stop(); err != nil {
+			t.Error(err)
+		}
+	})
+	return v.follow(t, ctx, work)
+}
+
+// cacheDirs returns the guest image directory and the test host's cache.
+func cacheDirs() (guestDir, outDir string) {
+	guestDir = os.Getenv(vmtest.GuestDirEnv)
+	if guestDir == "" {
+		guestDir = configs.Default().Guest.Dir
+	}
+	outDir = os.Getenv(DirEnv)
+	if outDir == "" {
+		outDir = filepath.Join(filepath.Dir(filepath.Clean(guestDir)), "testhost")
+	}
+	return guestDir, outDir
+}
+
+// backportQEMU fetches (once) the QEMU 10 that Options.IGB needs.
+func backportQEMU(t *testing.T, ctx context.Context, outDir string) BackportQEMU {
+	t.Helper()
+	testutil.RequireBinary(t, "apt-get", "apt")
+	testutil.RequireBinary(t, "dpkg-deb", "dpkg")
+	if err := os.MkdirAll(outDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	unlock, err := lockDir(ctx, outDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	start := time.Now()
+	q, err := FetchBackportQEMU(ctx, "/etc/apt", filepath.Join(outDir, "qemu-backports"))
+	if err != nil {
+		t.Fatalf("QEMU 10 for the igb NIC: %v", err)
+	}
+	t.Logf("QEMU from bookworm-backports ready in %s: %s", time.Since(start).Round(time.Millisecond), q.Binary)
+	return q
+}
+
+// image builds the test host image, skipping when the guest image it
+// borrows from is missing.
+func image(t *testing.T, ctx context.Context, guestDir, outDir string) Image {
+	t.Helper()
+	start := time.Now()
+	img, err := BuildImage(ctx, ImageOptions{GuestDir: guestDir, OutDir: outDir})
+	if errors.Is(err, ErrNoGuestImage) {
+		testutil.Skip(t, err.Error(), "make guest (or kite guest build --out "+guestDir+")")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("test host image (kernel %s) ready in %s", img.Release, time.Since(start).Round(time.Millisecond))
+	return img
+}
+
+// compile runs go (test -c or build) with cgo off: static binaries do not
+// depend on the host's libc being found through the shared /usr.
+func compile(t *testing.T, ctx context.Context, goTool string, args []string) {
+	t.Helper()
+	start := time.Now()
+	cmd := exec.CommandContext(ctx, goTool, args...)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go %s (for the test host): %v\n%s", strings.Join(args, " "), err, b)
+	}
+	t.Logf("go %s ... %s: %s", args[0], args[len(args)-1], time.Since(start).Round(time.Millisecond))
+}
+
+// runPattern selects exactly the test named name (a subtest name has one
+// part per level).
+func runPattern(name string) string {
+	parts := strings.Split(name, "/")
+	for i, p := range parts {
+		parts[i] = "^" + regexp.QuoteMeta(p) + "$"
+	}
+	return strings.Join(parts, "/")
+}
+
+// writeRunScript writes the command /init runs: the test binary with the
+// calling test selected and InsideEnv set. Strictness carries over, so a
+// skip inside fails under CI as it would outside.
+func writeRunScript(work, name string, timeout time.Duration, env []string) error {
+	vars := append([]string{InsideEnv + "=1", testutil.StrictEnv + "=" + os.Getenv(testutil.StrictEnv)}, env...)
+	var b strings.Builder
+	b.WriteString("#!/bin/sh\n")
+	for _, kv := range vars {
+		b.WriteString("export " + shellQuote(kv) + "\n")
+	}
+	fmt.Fprintf(&b, "exec /work/test.bin -test.v -test.count=1 -test.run %s -test.timeout %s\n",
+		shellQuote(runPattern(name)), strconv.Quote(timeout.String()))
+	return os.WriteFile(filepath.Join(work, runScript), []byte(b.String()), 0o755)
+}
+
+func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }

@@ -1,0 +1,94 @@
+package oci
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/creack/pty"
+	"github.com/kite-vm/kite/agent/protocol"
+	"golang.org/x/sys/unix"
+)
+
+// hostTerminal is the host pty of a container that runs on a terminal. The
+// guest's pty does the line discipline, so the host side is raw: it only
+// carries bytes and the window size between the caller, who holds the
+// master, and the agent.
+type hostTerminal struct {
+	master *os.File // sent to the console socket, then closed here
+	slave  *os.File // the sandbox process's end
+}
+
+// openTerminal allocates a raw host pty. With controlling set, the slave
+// becomes the calling process's controlling terminal (it must be a session
+// leader without one), so that a resize by the master's holder reaches it
+// as SIGWINCH instead of having to be polled.
+func openTerminal(controlling bool) (*hostTerminal, error) {
+	master, slave, err := pty.Open()
+	if err != nil {
+		return nil, fmt.Errorf("allocating a pseudo-terminal: %w", err)
+	}
+	t := &hostTerminal{master: master, slave: slave}
+	if err := makeRaw(slave); err != nil {
+		t.close()
+		return nil, err
+	}
+	if controlling {
+		if err := unix.IoctlSetInt(int(slave.Fd()), unix.TIOCSCTTY, 0); err != nil {
+			t.close()
+			return nil, fmt.Errorf("making the pseudo-terminal the controlling terminal: %w", err)
+		}
+	}
+	return t, nil
+}
+
+func (t *hostTerminal) close() {
+	closeAll([]*os.File{t.master, t.slave})
+}
+
+// size returns the terminal's window size, nil while it is unset (0x0).
+func (t *hostTerminal) size() *protocol.ConsoleSize {
+	return consoleSize(t.slave)
+}
+
+// consoleSize returns f's window size if it is a terminal with a size set.
+func consoleSize(f *os.File) *protocol.ConsoleSize {
+	ws, err := unix.IoctlGetWinsize(int(f.Fd()), unix.TIOCGWINSZ)
+	if err != nil || ws.Row == 0 || ws.Col == 0 {
+		return nil
+	}
+	return &protocol.ConsoleSize{Height: uint32(ws.Row), Width: uint32(ws.Col)}
+}
+
+// makeRaw turns off the host pty's line discipline (cfmakeraw).
+func makeRaw(f *os.File) error {
+	_, err := MakeRaw(f)
+	return err
+}
+
+// MakeRaw puts the terminal f in raw mode (cfmakeraw), for a caller that
+// relays a container's terminal through its own, and returns the function
+// that restores the previous mode.
+func MakeRaw(f *os.File) (restore func() error, err error) {
+	fd := int(f.Fd())
+	old, err := unix.IoctlGetTermios(fd, unix.TCGETS)
+	if err != nil {
+		return nil, fmt.Errorf("reading terminal attributes: %w", err)
+	}
+	t := *old
+	t.Iflag &^= unix.IGNBRK | unix.BRKINT | unix.PARMRK | unix.ISTRIP | unix.INLCR | unix.IGNCR | unix.ICRNL | unix.IXON
+	t.Oflag &^= unix.OPOST
+	t.Lflag &^= unix.ECHO | unix.ECHONL | unix.ICANON | unix.ISIG | unix.IEXTEN
+	t.Cflag &^= unix.CSIZE | unix.PARENB
+	t.Cflag |= unix.CS8
+	t.Cc[unix.VMIN], t.Cc[unix.VTIME] = 1, 0
+	if err := unix.IoctlSetTermios(fd, unix.TCSETS, &t); err != nil {
+		return nil, fmt.Errorf("setting terminal attributes: %w", err)
+	}
+	return func() error { return unix.IoctlSetTermios(fd, unix.TCSETS, old) }, nil
+}
+
+// IsTerminal reports whether f is a terminal.
+func IsTerminal(f *os.File) bool {
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
+}
