@@ -12,18 +12,19 @@ import (
 	"github.com/kite-vm/kite/agent/protocol"
 	"github.com/kite-vm/kite/configs"
 	"github.com/kite-vm/kite/qemu"
-	"github.com/kite-vm/kite/qemu/qmp"
+	"github.com/kite-vm/kite/qemu/hotplug"
 	"github.com/kite-vm/kite/runtime"
 	"google.golang.org/protobuf/types/known/durationpb"
 )
 
-// hotplug measures hot plug per device kind into a running pod, each time
-// from the first QMP command: when QMP has answered (device_add returned),
-// when the agent saw the device (AddDevice returned: its uevent came), and
-// when the agent had made it usable (mounted, or addressed). VFIO needs a
-// test host with SR-IOV and is not measured here. Each attempt unplugs the
-// device again (device_del, DEVICE_DELETED) untimed.
-type hotplug struct{}
+// hotplugLatency measures hot plug per device kind into a running pod, each
+// time from the first QMP command: when QMP has answered (hotplug.Plug
+// returned: backends and device_add done), when the agent saw the device
+// (AddDevice returned: its uevent came), and when the agent had made it
+// usable (mounted, or addressed). VFIO needs a test host with SR-IOV and is
+// not measured here. Each attempt unplugs the device again (device_del,
+// DEVICE_DELETED, backends) untimed.
+type hotplugLatency struct{}
 
 // Phases, the variants of each kind.
 const (
@@ -32,11 +33,11 @@ const (
 	phaseReady   = "agent configured"
 )
 
-func (hotplug) Name() string  { return "hotplug" }
-func (hotplug) Title() string { return "Hot plug latency, since the first QMP command" }
+func (hotplugLatency) Name() string  { return "hotplug" }
+func (hotplugLatency) Title() string { return "Hot plug latency, since the first QMP command" }
 
 // Baseline: the QMP phase is the floor the other phases build on.
-func (hotplug) Baseline() string { return phaseQMP }
+func (hotplugLatency) Baseline() string { return phaseQMP }
 
 type hotplugTrial struct {
 	dir   string
@@ -45,7 +46,7 @@ type hotplugTrial struct {
 	n     int
 }
 
-func (hotplug) Setup(ctx context.Context, env Env) (_ Trial, err error) {
+func (hotplugLatency) Setup(ctx context.Context, env Env) (_ Trial, err error) {
 	if err := firstErr(requireRoot(), requireGuest(env.Config), requireVirtiofsd(env.Config)); err != nil {
 		return nil, err
 	}
@@ -80,7 +81,8 @@ func (hotplug) Setup(ctx context.Context, env Env) (_ Trial, err error) {
 	for _, k := range t.kinds {
 		plan.QEMU.RootPorts = append(plan.QEMU.RootPorts, k.port())
 	}
-	plan.QEMU.Devices = append(plan.QEMU.Devices, fsdevOnly{qemu.NineP{ID: ninePFsdev, Path: data, Tag: "hp9p", SecurityModel: qemu.SecurityPassthrough}})
+	// QEMU 7.2 has no fsdev_add: the 9p kind's backend is there from boot.
+	plan.QEMU.Devices = append(plan.QEMU.Devices, qemu.NinePReserve{ID: ninePFsdev, Path: data, SecurityModel: qemu.SecurityPassthrough})
 	if t.vm, err = runtime.BootVM(ctx, plan); err != nil {
 		return nil, err
 	}
@@ -136,13 +138,14 @@ func (t *hotplugTrial) attempt(ctx context.Context, rec *Recorder, k plugKind) e
 	}
 	port := k.port()
 	target := plugTarget{agent: t.vm.Agent, pciPath: strings.TrimPrefix(port.Addr, "0x") + "/00"}
-	q := t.vm.QMP
+	id := devID(k)
 	start := time.Now()
-	if err := k.plug(ctx, q); err != nil {
-		return errors.Join(err, k.release(ctx, q))
+	p, err := hotplug.Plug(ctx, t.vm.QMP, id, k.device(id))
+	if err != nil {
+		return errors.Join(err, k.release(ctx))
 	}
 	qmpDone := time.Since(start)
-	_, err := t.vm.Agent.AddDevice(ctx, &protocol.Device{Id: fmt.Sprintf("hp%d", t.n), Kind: k.agentKind(),
+	_, err = t.vm.Agent.AddDevice(ctx, &protocol.Device{Id: fmt.Sprintf("hp%d", t.n), Kind: k.agentKind(),
 		GuestPciPath: target.pciPath, Timeout: durationpb.New(30 * time.Second)})
 	visible := time.Since(start)
 	storageID := ""
@@ -151,41 +154,33 @@ func (t *hotplugTrial) attempt(ctx context.Context, rec *Recorder, k plugKind) e
 	}
 	ready := time.Since(start)
 	if err != nil {
-		return errors.Join(err, t.unplug(ctx, k, ""))
+		return errors.Join(err, t.unplug(ctx, k, p, ""))
 	}
 	rec.Add(k.name(), phaseQMP, Millis, ms(qmpDone))
 	rec.Add(k.name(), phaseVisible, Millis, ms(visible))
 	rec.Add(k.name(), phaseReady, Millis, ms(ready))
-	return t.unplug(ctx, k, storageID)
+	return t.unplug(ctx, k, p, storageID)
 }
 
-// unplug unmounts what the agent mounted, deletes the device, waits for
-// QEMU to confirm, and releases the backend.
-func (t *hotplugTrial) unplug(ctx context.Context, k plugKind, storageID string) error {
+// unplugWait bounds an unplug: under ACPI hotplug the guest must let the
+// device go before QEMU reports it deleted.
+const unplugWait = 30 * time.Second
+
+// unplug unmounts what the agent mounted, removes the device and its
+// backends (hotplug waits for DEVICE_DELETED), and releases the host side.
+// If the device stays, so does the host side: Close stops it.
+func (t *hotplugTrial) unplug(ctx context.Context, k plugKind, p *hotplug.Plugged, storageID string) error {
 	if storageID != "" {
 		if err := t.vm.Agent.RemoveStorage(ctx, storageID); err != nil {
 			return fmt.Errorf("unmounting %s: %w", storageID, err)
 		}
 	}
-	q := t.vm.QMP
-	events, cancel := q.Subscribe(16, "DEVICE_DELETED")
+	uctx, cancel := context.WithTimeout(ctx, unplugWait)
 	defer cancel()
-	id := devID(k)
-	if err := q.DeviceDel(ctx, id); err != nil {
-		return errors.Join(err, k.release(ctx, q))
+	if err := p.Unplug(uctx, t.vm.QMP); err != nil {
+		return err
 	}
-	wctx, stop := context.WithTimeout(ctx, 30*time.Second)
-	defer stop()
-	for done := false; !done; {
-		select {
-		case ev := <-events:
-			var d qmp.DeviceDeleted
-			done = ev.DecodeData(&d) == nil && d.Device == id
-		case <-wctx.Done():
-			return fmt.Errorf("waiting for DEVICE_DELETED of %s: %w", id, wctx.Err())
-		}
-	}
-	return k.release(ctx, q)
+	return k.release(ctx)
 }
 
 // devID is the QEMU id each kind's device gets.

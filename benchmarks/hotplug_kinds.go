@@ -10,26 +10,25 @@ import (
 	"github.com/kite-vm/kite/agent/client"
 	"github.com/kite-vm/kite/agent/protocol"
 	"github.com/kite-vm/kite/qemu"
-	"github.com/kite-vm/kite/qemu/qmp"
 	"github.com/kite-vm/kite/runtime"
 )
 
 // plugKind is one kind of hot-pluggable device. Host-side preparation
-// (starting virtiofsd) is not timed; plug is the QMP part, configure what
-// the agent does once the device is visible.
+// (starting virtiofsd) is not timed; the QMP part is hotplug.Plug of the
+// kind's typed device, configure what the agent does once it is visible.
 type plugKind interface {
 	name() string
 	port() qemu.RootPort
 	agentKind() protocol.DeviceKind
 	// prepare readies the host side of attempt n.
 	prepare(ctx context.Context, n int) error
-	// plug sends the QMP commands that add the device.
-	plug(ctx context.Context, q *qmp.Client) error
+	// device is the prepared attempt's device, with QEMU id id on port().
+	device(id string) qemu.Device
 	// configure has the agent make the device usable (mount, address) and
 	// returns the storage id to remove before unplugging, if any.
 	configure(ctx context.Context, a plugTarget, n int) (storageID string, err error)
-	// release removes the backend once the device is gone.
-	release(ctx context.Context, q *qmp.Client) error
+	// release stops the host side once the device is unplugged.
+	release(ctx context.Context) error
 }
 
 // plugTarget is the hotplug VM's agent and the guest PCI path of the
@@ -37,31 +36,6 @@ type plugKind interface {
 type plugTarget struct {
 	agent   *client.Client
 	pciPath string
-}
-
-// qmpParts sends a device's parts in command-line order.
-func qmpParts(ctx context.Context, q *qmp.Client, p qemu.Parts) error {
-	for _, c := range p.Chardevs {
-		if err := q.Execute(ctx, "chardev-add", c, nil); err != nil {
-			return fmt.Errorf("chardev-add %s: %w", c.ID, err)
-		}
-	}
-	for _, n := range p.Netdevs {
-		if err := q.Execute(ctx, "netdev_add", n, nil); err != nil {
-			return fmt.Errorf("netdev_add %s: %w", n.ID, err)
-		}
-	}
-	for _, b := range p.Blockdevs {
-		if err := q.Execute(ctx, "blockdev-add", b, nil); err != nil {
-			return fmt.Errorf("blockdev-add %s: %w", b.NodeName, err)
-		}
-	}
-	for _, d := range p.Devices {
-		if err := q.Execute(ctx, "device_add", d, nil); err != nil {
-			return fmt.Errorf("device_add %s: %w", d.ID, err)
-		}
-	}
-	return nil
 }
 
 // netKind is a virtio-net NIC on a tap QEMU opens by name.
@@ -76,17 +50,15 @@ func (k *netKind) prepare(_ context.Context, n int) error {
 	k.tap = fmt.Sprintf("kbhp%d", n)
 	return nil
 }
-func (k *netKind) plug(ctx context.Context, q *qmp.Client) error {
-	return qmpParts(ctx, q, qemu.TapNet{ID: "hpnet0", Bus: "hpnet", IfName: k.tap}.Parts(nil))
+func (k *netKind) device(id string) qemu.Device {
+	return qemu.TapNet{ID: id, Bus: k.port().ID, IfName: k.tap}
 }
 func (k *netKind) configure(ctx context.Context, a plugTarget, n int) (string, error) {
 	_, err := a.agent.UpdateInterface(ctx, &protocol.Interface{GuestPciPath: a.pciPath, Name: "eth9",
 		Addresses: []*protocol.IPAddress{{Address: fmt.Sprintf("10.199.%d.2", n%250), PrefixLen: 24}}})
 	return "", err
 }
-func (k *netKind) release(ctx context.Context, q *qmp.Client) error {
-	return q.NetdevDel(ctx, "hpnet0")
-}
+func (*netKind) release(context.Context) error { return nil }
 
 // virtiofsKind is a vhost-user-fs device with its own virtiofsd.
 type virtiofsKind struct {
@@ -112,19 +84,19 @@ func (k *virtiofsKind) prepare(ctx context.Context, n int) error {
 	k.fsd, err = runtime.StartVirtiofsd(ctx, vp) // returns once the socket listens
 	return err
 }
-func (k *virtiofsKind) plug(ctx context.Context, q *qmp.Client) error {
-	return qmpParts(ctx, q, qemu.VirtioFS{ID: "hpfs0", Bus: "hpfs", SocketPath: k.fsd.Plan().SocketPath, Tag: k.tag}.Parts(nil))
+func (k *virtiofsKind) device(id string) qemu.Device {
+	return qemu.VirtioFS{ID: id, Bus: k.port().ID, SocketPath: k.fsd.Plan().SocketPath, Tag: k.tag}
 }
 func (k *virtiofsKind) configure(ctx context.Context, a plugTarget, n int) (string, error) {
 	id := fmt.Sprintf("hpfs-st%d", n)
 	return id, mountTag(ctx, a, &protocol.Storage{Id: id, Driver: protocol.StorageDriver_STORAGE_DRIVER_VIRTIOFS, Source: k.tag})
 }
-func (k *virtiofsKind) release(ctx context.Context, q *qmp.Client) error {
-	err := q.ChardevRemove(ctx, "hpfs0")
-	if k.fsd != nil {
-		err = firstErr(err, k.fsd.Stop(ctx, 2*time.Second))
-		k.fsd = nil
+func (k *virtiofsKind) release(ctx context.Context) error {
+	if k.fsd == nil {
+		return nil
 	}
+	err := k.fsd.Stop(ctx, 2*time.Second)
+	k.fsd = nil
 	return err
 }
 
@@ -143,16 +115,15 @@ func (k *ninePKind) prepare(_ context.Context, n int) error {
 	k.tag = fmt.Sprintf("hp9p%d", n)
 	return nil
 }
-func (k *ninePKind) plug(ctx context.Context, q *qmp.Client) error {
-	return qmpParts(ctx, q, qemu.Parts{Devices: []qemu.DeviceProps{{Driver: "virtio-9p-pci", ID: "hp9p0", Bus: "hp9p",
-		Props: []qemu.Prop{qemu.Str("fsdev", ninePFsdev), qemu.Str("mount_tag", k.tag)}}}})
+func (k *ninePKind) device(id string) qemu.Device {
+	return qemu.NinePOnFsdev{ID: id, Bus: k.port().ID, Fsdev: ninePFsdev, Tag: k.tag}
 }
 func (k *ninePKind) configure(ctx context.Context, a plugTarget, n int) (string, error) {
 	id := fmt.Sprintf("hp9p-st%d", n)
 	return id, mountTag(ctx, a, &protocol.Storage{Id: id, Driver: protocol.StorageDriver_STORAGE_DRIVER_9P, Source: k.tag,
 		Options: []string{"msize=512000"}})
 }
-func (*ninePKind) release(context.Context, *qmp.Client) error { return nil }
+func (*ninePKind) release(context.Context) error { return nil }
 
 // tagWait bounds mountTag's retries.
 const tagWait = 10 * time.Second
@@ -176,14 +147,6 @@ func mountTag(ctx context.Context, a plugTarget, st *protocol.Storage) error {
 	}
 }
 
-// fsdevOnly puts a 9p share's -fsdev on the command line without its device.
-type fsdevOnly struct{ share qemu.NineP }
-
-func (f fsdevOnly) Validate() error { return f.share.Validate() }
-func (f fsdevOnly) Parts(fds qemu.FDs) qemu.Parts {
-	return qemu.Parts{Fsdevs: f.share.Parts(fds).Fsdevs}
-}
-
 // blkKind is a virtio-blk disk holding an ext4 file system.
 type blkKind struct{ image string }
 
@@ -193,8 +156,8 @@ func (blkKind) port() qemu.RootPort {
 }
 func (blkKind) agentKind() protocol.DeviceKind      { return protocol.DeviceKind_DEVICE_KIND_BLOCK }
 func (*blkKind) prepare(context.Context, int) error { return nil }
-func (k *blkKind) plug(ctx context.Context, q *qmp.Client) error {
-	return qmpParts(ctx, q, qemu.VirtioBlk{ID: "hpblk0", Bus: "hpblk", Path: k.image}.Parts(nil))
+func (k *blkKind) device(id string) qemu.Device {
+	return qemu.VirtioBlk{ID: id, Bus: k.port().ID, Path: k.image}
 }
 func (k *blkKind) configure(ctx context.Context, a plugTarget, n int) (string, error) {
 	id := fmt.Sprintf("hpblk-st%d", n)
@@ -202,10 +165,7 @@ func (k *blkKind) configure(ctx context.Context, a plugTarget, n int) (string, e
 		GuestPciPath: a.pciPath})
 	return id, err
 }
-func (k *blkKind) release(ctx context.Context, q *qmp.Client) error {
-	return firstErr(q.Execute(ctx, "blockdev-del", map[string]string{"node-name": "hpblk0"}, nil),
-		q.Execute(ctx, "blockdev-del", map[string]string{"node-name": "hpblk0-file"}, nil))
-}
+func (*blkKind) release(context.Context) error { return nil }
 
 func replaceSlashes(s string) string {
 	b := []byte(s)

@@ -131,7 +131,7 @@ func TestIntegrationInterrupt(t *testing.T) {
 		time.Sleep(300 * time.Millisecond)
 		cancel()
 	}()
-	run := Runner{Env: env, Options: Options{Repeat: 5, Warmup: 1}}.Run(ctx, []Benchmark{hotplug{}, controlPlane{}}, "test")
+	run := Runner{Env: env, Options: Options{Repeat: 5, Warmup: 1}}.Run(ctx, []Benchmark{hotplugLatency{}, controlPlane{}}, "test")
 	if !run.Interrupted {
 		t.Error("run not marked interrupted")
 	}

@@ -58,7 +58,7 @@ func Suite() []Benchmark {
 		containerStart{},
 		footprint{},
 		storage{},
-		hotplug{},
+		hotplugLatency{},
 		network{},
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/creack/pty"
 	"github.com/kite-vm/kite/oci"
+	"github.com/kite-vm/kite/oci/control"
 )
 
 // consoleRelay receives the terminal of a container run in the foreground
@@ -40,7 +41,7 @@ func startConsoleRelay(s IO) (*consoleRelay, error) {
 
 func (r *consoleRelay) relay(s IO) {
 	defer close(r.done)
-	master, err := oci.ReceiveConsole(r.ln)
+	master, err := control.ReceiveConsole(r.ln)
 	if err != nil {
 		return
 	}

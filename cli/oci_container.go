@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/kite-vm/kite/oci"
+	"github.com/kite-vm/kite/oci/control"
 	"github.com/kite-vm/kite/oci/state"
 )
 
@@ -64,11 +65,11 @@ func (c *container) status() state.Status {
 }
 
 // client returns the control client of a running sandbox process.
-func (c *container) client() (*oci.Client, error) {
+func (c *container) client() (*control.Client, error) {
 	if !c.alive || c.st.ControlSocket == "" {
 		return nil, fmt.Errorf("container %q is not running (its sandbox process is gone)", c.h.ID())
 	}
-	return oci.NewClient(c.st.ControlSocket), nil
+	return control.NewClient(c.st.ControlSocket), nil
 }
 
 // shutdownWait bounds the wait for a sandbox process to exit after it
@@ -87,7 +88,7 @@ func (c *container) remove(ctx context.Context, force bool) error {
 		return err
 	}
 	if err := cl.Shutdown(ctx, force); err != nil {
-		if errors.Is(err, oci.ErrUnavailable) && !(state.Proc{}).Alive(c.st.Pid, c.st.PidStartTime) {
+		if errors.Is(err, control.ErrUnavailable) && !(state.Proc{}).Alive(c.st.Pid, c.st.PidStartTime) {
 			return oci.CleanupDead(ctx, c.h, c.st) // it died meanwhile
 		}
 		return err

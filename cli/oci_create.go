@@ -15,8 +15,9 @@ import (
 	"github.com/kite-vm/kite/internal/cleanup"
 	"github.com/kite-vm/kite/internal/logging"
 	"github.com/kite-vm/kite/oci"
+	"github.com/kite-vm/kite/oci/control"
 	"github.com/kite-vm/kite/oci/state"
-	ocispec "github.com/kite-vm/kite/runtime/oci"
+	"github.com/kite-vm/kite/spec"
 )
 
 // createOptions are the flags create and run share.
@@ -62,7 +63,7 @@ func runCreate(ctx context.Context, e *env, args []string) error {
 // starts the sandbox process, which creates the VM and the container; it
 // returns the sandbox process's pid. On failure nothing is left: no
 // process, socket, mount or state.
-func (e *env) create(ctx context.Context, id string, o createOptions, stdio oci.Stdio) (int, error) {
+func (e *env) create(ctx context.Context, id string, o createOptions, stdio control.Stdio) (int, error) {
 	bundle, plan, err := loadBundle(id, o.bundle)
 	if err != nil {
 		return 0, err
@@ -97,11 +98,11 @@ func (e *env) create(ctx context.Context, id string, o createOptions, stdio oci.
 	if err := h.Lock(ctx); err != nil {
 		return 0, err
 	}
-	if err := h.Write(state.State{ID: id, Bundle: bundle, Rootfs: plan.Rootfs, Status: state.StatusCreating,
+	if err := h.Write(state.State{ID: id, Bundle: bundle, Rootfs: plan.Rootfs.HostPath, Status: state.StatusCreating,
 		Created: time.Now().UTC(), Annotations: plan.Annotations, Terminal: plan.Terminal}); err != nil {
 		return 0, err
 	}
-	pid, err := oci.Spawn(ctx, e.daemonSpec(store, h, id, bundle, o, stdio))
+	pid, err := control.Spawn(ctx, e.daemonSpec(store, h, id, bundle, o, stdio))
 	if err != nil {
 		return 0, errors.Join(err, e.cleanupFailedCreate(h))
 	}
@@ -116,7 +117,7 @@ func (e *env) create(ctx context.Context, id string, o createOptions, stdio oci.
 
 // loadBundle reads and converts the bundle, so that a bad one is reported
 // before anything starts.
-func loadBundle(id, bundle string) (string, *ocispec.Plan, error) {
+func loadBundle(id, bundle string) (string, *spec.Container, error) {
 	abs, err := filepath.Abs(bundle)
 	if err != nil {
 		return "", nil, err
@@ -124,20 +125,20 @@ func loadBundle(id, bundle string) (string, *ocispec.Plan, error) {
 	if err := state.ValidateID(id); err != nil {
 		return "", nil, err
 	}
-	spec, err := ocispec.Load(abs)
+	raw, err := spec.Load(abs)
 	if err != nil {
 		return "", nil, err
 	}
-	plan, err := ocispec.Convert(spec, ocispec.Input{ContainerID: id, Bundle: abs})
+	ctr, err := spec.Convert(raw, spec.Input{ContainerID: id, Bundle: abs})
 	if err != nil {
 		return "", nil, err
 	}
-	return abs, plan, nil
+	return abs, ctr, nil
 }
 
 // daemonSpec is the command line of the sandbox process: this binary, with
 // the global flags that matter to it and the hidden sandbox-daemon command.
-func (e *env) daemonSpec(store state.Store, h *state.Handle, id, bundle string, o createOptions, stdio oci.Stdio) oci.SpawnSpec {
+func (e *env) daemonSpec(store state.Store, h *state.Handle, id, bundle string, o createOptions, stdio control.Stdio) control.SpawnSpec {
 	self, err := os.Executable()
 	if err != nil {
 		self = "/proc/self/exe"
@@ -154,11 +155,11 @@ func (e *env) daemonSpec(store state.Store, h *state.Handle, id, bundle string, 
 	if e.globals.debug {
 		args = append(args, "--debug")
 	}
-	args = append(args, daemonCommand, "--bundle", bundle, "--report-fd", strconv.Itoa(oci.ReportFD))
+	args = append(args, daemonCommand, "--bundle", bundle, "--report-fd", strconv.Itoa(control.ReportFD))
 	if o.consoleSocket != "" {
 		args = append(args, "--console-socket", o.consoleSocket)
 	}
-	return oci.SpawnSpec{Path: self, Args: append(args, id), Stdio: stdio}
+	return control.SpawnSpec{Path: self, Args: append(args, id), Stdio: stdio}
 }
 
 // cleanupFailedCreate removes what a sandbox process that failed left: its

@@ -8,6 +8,7 @@ import (
 
 	"github.com/kite-vm/kite/internal/logging"
 	"github.com/kite-vm/kite/oci"
+	"github.com/kite-vm/kite/oci/control"
 )
 
 // daemonCommand is the command `kite create` runs the sandbox process
@@ -21,7 +22,7 @@ func runSandboxDaemon(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, daemonCommand, "--bundle DIR --report-fd N [--console-socket PATH] ID")
 	bundle := fs.String("bundle", "", "the OCI bundle (absolute)")
 	consoleSocket := fs.String("console-socket", "", "where to send the terminal's master")
-	reportFD := fs.Int("report-fd", oci.ReportFD, "the descriptor of the report pipe")
+	reportFD := fs.Int("report-fd", control.ReportFD, "the descriptor of the report pipe")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -30,7 +31,7 @@ func runSandboxDaemon(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	log := logging.From(ctx).With(logging.KeySandbox, id)
-	report, err := oci.OpenReport(*reportFD)
+	report, err := control.OpenReport(*reportFD)
 	if err != nil {
 		return err
 	}
@@ -39,7 +40,7 @@ func runSandboxDaemon(ctx context.Context, e *env, args []string) error {
 	store, serr := e.store()
 	if err := errors.Join(err, cerr, serr); err != nil {
 		log.Error("sandbox process", "err", err)
-		oci.ReportFailure(report, err)
+		control.ReportFailure(report, err)
 		return exitCodeError{code: exitError}
 	}
 	err = oci.RunDaemon(ctx, oci.DaemonConfig{
@@ -54,12 +55,12 @@ func runSandboxDaemon(ctx context.Context, e *env, args []string) error {
 }
 
 // stdioFiles returns the process's own stdio, which must be files.
-func stdioFiles(s IO) (oci.Stdio, error) {
+func stdioFiles(s IO) (control.Stdio, error) {
 	in, ok1 := s.In.(*os.File)
 	out, ok2 := s.Out.(*os.File)
 	errOut, ok3 := s.Err.(*os.File)
 	if !ok1 || !ok2 || !ok3 {
-		return oci.Stdio{}, fmt.Errorf("%s needs its stdio to be files", daemonCommand)
+		return control.Stdio{}, fmt.Errorf("%s needs its stdio to be files", daemonCommand)
 	}
-	return oci.Stdio{In: in, Out: out, Err: errOut}, nil
+	return control.Stdio{In: in, Out: out, Err: errOut}, nil
 }

@@ -11,8 +11,9 @@ import (
 	"strings"
 
 	"github.com/kite-vm/kite/oci"
+	"github.com/kite-vm/kite/oci/control"
 	"github.com/kite-vm/kite/oci/state"
-	ocispec "github.com/kite-vm/kite/runtime/oci"
+	"github.com/kite-vm/kite/spec"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
@@ -96,7 +97,7 @@ func (e *env) exec(ctx context.Context, id string, argv []string, o execOptions)
 	defer stdio.close()
 	execID := newExecID()
 	f := stdio.files
-	if _, err := cl.Exec(ctx, oci.ExecRequest{ExecID: execID, Process: proc}, f.In, f.Out, f.Err); err != nil {
+	if _, err := cl.Exec(ctx, control.ExecRequest{ExecID: execID, Process: proc}, f.In, f.Out, f.Err); err != nil {
 		return 0, err
 	}
 	stdio.close() // the sandbox process has its copies
@@ -128,11 +129,14 @@ func execProcessSpec(bundle string, argv []string, o execOptions) (*specs.Proces
 		}
 		return &p, nil
 	}
-	spec, err := ocispec.Load(bundle)
+	raw, err := spec.Load(bundle)
 	if err != nil {
 		return nil, err
 	}
-	p := *spec.Process
+	if raw.Process == nil {
+		return nil, fmt.Errorf("%w: the bundle's config.json has no process to base the exec on: give one with --process", errUsage)
+	}
+	p := *raw.Process
 	p.Args, p.Terminal, p.ConsoleSize = argv, o.tty, nil
 	p.Env = append(append([]string(nil), p.Env...), o.env...)
 	if o.cwd != "" {

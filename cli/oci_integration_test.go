@@ -13,7 +13,7 @@ import (
 
 	"github.com/creack/pty"
 
-	"github.com/kite-vm/kite/oci"
+	"github.com/kite-vm/kite/oci/control"
 	"github.com/kite-vm/kite/oci/state"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -208,7 +208,7 @@ func (e *ociEnv) createWithConsole(bundle, id string) *os.File {
 	}
 	got := make(chan result, 1)
 	go func() {
-		f, err := oci.ReceiveConsole(ln)
+		f, err := control.ReceiveConsole(ln)
 		got <- result{f, err}
 	}()
 	e.mustKite("create", "--bundle", bundle, "--console-socket", path, id)

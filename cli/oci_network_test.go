@@ -11,7 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/kite-vm/kite/internal/testing/netnstest"
-	"github.com/kite-vm/kite/oci"
+	"github.com/kite-vm/kite/oci/control"
 	"github.com/kite-vm/kite/oci/state"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -70,7 +70,7 @@ func TestIntegrationOCINetwork(t *testing.T) {
 			if !strings.Contains(out, "net1 ("+model) || !strings.Contains(out, "configured") {
 				t.Errorf("kite network add printed %q", out)
 			}
-			var ifaces []oci.Interface
+			var ifaces []control.Interface
 			if err := json.Unmarshal([]byte(e.mustKite("network", "ls", "--json", "n1")), &ifaces); err != nil {
 				t.Fatal(err)
 			}

@@ -6,13 +6,13 @@ import (
 	"os"
 	"sync"
 
-	"github.com/kite-vm/kite/oci"
+	"github.com/kite-vm/kite/oci/control"
 )
 
 // passedStdio is the stdio handed to another process (the sandbox process,
 // or an exec through it), made of files.
 type passedStdio struct {
-	files oci.Stdio
+	files control.Stdio
 	// ours are the files opened here, closed once handed over.
 	ours []*os.File
 	wg   sync.WaitGroup // the copies between pipes and the caller's IO

@@ -11,7 +11,7 @@ import (
 
 	"github.com/kite-vm/kite/devicemgr"
 	"github.com/kite-vm/kite/internal/testing/testutil"
-	"github.com/kite-vm/kite/oci"
+	"github.com/kite-vm/kite/oci/control"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
@@ -36,7 +36,7 @@ func TestIntegrationOCIVolumes(t *testing.T) {
 		t.Errorf("kite volume add printed %q", out)
 	}
 	e.mustKite("volume", "add", "--kind", "9p", "--ro", "v1", "conf", dir)
-	var vols []oci.VolumeInfo
+	var vols []control.VolumeInfo
 	if err := json.Unmarshal([]byte(e.mustKite("volume", "ls", "--json", "v1")), &vols); err != nil {
 		t.Fatal(err)
 	}

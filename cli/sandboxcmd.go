@@ -7,14 +7,14 @@ import (
 	"strings"
 	"time"
 
-	"github.com/kite-vm/kite/oci"
+	"github.com/kite-vm/kite/oci/control"
 )
 
 // sandboxCommand parses the flags and positional arguments of a command
 // that talks to a running container's sandbox process (network, volume):
 // the container id, then one argument per name. It returns the client and
 // the positional arguments.
-func sandboxCommand(ctx context.Context, e *env, fs *flag.FlagSet, args []string, names ...string) (*oci.Client, []string, error) {
+func sandboxCommand(ctx context.Context, e *env, fs *flag.FlagSet, args []string, names ...string) (*control.Client, []string, error) {
 	if err := parseFlags(fs, args); err != nil {
 		return nil, nil, err
 	}

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/kite-vm/kite/fsshare/nvdimm"
-	"github.com/kite-vm/kite/oci"
+	"github.com/kite-vm/kite/oci/control"
 )
 
 // runVolume dispatches `kite volume add|rm|ls`.
@@ -74,7 +74,7 @@ func runVolumeAdd(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 	}
-	v, err := cl.AddVolume(ctx, oci.AddVolumeRequest{Name: name, Kind: *kind, Source: source, ReadOnly: *ro, FSType: *fstype})
+	v, err := cl.AddVolume(ctx, control.AddVolumeRequest{Name: name, Kind: *kind, Source: source, ReadOnly: *ro, FSType: *fstype})
 	if err != nil {
 		return fmt.Errorf("adding volume %s to container %q: %w", name, id, err)
 	}

@@ -81,3 +81,7 @@ func (a *Allocator) Stale(ctx context.Context, procRoot string) ([]Record, error
 	}
 	return stale, nil
 }
+
+// Alive reports whether p still runs: the same process, not a reuse of its
+// PID. A zero Process counts as alive: nothing was recorded to check.
+func (p Process) Alive(procRoot string) (bool, error) { return p.alive(procRoot) }

@@ -5,12 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"path"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/kite-vm/kite/internal/pci"
 )
 
 // Allocation errors. Each is wrapped with the device, variable or path it
@@ -40,12 +41,12 @@ const infoSuffix = "_INFO"
 // vfioDir is where VFIO group device nodes live.
 const vfioDir = "/dev/vfio"
 
-// bdfPattern is the kernel's canonical PCI address: lowercase hex, fixed width.
-var bdfPattern = regexp.MustCompile(`^[0-9a-f]{4}:[0-9a-f]{2}:[0-1][0-9a-f]\.[0-7]$`)
-
 // ValidBDF reports whether s is a PCI address as sysfs writes it
-// (0000:3b:02.1).
-func ValidBDF(s string) bool { return bdfPattern.MatchString(s) }
+// (0000:3b:02.1): see pci.ParseAddress.
+func ValidBDF(s string) bool {
+	_, err := pci.ParseAddress(s)
+	return err == nil
+}
 
 // ExactRequest asks for these very functions (the device plugin chose them,
 // or the user listed them).
@@ -81,8 +82,8 @@ func ParseBDFList(source, list string) (ExactRequest, error) {
 	req := ExactRequest{Source: source}
 	for _, f := range strings.Split(list, ",") {
 		bdf := strings.TrimSpace(f)
-		if !ValidBDF(bdf) {
-			return ExactRequest{}, fmt.Errorf("%w: %s: %q is not a PCI address like 0000:3b:02.1", ErrBadRequest, source, bdf)
+		if _, err := pci.ParseAddress(bdf); err != nil {
+			return ExactRequest{}, fmt.Errorf("%w: %s: %w", ErrBadRequest, source, err)
 		}
 		if slices.Contains(req.BDFs, bdf) {
 			return ExactRequest{}, fmt.Errorf("%w: %s lists %s twice", ErrBadRequest, source, bdf)

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/kite-vm/kite/internal/atomicfile"
 	"github.com/kite-vm/kite/internal/sysfs"
@@ -189,4 +190,25 @@ func sortedRecords(m map[string]Record) []Record {
 		out[i] = m[k]
 	}
 	return out
+}
+
+// ReleaseSandbox drops the records of the sandbox id and of its containers
+// (owners "id/<container>") and returns what they held: the cleanup of a
+// sandbox whose process died.
+func (a *Allocator) ReleaseSandbox(ctx context.Context, id string) ([]Record, error) {
+	var released []Record
+	err := a.update(ctx, func(st *allocState) error {
+		st.Records = slices.DeleteFunc(st.Records, func(r Record) bool {
+			if r.Sandbox == id || strings.HasPrefix(r.Sandbox, id+"/") {
+				released = append(released, r)
+				return true
+			}
+			return false
+		})
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("releasing devices of sandbox %s: %w", id, err)
+	}
+	return released, nil
 }

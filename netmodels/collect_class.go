@@ -1,13 +1,23 @@
 package netmodels
 
 import (
-	"regexp"
-
 	"github.com/kite-vm/kite/configs"
+	"github.com/kite-vm/kite/internal/pci"
 )
 
-// pciAddr matches a PCI bus-info as ethtool reports it (domain:bus:dev.fn).
-var pciAddr = regexp.MustCompile(`^[0-9a-fA-F]{4}:[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]$`)
+// pciAddr matches a bus-info, as ethtool reports it, that is a PCI address:
+// the kernel's pci_name(), dddd:bb:dd.f in lower case (pci.ParseAddress).
+// It keeps the MatchString method of the regexp it replaces for
+// RecordPhysical; a plain function will do once that call changes.
+var pciAddr busInfoMatcher
+
+type busInfoMatcher struct{}
+
+// MatchString reports whether bus-info s is a PCI address.
+func (busInfoMatcher) MatchString(s string) bool {
+	_, err := pci.ParseAddress(s)
+	return err == nil
+}
 
 // Class picks the endpoint model for a link. model is the configured model
 // for veth-like links (network.model). A link with a PCI bus-info is

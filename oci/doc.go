@@ -1,18 +1,15 @@
-// Package sandbox owns Kite's per-sandbox host process and the protocol the
-// CLI speaks to it.
+// Package oci is the OCI CLI's front end on the host side: the
+// per-sandbox process that `kite create` starts (RunDaemon), a thin adapter
+// from the control protocol (package control) to the engine (package
+// sandbox), and the cleanup of one that died (CleanupDead).
 //
-// `kite create` validates the bundle, reserves the id and starts the
-// sandbox process (Spawn): Kite's own binary, in a session of its own, with
-// create's stdin, stdout and stderr, which thereby become the container's
-// (runc's semantics), and a report pipe on which the process says
-// "created" or why not. The process (RunDaemon) boots the VM with the
-// bundle's root file system shared into it, creates the container in the
-// guest without starting it, records the state, and serves its control
-// socket until `kite delete`. It relays the container's stdio between its
-// own descriptors (or a host pseudo-terminal whose master went to the
-// console socket, as runc sends it: SendConsole) and the guest agent, and
-// records the exit code when the container's process exits; it keeps
-// serving after that, so that `kite state` and `kite delete` work.
+// The process has the engine create the sandbox and the container from the
+// bundle (not started), with the container's stdio its own (runc's
+// semantics: create's stdio becomes the container's), or a host
+// pseudo-terminal whose master went to the console socket (SendConsole);
+// then it serves its control socket until `kite delete`, keeping
+// state.json in step with what the engine reports (the exit code, a
+// degraded share).
 //
 // What state.pid means for a VM runtime: the OCI state's pid, which runc
 // gives as the container's init process, is here the sandbox process's:
@@ -23,14 +20,4 @@
 // socket and the agent. Signalling state.pid directly does not signal the
 // container: SIGTERM makes the sandbox process stop the VM, and the
 // container then reads as stopped.
-//
-// The control protocol is typed JSON over a SOCK_SEQPACKET unix socket,
-// one request and one response per connection (Request, Response; Client,
-// Serve), with exec's stdio passed as descriptors (SCM_RIGHTS). Errors
-// carry a Code that matches this package's sentinels, so that the CLI
-// answers like runc whichever process failed.
-//
-// When the sandbox process is gone (killed, crashed), CleanupDead removes
-// what it left, from the state and a small VM record it writes before
-// booting: the VM's processes, mounts, sockets and files.
 package oci

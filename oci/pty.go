@@ -1,11 +1,15 @@
 package oci
 
 import (
+	"context"
 	"fmt"
 	"os"
+	"os/signal"
+	"syscall"
+	"time"
 
 	"github.com/creack/pty"
-	"github.com/kite-vm/kite/agent/protocol"
+	"github.com/kite-vm/kite/spec"
 	"golang.org/x/sys/unix"
 )
 
@@ -42,21 +46,25 @@ func openTerminal(controlling bool) (*hostTerminal, error) {
 }
 
 func (t *hostTerminal) close() {
-	closeAll([]*os.File{t.master, t.slave})
+	for _, f := range []*os.File{t.master, t.slave} {
+		if f != nil {
+			f.Close()
+		}
+	}
 }
 
 // size returns the terminal's window size, nil while it is unset (0x0).
-func (t *hostTerminal) size() *protocol.ConsoleSize {
+func (t *hostTerminal) size() *spec.ConsoleSize {
 	return consoleSize(t.slave)
 }
 
 // consoleSize returns f's window size if it is a terminal with a size set.
-func consoleSize(f *os.File) *protocol.ConsoleSize {
+func consoleSize(f *os.File) *spec.ConsoleSize {
 	ws, err := unix.IoctlGetWinsize(int(f.Fd()), unix.TIOCGWINSZ)
 	if err != nil || ws.Row == 0 || ws.Col == 0 {
 		return nil
 	}
-	return &protocol.ConsoleSize{Height: uint32(ws.Row), Width: uint32(ws.Col)}
+	return &spec.ConsoleSize{Height: ws.Row, Width: ws.Col}
 }
 
 // makeRaw turns off the host pty's line discipline (cfmakeraw).
@@ -91,4 +99,28 @@ func MakeRaw(f *os.File) (restore func() error, err error) {
 func IsTerminal(f *os.File) bool {
 	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
 	return err == nil
+}
+
+// watchResize forwards the window size of the terminal to the guest. The
+// slave is the process's controlling terminal, so the kernel sends SIGWINCH
+// when the holder of the master resizes it.
+func (d *daemon) watchResize() {
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, syscall.SIGWINCH)
+	go func() {
+		for range ch {
+			sz := d.term.size()
+			if sz == nil {
+				continue
+			}
+			if _, done := d.c.Init().Exit(); done {
+				continue
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			if err := d.c.Init().ResizeTerminal(ctx, *sz); err != nil {
+				d.log.Warn("resizing the terminal", "err", err)
+			}
+			cancel()
+		}
+	}()
 }

@@ -7,8 +7,8 @@ import (
 
 	eventstypes "github.com/containerd/containerd/api/events"
 	taskAPI "github.com/containerd/containerd/api/runtime/task/v2"
-	"github.com/kite-vm/kite/agent/protocol"
-	"github.com/kite-vm/kite/runtime/oci"
+	"github.com/kite-vm/kite/sandbox"
+	"github.com/kite-vm/kite/spec"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"google.golang.org/protobuf/types/known/anypb"
 	"google.golang.org/protobuf/types/known/emptypb"
@@ -24,73 +24,47 @@ func (s *service) Exec(ctx context.Context, r *taskAPI.ExecProcessRequest) (*emp
 }
 
 func (s *service) exec(ctx context.Context, r *taskAPI.ExecProcessRequest) error {
-	c, err := s.container(r.GetID())
+	t, err := s.task(r.GetID())
 	if err != nil {
 		return err
 	}
-	if r.GetExecID() == "" {
-		return errorf(ErrInvalidArgument, "the exec id is empty")
+	if _, err := t.c.Exec(r.GetExecID()); err == nil {
+		return errorf(sandbox.ErrAlreadyExists, "task %q already has exec %q", r.GetID(), r.GetExecID())
 	}
-	if err := c.init.require(statusRunning, "exec into it"); err != nil {
-		return err
-	}
-	spec, err := execProcess(r.GetSpec())
+	proc, err := execProcess(r.GetSpec())
 	if err != nil {
 		return err
 	}
-	io := stdioPaths{Stdin: r.GetStdin(), Stdout: r.GetStdout(), Stderr: r.GetStderr(), Terminal: r.GetTerminal()}
-	spec.Terminal, spec.Stdin = io.Terminal, io.Stdin != ""
-	p := newProcess(c.id, r.GetExecID(), io)
-	p.spec = spec
-	if _, err := c.exec(p.execID); err == nil {
-		return errorf(ErrAlreadyExists, "task %q already has exec %q", c.id, p.execID)
+	paths := stdioPaths{Stdin: r.GetStdin(), Stdout: r.GetStdout(), Stderr: r.GetStderr(), Terminal: r.GetTerminal()}
+	if st := t.c.Init().Status(); st != sandbox.StatusRunning {
+		return errorf(sandbox.ErrFailedPrecondition, "task %q is %s, cannot exec into it", r.GetID(), st)
 	}
-	if p.files, err = openStdioCtx(ctx, io); err != nil {
+	pio, err := openIO(ctx, paths, nil)
+	if err != nil {
 		return err
 	}
-	if err := c.addExec(p); err != nil {
-		p.files.close()
+	if _, err := t.c.AddExec(r.GetExecID(), proc, pio); err != nil {
+		pio.Close()
 		return err
 	}
+	t.mu.Lock()
+	t.execIO[r.GetExecID()] = paths
+	t.mu.Unlock()
 	return nil
-}
-
-// startExec starts a created exec in the guest.
-func (s *service) startExec(ctx context.Context, c *container, p *process) (uint32, error) {
-	pd := s.currentPod()
-	if pd == nil || c.init.exited() {
-		return 0, errorf(ErrFailedPrecondition, "task %q is stopped, cannot start exec %q", c.id, p.execID)
-	}
-	pid, err := pd.vm.Agent.ExecProcess(ctx, p.ref, p.spec)
-	if err != nil {
-		return 0, fmt.Errorf("starting %s: %w", p.name(), err)
-	}
-	p.setPid(pid)
-	if err := p.move(statusRunning); err != nil {
-		return 0, err
-	}
-	go p.watch(pd.vm.Agent, s.exited)
-	s.events.publish(topicExecStarted, &eventstypes.TaskExecStarted{ContainerID: c.id, ExecID: p.execID, Pid: pid})
-	return pid, nil
 }
 
 // execProcess decodes the exec's OCI process (JSON in the Any, as
 // containerd's type registry encodes runtime-spec types) and converts it as
-// a bundle's process is converted, so that both obey the same rules.
-func execProcess(a *anypb.Any) (*protocol.Process, error) {
+// a bundle's process is converted.
+func execProcess(a *anypb.Any) (*spec.Process, error) {
 	if a == nil {
-		return nil, errorf(ErrInvalidArgument, "exec without a process spec")
+		return nil, errorf(sandbox.ErrInvalidArgument, "exec without a process spec")
 	}
 	var p specs.Process
 	if err := json.Unmarshal(a.GetValue(), &p); err != nil {
-		return nil, errorf(ErrInvalidArgument, "decoding the exec's process (%s): %v", a.GetTypeUrl(), err)
+		return nil, errorf(sandbox.ErrInvalidArgument, "decoding the exec's process (%s): %v", a.GetTypeUrl(), err)
 	}
-	spec := &specs.Spec{Version: specs.Version, Process: &p, Root: &specs.Root{Path: "/"}}
-	plan, err := oci.Convert(spec, oci.Input{ContainerID: "exec", Bundle: "/"})
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalidArgument, err)
-	}
-	return plan.Request.Process, nil
+	return spec.ConvertProcess(&p)
 }
 
 // ResizePty sets the size of a process's terminal.
@@ -99,25 +73,23 @@ func (s *service) ResizePty(ctx context.Context, r *taskAPI.ResizePtyRequest) (*
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	pd := s.currentPod()
-	if pd == nil || p.exited() {
-		return nil, toStatus(errorf(ErrFailedPrecondition, "%s is stopped", p.name()))
-	}
-	size := &protocol.ConsoleSize{Width: r.GetWidth(), Height: r.GetHeight()}
-	if err := pd.vm.Agent.TtyWinResize(ctx, p.ref, size); err != nil {
-		return nil, toStatus(fmt.Errorf("resizing the terminal of %s: %w", p.name(), err))
+	size := spec.ConsoleSize{Width: uint16(r.GetWidth()), Height: uint16(r.GetHeight())}
+	if err := p.ResizeTerminal(ctx, size); err != nil {
+		return nil, toStatus(err)
 	}
 	return &emptypb.Empty{}, nil
 }
 
 // CloseIO ends a process's stdin once what containerd wrote is read.
-func (s *service) CloseIO(_ context.Context, r *taskAPI.CloseIORequest) (*emptypb.Empty, error) {
+func (s *service) CloseIO(ctx context.Context, r *taskAPI.CloseIORequest) (*emptypb.Empty, error) {
 	_, p, err := s.process(r.GetID(), r.GetExecID())
 	if err != nil {
 		return nil, toStatus(err)
 	}
 	if r.GetStdin() {
-		p.closeStdin()
+		if err := p.CloseStdin(ctx); err != nil {
+			return nil, toStatus(err)
+		}
 	}
 	return &emptypb.Empty{}, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"sync"
 	"syscall"
@@ -144,3 +145,10 @@ func (s *stdinFIFO) close() {
 		s.f.Close()
 	}
 }
+
+// Open implements sandbox.Input: it waits for containerd's writer.
+func (s *stdinFIFO) Open() (io.Reader, error) { return s.open() }
+
+// Release ends the input when containerd's writer never came: the
+// engine's CloseStdin.
+func (s *stdinFIFO) Release() { s.release() }

@@ -3,6 +3,7 @@ package shim
 import (
 	"flag"
 	"fmt"
+	"github.com/kite-vm/kite/sandbox"
 	"io"
 )
 
@@ -41,23 +42,23 @@ func ParseFlags(args []string) (Flags, error) {
 	fs.StringVar(&f.Bundle, "bundle", "", "bundle path (delete)")
 	fs.BoolVar(&f.Debug, "debug", false, "log at debug level")
 	if err := fs.Parse(args); err != nil {
-		return f, fmt.Errorf("%w: %v", ErrInvalidArgument, err)
+		return f, fmt.Errorf("%w: %v", sandbox.ErrInvalidArgument, err)
 	}
 	switch rest := fs.Args(); {
 	case len(rest) > 1:
-		return f, errorf(ErrInvalidArgument, "one action expected, got %q", rest)
+		return f, errorf(sandbox.ErrInvalidArgument, "one action expected, got %q", rest)
 	case len(rest) == 1:
 		f.Action = rest[0]
 	}
 	switch {
 	case f.Action != actionStart && f.Action != actionDelete && f.Action != actionDaemon:
-		return f, errorf(ErrInvalidArgument, "unknown action %q (want start or delete)", f.Action)
+		return f, errorf(sandbox.ErrInvalidArgument, "unknown action %q (want start or delete)", f.Action)
 	case f.Namespace == "":
-		return f, errorf(ErrInvalidArgument, "-namespace is required")
+		return f, errorf(sandbox.ErrInvalidArgument, "-namespace is required")
 	case f.ID == "":
-		return f, errorf(ErrInvalidArgument, "-id is required")
+		return f, errorf(sandbox.ErrInvalidArgument, "-id is required")
 	case f.Address == "":
-		return f, errorf(ErrInvalidArgument, "-address is required")
+		return f, errorf(sandbox.ErrInvalidArgument, "-address is required")
 	}
 	return f, nil
 }

@@ -10,10 +10,11 @@ import (
 const layoutDir = "shim"
 
 // layout names a pod's files under <runtime.root>/shim: the daemon's
-// socket, the VM's directory and the record a dead daemon's cleanup reads.
-// The key is derived from containerd's address, the namespace and the pod
-// id, so that two containerds, or two namespaces, never share a shim, and
-// so that start finds the daemon of a pod from any of its containers.
+// socket and the sandbox's directory (the engine's: the VM and the crash
+// record). The key is derived from containerd's address, the namespace and
+// the pod id, so that two containerds, or two namespaces, never share a
+// shim, and so that start finds the daemon of a pod from any of its
+// containers.
 type layout struct {
 	root string // <runtime.root>/shim
 	key  string
@@ -27,8 +28,5 @@ func newLayout(runtimeRoot, address, namespace, podID string) layout {
 // socket is the daemon's ttrpc socket.
 func (l layout) socket() string { return filepath.Join(l.root, l.key+".sock") }
 
-// vmDir is the VM's directory (BootVM creates and removes it).
-func (l layout) vmDir() string { return filepath.Join(l.root, l.key) }
-
-// record is what a cleanup after a dead daemon needs.
-func (l layout) record() string { return filepath.Join(l.root, l.key+".json") }
+// dir is the sandbox's directory.
+func (l layout) dir() string { return filepath.Join(l.root, l.key) }

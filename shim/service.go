@@ -1,19 +1,25 @@
 package shim
 
 import (
-	"context"
 	"log/slog"
 	"sync"
 
+	eventstypes "github.com/containerd/containerd/api/events"
 	taskAPI "github.com/containerd/containerd/api/runtime/task/v2"
 	"github.com/kite-vm/kite/configs"
+	"github.com/kite-vm/kite/sandbox"
+	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
-// The task service containerd calls.
-var _ taskAPI.TTRPCTaskService = (*service)(nil)
+// The task service containerd calls, and the engine's observer.
+var (
+	_ taskAPI.TTRPCTaskService = (*service)(nil)
+	_ sandbox.Observer         = (*service)(nil)
+)
 
-// service is the task service of one pod. Every method turns its error
-// into a ttrpc status at its return, and only there.
+// service is the task service of one pod: an adapter from containerd's
+// task API to the engine (one sandbox, one VM). Every method turns its
+// error into a ttrpc status at its return, and only there.
 type service struct {
 	cfg    *configs.Config
 	lay    layout
@@ -27,71 +33,80 @@ type service struct {
 	// container, without holding mu through the boot.
 	createMu sync.Mutex
 
-	mu         sync.Mutex
-	pod        *pod                  // guarded by mu; nil until the first Create
-	containers map[string]*container // guarded by mu
+	mu    sync.Mutex
+	sb    *sandbox.Sandbox // guarded by mu; nil until the first Create
+	tasks map[string]*task // guarded by mu
+}
+
+// task is one container as containerd knows it.
+type task struct {
+	c      *sandbox.Container
+	bundle string
+	// rootfs is the bundle's rootfs directory when the shim mounted the
+	// snapshot on it ("" when containerd gave no mounts).
+	rootfs string
+	stdio  stdioPaths
+	mu     sync.Mutex
+	execIO map[string]stdioPaths // guarded by mu: each exec's FIFOs
 }
 
 func newService(cfg *configs.Config, lay layout, events *publisher, log *slog.Logger) *service {
 	return &service{cfg: cfg, lay: lay, log: log, events: events,
-		done: make(chan struct{}), containers: map[string]*container{}}
+		done: make(chan struct{}), tasks: map[string]*task{}}
 }
 
-// container returns the container with the given id.
-func (s *service) container(id string) (*container, error) {
+// task returns the task with the given id.
+func (s *service) task(id string) (*task, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c, ok := s.containers[id]
+	t, ok := s.tasks[id]
 	if !ok {
-		return nil, errorf(ErrNotFound, "task %q does not exist", id)
+		return nil, errorf(sandbox.ErrNotFound, "task %q does not exist", id)
 	}
-	return c, nil
+	return t, nil
 }
 
 // process returns the init process of task id, or its exec execID.
-func (s *service) process(id, execID string) (*container, *process, error) {
-	c, err := s.container(id)
+func (s *service) process(id, execID string) (*task, *sandbox.Process, error) {
+	t, err := s.task(id)
 	if err != nil {
 		return nil, nil, err
 	}
 	if execID == "" {
-		return c, c.init, nil
+		return t, t.c.Init(), nil
 	}
-	p, err := c.exec(execID)
-	return c, p, err
+	p, err := t.c.Exec(execID)
+	return t, p, err
 }
 
-func (s *service) currentPod() *pod {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.pod
+// stdioOf is the FIFOs of a process, for State.
+func (t *task) stdioOf(execID string) stdioPaths {
+	if execID == "" {
+		return t.stdio
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.execIO[execID]
 }
 
-// watchPod records every process as exited when the VM dies under it, and
-// stops what is left of the VM (virtiofsd, sockets).
-func (s *service) watchPod(p *pod) {
-	<-p.vm.Process().Done()
-	s.mu.Lock()
-	current := s.pod == p
-	var procs []*process
-	for _, c := range s.containers {
-		procs = append(procs, c.processes()...)
+// ProcessExited publishes a process's exit.
+func (s *service) ProcessExited(p *sandbox.Process, e sandbox.Exit) {
+	id := p.ExecID()
+	if id == "" {
+		id = p.Container().ID()
 	}
-	s.mu.Unlock()
-	if !current {
-		return // stopped on purpose
-	}
-	s.log.Error("the VM exited under the pod", "err", p.vm.Process().ExitErr())
-	for _, pr := range procs {
-		if pr.stop(unknownExit, timeNow()) {
-			s.exited(pr)
-		}
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), stopBudget)
-	defer cancel()
-	if err := p.vm.Stop(ctx); err != nil {
-		s.log.Warn("cleaning up after the VM", "err", err)
-	}
+	s.events.publish(topicExit, &eventstypes.TaskExit{ContainerID: p.Container().ID(), ID: id, Pid: uint32(p.Pid()),
+		ExitStatus: uint32(e.Code), ExitedAt: timestamppb.New(e.At)})
+}
+
+// SandboxDied logs the VM's death: every process has been reported exited.
+func (s *service) SandboxDied(err error) {
+	s.log.Error("the VM exited under the pod", "err", err)
+}
+
+// Degraded logs that a share's server died.
+func (s *service) Degraded(reason string) {
+	s.log.Error("the pod is degraded", "reason", reason)
 }
 
 // finish lets the daemon exit.
@@ -101,23 +116,40 @@ func (s *service) finish() { s.doneOnce.Do(func() { close(s.done) }) }
 // stop by a signal: nothing of the pod may outlive it.
 func (s *service) stopAll() {
 	s.mu.Lock()
-	p := s.pod
-	s.pod = nil
-	var cs []*container
-	for _, c := range s.containers {
-		cs = append(cs, c)
+	sb := s.sb
+	s.sb = nil
+	var ts []*task
+	for _, t := range s.tasks {
+		ts = append(ts, t)
 	}
 	s.mu.Unlock()
-	if p != nil {
-		if err := p.stop(); err != nil {
+	if sb != nil {
+		if err := s.stopPod(sb); err != nil {
 			s.log.Warn("stopping the VM", "err", err)
 		}
 	}
-	for _, c := range cs {
-		if c.rootfs != "" {
-			if err := unmountAll(c.rootfs); err != nil {
-				s.log.Warn("unmounting a rootfs", "container", c.id, "err", err)
+	for _, t := range ts {
+		if t.rootfs != "" {
+			if err := unmountAll(t.rootfs); err != nil {
+				s.log.Warn("unmounting a rootfs", "container", t.c.ID(), "err", err)
 			}
 		}
 	}
+}
+
+// stopPod stops the sandbox and removes its directory, which the engine
+// has emptied.
+func (s *service) stopPod(sb *sandbox.Sandbox) error {
+	err := sb.Stop()
+	if rerr := removeIfExists(s.lay.dir()); err == nil {
+		err = rerr
+	}
+	return err
+}
+
+// current is the pod's sandbox, nil before the first Create.
+func (s *service) current() *sandbox.Sandbox {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sb
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/kite-vm/kite/sandbox"
 	"io/fs"
 	"net"
 	"os"
@@ -44,7 +45,7 @@ func podID(bundle, id string) (string, error) {
 		Annotations map[string]string `json:"annotations"`
 	}
 	if err := json.Unmarshal(data, &spec); err != nil {
-		return "", fmt.Errorf("%w: reading the bundle's spec: %v", ErrInvalidArgument, err)
+		return "", fmt.Errorf("%w: reading the bundle's spec: %v", sandbox.ErrInvalidArgument, err)
 	}
 	if spec.Annotations[annotationContainerType] == containerTypeContainer && spec.Annotations[annotationSandboxID] != "" {
 		return spec.Annotations[annotationSandboxID], nil

@@ -2,12 +2,11 @@ package shim
 
 import (
 	"context"
-	"fmt"
 
 	v2 "github.com/containerd/cgroups/v3/cgroup2/stats"
 	taskAPI "github.com/containerd/containerd/api/runtime/task/v2"
 	"github.com/containerd/typeurl/v2"
-	"github.com/kite-vm/kite/agent/protocol"
+	"github.com/kite-vm/kite/sandbox"
 	"google.golang.org/protobuf/types/known/anypb"
 )
 
@@ -16,38 +15,31 @@ import (
 // plugin and `ctr task metrics` decode: the guest has only the unified
 // hierarchy.
 func (s *service) Stats(ctx context.Context, r *taskAPI.StatsRequest) (*taskAPI.StatsResponse, error) {
-	c, err := s.container(r.GetID())
+	t, err := s.task(r.GetID())
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	pd := s.currentPod()
-	if pd == nil || c.init.exited() {
-		return nil, toStatus(errorf(ErrFailedPrecondition, "task %q is stopped, it has no stats", c.id))
-	}
-	st, err := pd.vm.Agent.Stats(ctx, c.id)
+	st, err := t.c.Stats(ctx)
 	if err != nil {
-		return nil, toStatus(fmt.Errorf("reading the stats of task %q: %w", c.id, err))
+		return nil, toStatus(err)
 	}
-	if len(st) != 1 {
-		return nil, toStatus(fmt.Errorf("reading the stats of task %q: the agent returned %d entries", c.id, len(st)))
-	}
-	a, err := typeurl.MarshalAny(metrics(st[0]))
+	a, err := typeurl.MarshalAny(metrics(st))
 	if err != nil {
 		return nil, toStatus(err)
 	}
 	return &taskAPI.StatsResponse{Stats: &anypb.Any{TypeUrl: a.GetTypeUrl(), Value: a.GetValue()}}, nil
 }
 
-// metrics maps the agent's stats onto the cgroup v2 metrics.
-func metrics(st *protocol.ContainerStats) *v2.Metrics {
+// metrics maps the engine's stats onto the cgroup v2 metrics.
+func metrics(st sandbox.Stats) *v2.Metrics {
 	return &v2.Metrics{
-		Pids: &v2.PidsStat{Current: st.GetPids()},
+		Pids: &v2.PidsStat{Current: st.Pids},
 		CPU: &v2.CPUStat{
-			UsageUsec:  st.GetCpuUsageNs() / 1000,
-			UserUsec:   st.GetCpuUserNs() / 1000,
-			SystemUsec: st.GetCpuSystemNs() / 1000,
+			UsageUsec:  st.CPUUsageNs / 1000,
+			UserUsec:   st.CPUUserNs / 1000,
+			SystemUsec: st.CPUSystemNs / 1000,
 		},
-		Memory: &v2.MemoryStat{Usage: st.GetMemoryUsageBytes(), UsageLimit: st.GetMemoryLimitBytes()},
-		Io:     &v2.IOStat{Usage: []*v2.IOEntry{{Rbytes: st.GetIoReadBytes(), Wbytes: st.GetIoWriteBytes()}}},
+		Memory: &v2.MemoryStat{Usage: st.MemoryUsageBytes, UsageLimit: st.MemoryLimitBytes},
+		Io:     &v2.IOStat{Usage: []*v2.IOEntry{{Rbytes: st.IOReadBytes, Wbytes: st.IOWriteBytes}}},
 	}
 }

@@ -5,23 +5,21 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 
+	"github.com/kite-vm/kite/internal/pci"
 	"github.com/kite-vm/kite/internal/sysfs"
 )
 
 // VFIODriver is the name of the host driver that hands a function to VFIO.
 const VFIODriver = "vfio-pci"
 
-// bdfPattern is the kernel's canonical form: lowercase hex, fixed width.
-var bdfPattern = regexp.MustCompile(`^[0-9a-f]{4}:[0-9a-f]{2}:[0-1][0-9a-f]\.[0-7]$`)
-
 // deviceDir validates bdf and returns its directory under the sysfs root,
-// failing with ErrNoDevice when the function is not there.
+// failing with ErrNoDevice when the function is not there. bdf must be in
+// the kernel's form (pci.ParseAddress), which is also its file name.
 func deviceDir(sysfsRoot, bdf string) (string, error) {
-	if !bdfPattern.MatchString(bdf) {
-		return "", fmt.Errorf("%w: %q (want e.g. 0000:3b:02.1)", ErrBadBDF, bdf)
+	if _, err := pci.ParseAddress(bdf); err != nil {
+		return "", fmt.Errorf("%w: %w", ErrBadBDF, err)
 	}
 	dir := filepath.Join(sysfsRoot, "bus", "pci", "devices", bdf)
 	if _, err := os.Stat(dir); err != nil {

@@ -9,13 +9,14 @@
 package cleanup
 
 import (
+	"context"
 	"errors"
 	"fmt"
 )
 
 type step struct {
 	name string
-	undo func() error
+	undo func(context.Context) error
 }
 
 // Stack is a LIFO of undo steps. The zero value is ready to use. A Stack is not
@@ -26,7 +27,21 @@ type Stack struct {
 
 // Add registers undo under a name used in error messages.
 func (s *Stack) Add(name string, undo func() error) {
+	s.steps = append(s.steps, step{name: name, undo: func(context.Context) error { return undo() }})
+}
+
+// AddCtx registers an undo that waits on something (a process to exit, the
+// guest to let a device go): it gets the ctx CleanCtx is given, which bounds
+// the whole teardown.
+func (s *Stack) AddCtx(name string, undo func(context.Context) error) {
 	s.steps = append(s.steps, step{name: name, undo: undo})
+}
+
+// Push registers other's pending steps as one step of s, run in their own
+// order when s reaches it, and releases them from other.
+func (s *Stack) Push(name string, other *Stack) {
+	kept := other.Release()
+	s.AddCtx(name, kept.CleanCtx)
 }
 
 // Len reports how many undo steps are pending.
@@ -44,11 +59,14 @@ func (s *Stack) Release() *Stack {
 // Clean runs the pending steps in reverse order of registration, all of them
 // even when some fail, and returns every failure joined. Clean on an empty or
 // released Stack does nothing.
-func (s *Stack) Clean() error {
+func (s *Stack) Clean() error { return s.CleanCtx(context.Background()) }
+
+// CleanCtx is Clean with ctx handed to the steps added with AddCtx.
+func (s *Stack) CleanCtx(ctx context.Context) error {
 	var errs []error
 	for i := len(s.steps) - 1; i >= 0; i-- {
 		st := s.steps[i]
-		if err := st.undo(); err != nil {
+		if err := st.undo(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("undo %s: %w", st.name, err))
 		}
 	}

@@ -1,6 +1,7 @@
 package cleanup
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -40,5 +41,29 @@ func TestReleaseKeepsEffects(t *testing.T) {
 	}
 	if err := kept.Clean(); err != nil || !ran {
 		t.Fatalf("kept.Clean() did not run the released step (ran=%v, err=%v)", ran, err)
+	}
+}
+
+func TestCleanCtxAndPush(t *testing.T) {
+	type key struct{}
+	var order []string
+	var inner, outer Stack
+	outer.Add("first", func() error { order = append(order, "first"); return nil })
+	inner.AddCtx("a", func(ctx context.Context) error {
+		order = append(order, "a:"+ctx.Value(key{}).(string))
+		return nil
+	})
+	inner.Add("b", func() error { order = append(order, "b"); return errors.New("b failed") })
+	outer.Push("inner", &inner)
+	outer.Add("last", func() error { order = append(order, "last"); return nil })
+	if inner.Len() != 0 {
+		t.Errorf("Push left %d steps in the inner stack", inner.Len())
+	}
+	err := outer.CleanCtx(context.WithValue(context.Background(), key{}, "ctx"))
+	if diff := cmp.Diff([]string{"last", "b", "a:ctx", "first"}, order); diff != "" {
+		t.Errorf("order (-want +got):\n%s", diff)
+	}
+	if err == nil || !strings.Contains(err.Error(), "undo inner: undo b: b failed") {
+		t.Errorf("CleanCtx error = %v, want the inner step's failure named", err)
 	}
 }

@@ -16,6 +16,10 @@ type ChardevSocketArgs struct {
 	// Wait, for a server only, makes QEMU block until a client connects:
 	// the whole VM waits, so Kite leaves it off.
 	Wait bool
+	// Reconnect, for a client only, makes QEMU reconnect this many seconds
+	// after the peer closed (0: never), so a restarted peer (the agent's
+	// host side) can reach the guest again.
+	Reconnect int
 }
 
 type chardevAddArgs struct {
@@ -24,14 +28,15 @@ type chardevAddArgs struct {
 }
 
 type chardevBackend struct {
-	Type string        `json:"type"`
-	Data chardevSocket `json:"data"`
+	Type string `json:"type"`
+	Data any    `json:"data"` // chardevSocket or chardevFile
 }
 
 type chardevSocket struct {
-	Addr   socketAddress `json:"addr"`
-	Server bool          `json:"server"`
-	Wait   *bool         `json:"wait,omitempty"` // QEMU refuses it for a client
+	Addr      socketAddress `json:"addr"`
+	Server    bool          `json:"server"`
+	Wait      *bool         `json:"wait,omitempty"`      // QEMU refuses it for a client
+	Reconnect int           `json:"reconnect,omitempty"` // client only
 }
 
 type socketAddress struct {
@@ -50,7 +55,13 @@ func (a ChardevSocketArgs) wire() (chardevAddArgs, error) {
 	if a.Wait && !a.Server {
 		return chardevAddArgs{}, fmt.Errorf("chardev-add %q: %w: wait applies to a server socket only", a.ID, ErrInvalidArgs)
 	}
-	sock := chardevSocket{Addr: socketAddress{Type: "unix", Data: unixPath{a.Path}}, Server: a.Server}
+	if a.Reconnect < 0 {
+		return chardevAddArgs{}, fmt.Errorf("chardev-add %q: %w: reconnect %d is negative", a.ID, ErrInvalidArgs, a.Reconnect)
+	}
+	if a.Reconnect > 0 && a.Server {
+		return chardevAddArgs{}, fmt.Errorf("chardev-add %q: %w: reconnect applies to a client socket only", a.ID, ErrInvalidArgs)
+	}
+	sock := chardevSocket{Addr: socketAddress{Type: "unix", Data: unixPath{a.Path}}, Server: a.Server, Reconnect: a.Reconnect}
 	if a.Server {
 		sock.Wait = &a.Wait
 	}

@@ -15,6 +15,9 @@ func TestChardev(t *testing.T) {
 			"addr": {"type": "unix", "data": {"path": "/run/vfs.sock"}}, "server": false}}}`),
 		qmptest.Expect("chardev-add", `{"id": "agent", "backend": {"type": "socket", "data": {
 			"addr": {"type": "unix", "data": {"path": "/run/agent.sock"}}, "server": true, "wait": false}}}`),
+		qmptest.Expect("chardev-add", `{"id": "agent2", "backend": {"type": "socket", "data": {
+			"addr": {"type": "unix", "data": {"path": "/run/agent.sock"}}, "server": false, "reconnect": 1}}}`),
+		qmptest.Expect("chardev-add", `{"id": "log", "backend": {"type": "file", "data": {"out": "/run/a,b.log"}}}`),
 		qmptest.Expect("chardev-remove", `{"id": "vfs"}`),
 		qmptest.Expect("chardev-remove", `{"id": "busy"}`).Fails("GenericError", "Chardev 'busy' is busy"),
 	)
@@ -24,6 +27,12 @@ func TestChardev(t *testing.T) {
 	}
 	if err := c.ChardevAdd(ctx, qmp.ChardevSocketArgs{ID: "agent", Path: "/run/agent.sock", Server: true}); err != nil {
 		t.Errorf("ChardevAdd server: %v", err)
+	}
+	if err := c.ChardevAdd(ctx, qmp.ChardevSocketArgs{ID: "agent2", Path: "/run/agent.sock", Reconnect: 1}); err != nil {
+		t.Errorf("ChardevAdd client with reconnect: %v", err)
+	}
+	if err := c.ChardevAddFile(ctx, qmp.ChardevFileArgs{ID: "log", Path: "/run/a,b.log"}); err != nil {
+		t.Errorf("ChardevAddFile: %v", err)
 	}
 	if err := c.ChardevRemove(ctx, "vfs"); err != nil {
 		t.Errorf("ChardevRemove: %v", err)
@@ -38,9 +47,16 @@ func TestChardevRejectsBadArgs(t *testing.T) {
 		{Path: "/p"},
 		{ID: "c"},
 		{ID: "c", Path: "/p", Wait: true}, // wait without server
+		{ID: "c", Path: "/p", Server: true, Reconnect: 1}, // reconnect on a server
+		{ID: "c", Path: "/p", Reconnect: -1},
 	} {
 		if err := c.ChardevAdd(ctx, args); !errors.Is(err, qmp.ErrInvalidArgs) {
 			t.Errorf("ChardevAdd(%+v) = %v, want ErrInvalidArgs", args, err)
+		}
+	}
+	for _, args := range []qmp.ChardevFileArgs{{Path: "/p"}, {ID: "c"}} {
+		if err := c.ChardevAddFile(ctx, args); !errors.Is(err, qmp.ErrInvalidArgs) {
+			t.Errorf("ChardevAddFile(%+v) = %v, want ErrInvalidArgs", args, err)
 		}
 	}
 	if err := c.ChardevRemove(ctx, ""); !errors.Is(err, qmp.ErrInvalidArgs) {

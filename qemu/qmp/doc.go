@@ -3,7 +3,8 @@
 // replies to concurrent callers, fanning events out to subscribers, passing
 // file descriptors (getfd over SCM_RIGHTS), and the typed commands Kite uses
 // for hotplug and run control (device_add/del, netdev, chardev, object,
-// query-pci, query-status, stop/cont/quit).
+// blockdev, query-pci, query-status, stop/cont/quit). Turning Kite's typed
+// device specs into these commands belongs to qemu/hotplug.
 //
 // One goroutine reads the socket for the life of a Client; writes are
 // serialized by a mutex; every call takes a context. When the connection

@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
-	"strconv"
 	"strings"
+
+	"github.com/kite-vm/kite/internal/pci"
 )
 
 // ErrNotFound is wrapped when no device sits at a path (yet).
@@ -26,7 +26,7 @@ func Resolve(sysfs string, p Path) (string, error) {
 	}
 	dir, bus := filepath.Join(sysfs, "devices", "pci"+rootBus), rootBus
 	var dev string
-	for i, slot := range p.slots {
+	for i, slot := range p.Slots() {
 		if i > 0 {
 			next, err := secondaryBus(dev)
 			if err != nil {
@@ -61,8 +61,6 @@ func secondaryBus(dev string) (string, error) {
 // BDF returns the PCI address ("0000:01:00.0") of a device directory.
 func BDF(devDir string) string { return filepath.Base(devDir) }
 
-var bdfRE = regexp.MustCompile(`^[0-9a-f]{4}:[0-9a-f]{2}:([0-9a-f]{2})\.[0-7]$`)
-
 // FromDevicePath returns the guest PCI path of the PCI device a resolved
 // sysfs device path lies in, e.g. "/sys/devices/pci0000:00/0000:00:02.0/
 // 0000:01:00.0/virtio3" gives "02/00". ok is false for a non-PCI device.
@@ -78,13 +76,16 @@ func FromDevicePath(devPath string) (p Path, ok bool) {
 	if start < 0 {
 		return Path{}, false
 	}
+	var slots []uint8
 	for _, part := range parts[start:] {
-		m := bdfRE.FindStringSubmatch(part)
-		if m == nil {
+		a, err := pci.ParseAddress(part)
+		if err != nil {
 			break
 		}
-		v, _ := strconv.ParseUint(m[1], 16, 8)
-		p.slots = append(p.slots, uint8(v))
+		slots = append(slots, a.Device)
 	}
-	return p, !p.IsZero()
+	// NewPath refuses no slots (not a PCI device) and chains deeper than a
+	// path may be (a device Kite could not have named).
+	p, err := pci.NewPath(slots...)
+	return p, err == nil
 }

@@ -3,6 +3,7 @@ package pcipath
 import (
 	"errors"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/kite-vm/kite/agent/server/internal/sysfstest"
@@ -69,5 +70,28 @@ func TestFromDevicePathNotPCI(t *testing.T) {
 		if got, ok := FromDevicePath(p); ok {
 			t.Errorf("FromDevicePath(%s) = %s, want not a PCI device", p, got)
 		}
+	}
+}
+
+func TestFromDevicePathStopsAtNonPCI(t *testing.T) {
+	tests := []struct {
+		devPath string
+		want    string
+	}{
+		{"/sys/devices/pci0000:00/0000:00:02.0/0000:01:00.0/virtio3/block/vda", "02/00"},
+		{"/sys/devices/pci0000:00/0000:00:05.0/0000:03:00.1/net/eth0", "05/00"},
+		{"/sys/devices/pci0000:00/0000:00:03.0/0000:01:20.0", "03"},    // device 20 is no PCI device
+		{"/sys/devices/pci0000:00/0000:00:03.0/0000:01:0A.0", "03"},    // nor is upper case the kernel's
+		{"/sys/devices/pci0000:00/0000:00:1f.7/0000:01:00.0", "1f/00"}, // the function is not part of the path
+	}
+	for _, tt := range tests {
+		got, ok := FromDevicePath(tt.devPath)
+		if !ok || got.String() != tt.want {
+			t.Errorf("FromDevicePath(%s) = %q, %v; want %q", tt.devPath, got, ok, tt.want)
+		}
+	}
+	deep := "/sys/devices/pci0000:00" + strings.Repeat("/0000:00:01.0", 9)
+	if got, ok := FromDevicePath(deep); ok {
+		t.Errorf("FromDevicePath(9 levels) = %q, want not a path (more than 8 levels)", got)
 	}
 }

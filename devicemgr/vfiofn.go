@@ -1,0 +1,134 @@
+package devicemgr
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"slices"
+
+	"github.com/kite-vm/kite/agent/protocol"
+	"github.com/kite-vm/kite/configs"
+	"github.com/kite-vm/kite/internal/cleanup"
+	"github.com/kite-vm/kite/internal/sysfs"
+	"github.com/kite-vm/kite/qemu"
+	"github.com/kite-vm/kite/vfio"
+	"github.com/kite-vm/kite/vm/attach"
+)
+
+// VFIOFunction is a host PCI function passed through to the guest with
+// vfio-pci, on a root port of its own (attach.Attachment). The agent then
+// waits for it at its guest PCI path and gives it to the guest kernel's
+// driver, or with devices.vfio_mode "vfio" to vfio-pci in the guest.
+type VFIOFunction struct {
+	// ID is the attachment's name and the QEMU device id.
+	ID string
+	// BDF is the function's host address.
+	BDF  string
+	Port Port
+	Mode configs.VFIOMode
+	// SysfsRoot is /sys, or where a test stands it.
+	SysfsRoot string
+	// Together are the functions passed through with this one: members of
+	// its IOMMU group among them do not make the group unviable.
+	Together []string
+}
+
+var _ attach.Attachment = (*VFIOFunction)(nil)
+
+// Name implements attach.Attachment.
+func (f *VFIOFunction) Name() string { return f.ID }
+
+// Needs implements attach.Attachment: a function needs nothing of the
+// machine but its port.
+func (f *VFIOFunction) Needs() attach.Needs { return attach.Needs{} }
+
+// Attach checks the function's IOMMU group before anything moves (so a
+// refusal never takes a device from the host), binds it to vfio-pci and
+// registers giving it back to its driver.
+func (f *VFIOFunction) Attach(_ context.Context, host *cleanup.Stack) (attach.Plugged, error) {
+	if err := CheckViable(f.SysfsRoot, append([]string{f.BDF}, f.Together...)...); err != nil {
+		return attach.Plugged{}, err
+	}
+	restore, err := vfio.Bind(vfio.Sysfs{}, f.SysfsRoot, f.BDF)
+	if err != nil {
+		return attach.Plugged{}, err
+	}
+	host.Add("give "+f.BDF+" back to "+orNone(restore.Driver), func() error { return restore.Apply(vfio.Sysfs{}, f.SysfsRoot) })
+	return attach.Plugged{Device: f.Device(), Guest: f.Guest()}, nil
+}
+
+// Device is the vfio-pci device, without option ROM: Kite boots a kernel
+// directly, and a VF's ROM BAR only slows QEMU down.
+func (f *VFIOFunction) Device() qemu.Device {
+	return qemu.VFIO{ID: f.ID, Bus: f.Port.ID, Host: f.BDF, NoROM: true}
+}
+
+// Guest is the agent's request for the function.
+func (f *VFIOFunction) Guest() attach.AddDevice {
+	mode := protocol.DeviceMode_DEVICE_MODE_KERNEL
+	if f.Mode == configs.VFIOUserspace {
+		mode = protocol.DeviceMode_DEVICE_MODE_VFIO
+	}
+	return attach.AddDevice{Device: &protocol.Device{Id: f.ID, Kind: protocol.DeviceKind_DEVICE_KIND_VFIO,
+		GuestPciPath: f.Port.GuestPath(), Mode: mode}}
+}
+
+// CheckViable checks that the IOMMU group of each function can be passed
+// through: every other member is unbound, bound to vfio-pci, a bridge, or
+// among bdfs (about to be bound with it). Run it on all the functions of a
+// VM before binding any.
+func CheckViable(sysfsRoot string, bdfs ...string) error {
+	for _, bdf := range bdfs {
+		err := vfio.CheckViable(sysfsRoot, bdf)
+		var nv *vfio.NotViableError
+		if !errors.As(err, &nv) {
+			if err != nil {
+				return err
+			}
+			continue
+		}
+		nv.InUse = slices.DeleteFunc(nv.InUse, func(m vfio.Member) bool { return slices.Contains(bdfs, m.BDF) })
+		if len(nv.InUse) > 0 {
+			return nv
+		}
+	}
+	return nil
+}
+
+// CurrentBindings reads how each function is bound now, for a crash record
+// to give it back to its driver should the process that binds it die.
+func CurrentBindings(sysfsRoot string, bdfs []string) ([]Binding, error) {
+	var out []vfio.Restore
+	for _, bdf := range bdfs {
+		drv, err := sysfs.LinkBase(filepath.Join(sysfsRoot, "bus/pci/devices", bdf, "driver"))
+		if err != nil {
+			return nil, fmt.Errorf("reading the driver of %s: %w", bdf, err)
+		}
+		out = append(out, vfio.Restore{BDF: bdf, Driver: drv})
+	}
+	return out, nil
+}
+
+func orNone(driver string) string {
+	if driver == "" {
+		return "no driver"
+	}
+	return driver
+}
+
+// Binding is how a function was bound before Kite moved it to vfio-pci,
+// plain data for a crash record.
+type Binding = vfio.Restore
+
+// RestoreBindings gives each function back to the driver it had, for the
+// cleanup of a sandbox whose process died before its own undo ran.
+func RestoreBindings(sysfsRoot string, bs []Binding) error {
+	var errs []error
+	for _, b := range bs {
+		if err := b.Apply(vfio.Sysfs{}, sysfsRoot); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,89 @@
+package netmodels
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/kite-vm/kite/internal/cleanup"
+	"github.com/kite-vm/kite/vm/attach"
+)
+
+// rebindWait bounds the wait for a VF's netdev after its driver is back.
+const rebindWait = 10 * time.Second
+
+// hostNetns is the init network namespace, where a VF's netdev appears
+// when its driver takes it back.
+const hostNetns = "/proc/1/ns/net"
+
+// Physical carries a PCI netdev of the pod netns (an SR-IOV VF that the
+// SR-IOV CNI moved there) into the VM, an attachment: its configuration is
+// in Record (collected before anything moves); Function passes the function
+// through (a devicemgr.VFIOFunction: vfio-pci, a root port of its own),
+// which destroys the netdev; the guest configures the VF's netdev, found at
+// GuestPath, with the pod's name, MAC, MTU, addresses and routes. Detaching
+// gives the function back to its driver and rebuilds the netdev in the pod
+// netns from the record.
+type Physical struct {
+	Endpoint  *Endpoint
+	Record    *PhysicalEndpoint
+	Function  attach.Attachment
+	GuestPath string
+	SysfsRoot string
+}
+
+var _ attach.Attachment = (*Physical)(nil)
+
+// Name implements attach.Attachment: the function's.
+func (p *Physical) Name() string { return p.Function.Name() }
+
+// Needs implements attach.Attachment.
+func (p *Physical) Needs() attach.Needs { return p.Function.Needs() }
+
+// Attach passes the function through; the undo gives it back and rebuilds
+// the netdev, in that order.
+func (p *Physical) Attach(ctx context.Context, host *cleanup.Stack) (attach.Plugged, error) {
+	var fn cleanup.Stack
+	plugged, err := p.Function.Attach(ctx, &fn)
+	if err != nil {
+		return attach.Plugged{}, errors.Join(fmt.Errorf("passing interface %q through: %w", p.Record.Name, err), fn.Clean())
+	}
+	host.AddCtx("give VF "+p.Record.BDF+" back as "+p.Record.Name, func(ctx context.Context) error {
+		ctx, cancel := context.WithTimeout(ctx, rebindWait+5*time.Second)
+		defer cancel()
+		return p.Record.Restore(ctx, rebinder{fn: &fn, root: p.SysfsRoot})
+	})
+	p.Endpoint.mu.Lock()
+	p.Endpoint.mac, p.Endpoint.queues = p.Record.MAC, 1
+	p.Endpoint.mu.Unlock()
+	iface := guestInterface(p.Endpoint.Link, p.Record.MAC, p.Endpoint.MTU)
+	iface.GuestPciPath = p.GuestPath
+	cfg := attach.ConfigureInterface{Interface: iface, Routes: p.Endpoint.Routes, Neighbors: p.Endpoint.Neighbors,
+		Hint: fmt.Sprintf("VF %s: its driver must be in the guest image: kite guest build --modules", p.Record.BDF)}
+	steps := attach.Steps{cfg}
+	if plugged.Guest != nil {
+		steps = attach.Steps{plugged.Guest, cfg}
+	}
+	return attach.Plugged{Device: plugged.Device, Guest: steps}, nil
+}
+
+// rebinder gives a VF back to its host driver (the function's own undo)
+// and finds the netdev the driver makes for it, in the init netns.
+type rebinder struct {
+	fn   *cleanup.Stack
+	root string
+}
+
+func (r rebinder) Rebind(ctx context.Context, bdf, _ string) (Netdev, error) {
+	if err := r.fn.CleanCtx(ctx); err != nil {
+		return Netdev{}, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, rebindWait)
+	defer cancel()
+	name, err := NetdevOfBDF(ctx, r.root, bdf)
+	if err != nil {
+		return Netdev{}, err
+	}
+	return Netdev{NetnsPath: hostNetns, Name: name}, nil
+}

@@ -1,0 +1,150 @@
+package sandbox
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/kite-vm/kite/configs"
+	"github.com/kite-vm/kite/devicemgr"
+	"github.com/kite-vm/kite/fsshare/nvdimm"
+	"github.com/kite-vm/kite/netmodels"
+	"github.com/kite-vm/kite/spec"
+	"github.com/kite-vm/kite/vm"
+)
+
+// facts are what the collect step read of the host for a new sandbox:
+// plain data, which planning turns into attachments without touching
+// anything.
+type facts struct {
+	host      vm.Host
+	rootImage *vm.RootImage
+	// netns is the pod's network namespace as scanned; nil without one.
+	netns *netmodels.Netns
+	// physical are the records of its PCI netdevs (VFs), by link name.
+	physical map[string]*netmodels.PhysicalEndpoint
+	// functions are the PCI functions the first container claimed.
+	functions []devicemgr.Assignment
+	// dax are the first container's DAX images, checked.
+	dax []nvdimm.Image
+	// cpuset is the first container's cpuset, for vCPU pinning.
+	cpuset []int
+}
+
+// collect reads the host for the sandbox of first: the guest root image's
+// header, the pod netns and its VFs' records, the DAX images' headers, the
+// cpuset. (The PCI functions are claimed, a change on disk, by claim.)
+func (s *Sandbox) collect(first *spec.Container) (facts, error) {
+	cfg := s.cfg.Config
+	var f facts
+	if s.cfg.Host != nil {
+		f.host = *s.cfg.Host
+	} else {
+		f.host = vm.DetectHost("")
+	}
+	if cfg.Guest.ImageType == configs.ImageNVDIMM {
+		img, err := nvdimm.CheckImage(cfg.Guest.ImagePath())
+		if err != nil {
+			return facts{}, fmt.Errorf("%w: guest.image: %w (try: kite guest build --format nvdimm)", vm.ErrHost, err)
+		}
+		f.rootImage = &vm.RootImage{Path: img.Path, Size: img.Size}
+	}
+	if err := s.collectNetwork(first.NetnsPath, &f); err != nil {
+		return facts{}, err
+	}
+	for _, m := range first.Mounts {
+		if m.Host == nil || m.Host.Kind != spec.HostDAX {
+			continue
+		}
+		img, err := nvdimm.CheckImage(m.Host.Path)
+		if err != nil {
+			return facts{}, errorf(ErrInvalidArgument, "%s: %v (build DAX images with kite volume build-dax)", m.Host.Field, err)
+		}
+		f.dax = append(f.dax, img)
+	}
+	if res := first.Resources; res != nil && res.CPUs != "" {
+		cpus, err := devicemgr.ParseCPUList(res.CPUs)
+		if err != nil {
+			return facts{}, errorf(ErrInvalidArgument, "linux.resources.cpu.cpus: %v", err)
+		}
+		f.cpuset = cpus
+	}
+	return f, nil
+}
+
+// collectNetwork scans the pod netns, when there is one to carry, and
+// records each of its PCI netdevs before they leave the host.
+func (s *Sandbox) collectNetwork(netnsPath string, f *facts) error {
+	cfg := s.cfg.Config
+	if netnsPath == "" || cfg.Network.Model == configs.NetNone {
+		return nil
+	}
+	ns, err := netmodels.Scan(netnsPath)
+	if err != nil {
+		return err
+	}
+	f.netns = ns
+	cls, err := ns.Classify(configs.Network{Model: cfg.Network.Model, VhostUserSocketPattern: cfg.Network.VhostUserSocketPattern})
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidArgument, err)
+	}
+	for _, c := range cls {
+		if c.Kind != netmodels.EndpointPhysical {
+			continue
+		}
+		rec, err := netmodels.RecordPhysical(ns, c.Link.Name, s.cfg.sysfs())
+		if err != nil {
+			return err
+		}
+		if f.physical == nil {
+			f.physical = map[string]*netmodels.PhysicalEndpoint{}
+		}
+		f.physical[c.Link.Name] = rec
+	}
+	return nil
+}
+
+// claim claims, exclusively and on disk, the PCI functions container's
+// environment names (the SR-IOV device plugin's PCIDEVICE_<RESOURCE>,
+// checked against its _INFO), for the container: owner "<sandbox>/<id>".
+// The claim is recorded first, so that a crash never leaves it behind.
+func (s *Sandbox) claim(ctx context.Context, containerID string, env []string) ([]devicemgr.Assignment, error) {
+	reqs, err := devicemgr.ParsePCIDeviceEnv(env)
+	if err != nil {
+		return nil, errorf(ErrInvalidArgument, "%v", err)
+	}
+	if len(reqs) == 0 {
+		return nil, nil
+	}
+	fns, err := devicemgr.Inventory(s.cfg.sysfs())
+	if err != nil {
+		return nil, fmt.Errorf("reading the host's PCI functions: %w", err)
+	}
+	self, err := devicemgr.ProcessOf(devicemgr.DefaultProcRoot, s.pid)
+	if err != nil {
+		return nil, err
+	}
+	dir := s.cfg.allocDir()
+	if err := s.rec.update(func(r *record) { r.AllocDir = dir }); err != nil {
+		return nil, err
+	}
+	as, err := devicemgr.NewAllocator(dir).Allocate(ctx, devicemgr.Claim{
+		Owner:     devicemgr.Owner{Sandbox: s.owner(containerID), Process: self},
+		Functions: fns,
+		Requests:  devicemgr.Requests{Exact: reqs},
+	})
+	if err != nil {
+		return nil, errorf(ErrInvalidArgument, "%v", err)
+	}
+	return as, nil
+}
+
+// owner names a container's claim: containers of a pod come and go on
+// their own.
+func (s *Sandbox) owner(containerID string) string { return s.cfg.ID + "/" + containerID }
+
+// release drops a container's claim, after its functions are back with
+// their drivers.
+func (s *Sandbox) release(ctx context.Context, containerID string) error {
+	_, err := devicemgr.NewAllocator(s.cfg.allocDir()).Release(ctx, s.owner(containerID))
+	return err
+}

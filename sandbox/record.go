@@ -1,0 +1,116 @@
+package sandbox
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"slices"
+	"sync"
+
+	"github.com/kite-vm/kite/devicemgr"
+	"github.com/kite-vm/kite/internal/atomicfile"
+)
+
+// record is what cleaning up after a sandbox whose owning process died
+// needs to know: what to kill, unmount, remove and give back. It is
+// written before each host change it covers, so that a crash between the
+// change and its undo is never invisible.
+type record struct {
+	ID string `json:"id"`
+	// Owner is the process that owns the sandbox (the per-sandbox process
+	// or the shim daemon).
+	Owner devicemgr.Process `json:"owner"`
+	// VMDir is the VM's directory: every process of the VM names it on its
+	// command line.
+	VMDir string `json:"vmDir"`
+	// Pids are QEMU's and the helpers' (virtiofsd), once started.
+	Pids []int `json:"pids,omitempty"`
+	// LockFiles are virtiofsd's lock files, which it keeps outside the VM
+	// directory and does not remove.
+	LockFiles []string `json:"lockFiles,omitempty"`
+	// Bindings say how to give each function bound to vfio-pci back to its
+	// driver; SysfsRoot is where.
+	Bindings  []devicemgr.Binding `json:"bindings,omitempty"`
+	SysfsRoot string              `json:"sysfsRoot,omitempty"`
+	// AllocDir is where the sandbox's device claims are kept ("" if it made
+	// none).
+	AllocDir string `json:"allocDir,omitempty"`
+}
+
+// recorder keeps the record on disk.
+type recorder struct {
+	path string
+	mu   sync.Mutex
+	rec  record // guarded by mu
+}
+
+// update changes the record and writes it, atomically, before the caller
+// makes the change it describes.
+func (r *recorder) update(fn func(*record)) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	fn(&r.rec)
+	data, err := json.MarshalIndent(r.rec, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := atomicfile.WriteBytes(r.path, 0o600, append(data, '\n')); err != nil {
+		return fmt.Errorf("writing the crash record: %w", err)
+	}
+	return nil
+}
+
+// addBindings records functions about to be bound, once each.
+func (r *recorder) addBindings(root string, bs []devicemgr.Binding) error {
+	return r.update(func(rec *record) {
+		rec.SysfsRoot = root
+		for _, b := range bs {
+			if !slices.ContainsFunc(rec.Bindings, func(o devicemgr.Binding) bool { return o.BDF == b.BDF }) {
+				rec.Bindings = append(rec.Bindings, b)
+			}
+		}
+	})
+}
+
+// allocDir is where the sandbox's claims are, "" if it made none.
+func (r *recorder) allocDir() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.rec.AllocDir
+}
+
+func (r *recorder) remove() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return removeIfExists(r.path)
+}
+
+// readRecord reads the record of the sandbox directory dir; a missing one
+// (the owner died before writing it) reads as the default VM directory.
+func readRecord(dir string) (record, error) {
+	path := Config{Dir: dir}.recordPath()
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return record{VMDir: VMDir(dir)}, nil
+	}
+	if err != nil {
+		return record{}, fmt.Errorf("reading the crash record: %w", err)
+	}
+	var r record
+	if err := json.Unmarshal(data, &r); err != nil {
+		return record{}, fmt.Errorf("reading the crash record %s: %w", path, err)
+	}
+	if r.VMDir != VMDir(dir) {
+		return record{}, fmt.Errorf("crash record %s names directory %s, not %s", path, r.VMDir, VMDir(dir))
+	}
+	return r, nil
+}
+
+func removeIfExists(path string) error {
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,239 @@
+package sandbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/kite-vm/kite/agent/client"
+	"github.com/kite-vm/kite/agent/protocol"
+	"github.com/kite-vm/kite/devicemgr"
+	"github.com/kite-vm/kite/fsshare"
+	"github.com/kite-vm/kite/internal/cleanup"
+	"github.com/kite-vm/kite/spec"
+	"github.com/kite-vm/kite/vm"
+)
+
+// Sandbox is a pod sandbox: one VM and the containers in it.
+type Sandbox struct {
+	cfg      Config
+	log      *slog.Logger
+	observer Observer
+	pid      int // the owning process: this one
+	rec      *recorder
+	lay      *layout
+	m        *vm.Machine
+	firstID  string // the container the sandbox was created for
+	// netnsPath is the pod's network namespace ("" for none), where
+	// interfaces added later come from.
+	netnsPath string
+	hot      *hotState
+	stopOnce sync.Once
+	stopErr  error
+	died     chan struct{} // closed when QEMU exited on its own
+
+	mu         sync.Mutex
+	containers map[string]*Container // guarded by mu
+	degraded   string                // guarded by mu: why, once a share died
+	stopping   bool                  // guarded by mu: Stop has begun
+}
+
+// Create creates a sandbox for its first container: it collects what the
+// host has, claims the container's PCI functions, plans the VM, records
+// what a crash cleanup needs, boots the VM with the pod's network, the
+// shared directory, the DAX volumes and the functions, and creates the
+// sandbox in the guest (hostname, storages). The container itself is
+// created by CreateContainer. A failure undoes everything.
+func Create(ctx context.Context, cfg Config, first *spec.Container) (_ *Sandbox, err error) {
+	if cfg.Config == nil || cfg.Dir == "" || first == nil {
+		return nil, errorf(ErrInvalidArgument, "creating a sandbox needs a configuration, a directory and a first container")
+	}
+	s := &Sandbox{cfg: cfg, log: cfg.Logger, observer: cfg.Observer, pid: os.Getpid(), firstID: first.ID, netnsPath: first.NetnsPath,
+		rec: &recorder{path: cfg.recordPath()}, hot: newHotState(), died: make(chan struct{}),
+		containers: map[string]*Container{}}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.observer == nil {
+		s.observer = nopObserver{}
+	}
+	var cu cleanup.Stack
+	defer func() {
+		if err != nil {
+			uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stopBudget)
+			defer cancel()
+			err = errors.Join(fmt.Errorf("creating sandbox %q: %w", cfg.ID, err), cu.CleanCtx(uctx))
+		}
+	}()
+	if err := s.begin(&cu); err != nil {
+		return nil, err
+	}
+	if err := s.boot(ctx, first, &cu); err != nil {
+		return nil, err
+	}
+	if err := s.createInGuest(ctx, first.Hostname); err != nil {
+		return nil, err
+	}
+	go s.watchVM()
+	s.watchShares()
+	cu.Release()
+	return s, nil
+}
+
+// begin writes the first crash record: who owns the sandbox, where its VM
+// lives.
+func (s *Sandbox) begin(cu *cleanup.Stack) error {
+	self, err := devicemgr.ProcessOf(devicemgr.DefaultProcRoot, s.pid)
+	if err != nil {
+		return err
+	}
+	if err := s.rec.update(func(r *record) {
+		r.ID, r.Owner, r.VMDir, r.SysfsRoot = s.cfg.ID, self, s.cfg.vmDir(), s.cfg.sysfs()
+	}); err != nil {
+		return err
+	}
+	cu.Add("remove the crash record", s.rec.remove)
+	return nil
+}
+
+// boot collects, claims, plans, records and boots.
+func (s *Sandbox) boot(ctx context.Context, first *spec.Container, cu *cleanup.Stack) error {
+	f, err := s.collect(first)
+	if err != nil {
+		return err
+	}
+	if f.functions, err = s.claim(ctx, first.ID, processEnv(first)); err != nil {
+		return err
+	}
+	if len(f.functions) > 0 {
+		cu.Add("release the sandbox's PCI functions", func() error { return s.release(context.Background(), first.ID) })
+	}
+	if s.lay, err = planSandbox(s.cfg, f); err != nil {
+		return err
+	}
+	if err := s.recordBoot(); err != nil {
+		return err
+	}
+	t0 := time.Now()
+	if s.m, err = vm.Boot(ctx, s.lay.vm); err != nil {
+		return err
+	}
+	cu.AddCtx("stop the VM", s.m.Stop)
+	t := s.m.Timings()
+	s.log.Debug("VM booted", "host_ready", t.HostReady, "qemu_started", t.QEMUStarted, "agent_ready", t.AgentReady,
+		"booted", t.Booted, "took", time.Since(t0))
+	return s.rec.update(func(r *record) { r.Pids = s.Pids() })
+}
+
+// recordBoot records, before the boot, what it will leave outside the VM
+// directory: virtiofsd's lock file, the functions' drivers.
+func (s *Sandbox) recordBoot() error {
+	bindings, err := devicemgr.CurrentBindings(s.cfg.sysfs(), s.lay.bound)
+	if err != nil {
+		return err
+	}
+	if err := s.rec.addBindings(s.cfg.sysfs(), bindings); err != nil {
+		return err
+	}
+	if v := s.lay.shared.Share().Virtiofsd(); v != nil {
+		return s.rec.update(func(r *record) { r.LockFiles = append(r.LockFiles, v.LockFile) })
+	}
+	return nil
+}
+
+// createInGuest creates the sandbox in the guest: its hostname, and the
+// shared directory and DAX volumes mounted.
+func (s *Sandbox) createInGuest(ctx context.Context, hostname string) error {
+	storages := []*protocol.Storage{s.lay.shared.Storage()}
+	for _, d := range s.lay.dax {
+		storages = append(storages, d.Storage())
+	}
+	err := s.agent().CreateSandbox(ctx, &protocol.CreateSandboxRequest{SandboxId: s.cfg.ID, Hostname: hostname, Storages: storages})
+	if err != nil {
+		return fmt.Errorf("creating the sandbox in the guest: %w", err)
+	}
+	return nil
+}
+
+// ID is the sandbox's id.
+func (s *Sandbox) ID() string { return s.cfg.ID }
+
+// Machine is the sandbox's VM.
+func (s *Sandbox) Machine() *vm.Machine { return s.m }
+
+// Pids are QEMU's pid and the share servers' (virtiofsd), for the front
+// end's state.
+func (s *Sandbox) Pids() []int {
+	pids := []int{s.m.Process().Pid()}
+	for _, d := range s.shareDaemons() {
+		pids = append(pids, d.Pid())
+	}
+	return pids
+}
+
+// shareDaemons are the running virtiofsd of the shared directory and of
+// the virtio-fs volumes.
+func (s *Sandbox) shareDaemons() []*fsshare.Virtiofsd {
+	var out []*fsshare.Virtiofsd
+	if d := s.lay.shared.Share().Daemon(); d != nil {
+		out = append(out, d)
+	}
+	return append(out, s.hot.volumeDaemons()...)
+}
+
+func (s *Sandbox) agent() *client.Client { return s.m.Agent() }
+
+// Stop ends the sandbox: the VM stops (giving every device back to the
+// host), the claims are dropped and the crash record goes. Its teardown has
+// its own time budget: the caller going away must not leave it half done.
+// Stop is idempotent.
+func (s *Sandbox) Stop() error {
+	s.stopOnce.Do(func() {
+		s.mu.Lock()
+		s.stopping = true
+		cs := s.containerList()
+		s.mu.Unlock()
+		ctx, cancel := context.WithTimeout(context.Background(), stopBudget)
+		defer cancel()
+		err := s.m.Stop(ctx)
+		for _, c := range cs {
+			c.init.stop(UnknownExit, time.Now())
+		}
+		if dir := s.rec.allocDir(); dir != "" {
+			_, rerr := devicemgr.NewAllocator(dir).ReleaseSandbox(ctx, s.cfg.ID)
+			err = errors.Join(err, rerr)
+		}
+		s.stopErr = errors.Join(err, s.rec.remove())
+	})
+	return s.stopErr
+}
+
+// Died is closed when QEMU exited on its own, not by Stop.
+func (s *Sandbox) Died() <-chan struct{} { return s.died }
+
+// Degraded says why the sandbox can no longer serve a share, "" while it
+// can.
+func (s *Sandbox) Degraded() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.degraded
+}
+
+// checkDegraded refuses a request on a degraded sandbox.
+func (s *Sandbox) checkDegraded(what, verb string) error {
+	if reason := s.Degraded(); reason != "" {
+		return errorf(ErrFailedPrecondition, "%s cannot %s: %s", what, verb, reason)
+	}
+	return nil
+}
+
+func processEnv(c *spec.Container) []string {
+	if c.Process == nil {
+		return nil
+	}
+	return c.Process.Env
+}

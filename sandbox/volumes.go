@@ -1,0 +1,176 @@
+package sandbox
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"sync"
+
+	"github.com/kite-vm/kite/devicemgr"
+	"github.com/kite-vm/kite/fsshare"
+	"github.com/kite-vm/kite/fsshare/blockvol"
+	"github.com/kite-vm/kite/vm/attach"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// VolumeKind is how a volume reaches a running VM.
+type VolumeKind string
+
+// Volume kinds.
+const (
+	VolumeVirtioFS VolumeKind = "virtio-fs" // a virtiofsd of its own and a vhost-user-fs device
+	VolumeNineP    VolumeKind = "9p"        // a reserved 9p backend and a virtio-9p device
+	VolumeBlock    VolumeKind = "blk"       // a virtio-blk disk: an image file or a block device
+)
+
+// VolumeSpec is a host directory or disk to add to a running sandbox.
+type VolumeSpec struct {
+	// Name identifies the volume in the sandbox: letters, digits and _.-.
+	Name     string
+	Kind     VolumeKind
+	Source   string // absolute host path
+	ReadOnly bool
+	// FSType of a block volume, "" to detect it (ext2/3/4, xfs, btrfs).
+	FSType string
+	// Options of a block volume's mount in the guest (e.g. noatime).
+	Options []string
+}
+
+// Volume is a volume in the VM.
+type Volume struct {
+	VolumeSpec
+	// GuestPath is where the volume's content is in the guest.
+	GuestPath string
+	Timings   attach.Timings
+}
+
+// hotVolume is a volume attached since the boot.
+type hotVolume struct {
+	Volume
+	id   string
+	port devicemgr.Port
+}
+
+// volumes are the sandbox's hot-plugged volumes, by name.
+type volumes struct {
+	mu     sync.Mutex
+	byName map[string]*hotVolume // guarded by mu
+	fs     []*fsshare.Share      // guarded by mu: the virtio-fs volumes' shares
+}
+
+// AddVolume hot-plugs a volume into the running VM and mounts it in the
+// guest (under the agent's storage root, Volume.GuestPath): a block volume
+// as a virtio-blk disk (locked against use by another sandbox), a directory
+// as a virtio-fs share with a virtiofsd of its own, or over one of the 9p
+// backends reserved at boot. Every step is undone if a later one fails.
+func (s *Sandbox) AddVolume(ctx context.Context, v VolumeSpec) (Volume, error) {
+	if err := fsshare.CheckVolumeName(v.Name); err != nil {
+		return Volume{}, err
+	}
+	if err := s.checkDegraded(fmt.Sprintf("sandbox %q", s.cfg.ID), "add a volume"); err != nil {
+		return Volume{}, err
+	}
+	vols := s.hot.vols
+	vols.mu.Lock()
+	defer vols.mu.Unlock()
+	if vols.byName[v.Name] != nil {
+		return Volume{}, errorf(ErrInvalidArgument, "volume %q is already in sandbox %q", v.Name, s.cfg.ID)
+	}
+	hv, err := s.attachVolume(ctx, v)
+	if err != nil {
+		return Volume{}, fmt.Errorf("adding volume %q (%s, %s) to sandbox %q: %w", v.Name, v.Kind, v.Source, s.cfg.ID, err)
+	}
+	vols.byName[v.Name] = hv
+	return hv.Volume, nil
+}
+
+// attachVolume plans the volume on a spare root port and attaches it.
+func (s *Sandbox) attachVolume(ctx context.Context, v VolumeSpec) (*hotVolume, error) {
+	id := fsshare.VolumePrefix + v.Name
+	port, err := s.lay.topo.Take(id)
+	if err != nil {
+		return nil, errorf(ErrInvalidArgument, "%v", err)
+	}
+	vol, share, err := s.planVolume(v, id, port)
+	if err == nil && share != nil {
+		err = s.rec.update(func(r *record) { r.LockFiles = append(r.LockFiles, share.Virtiofsd().LockFile) })
+	}
+	var r attach.Result
+	if err == nil {
+		r, err = s.m.Attach(ctx, vol)
+	}
+	if err != nil {
+		s.lay.topo.Release(port)
+		return nil, err
+	}
+	if share != nil {
+		s.hot.vols.fs = append(s.hot.vols.fs, share)
+		go s.watchVirtiofsd(share.Daemon())
+	}
+	return &hotVolume{Volume: Volume{VolumeSpec: v, GuestPath: vol.GuestPath(r), Timings: r.Timings}, id: id, port: port}, nil
+}
+
+// planVolume makes the volume's attachment: the subsystem plans it, on
+// port.
+func (s *Sandbox) planVolume(v VolumeSpec, id string, port devicemgr.Port) (fsshare.Volume, *fsshare.Share, error) {
+	fs := s.cfg.Config.SharedFS
+	switch v.Kind {
+	case VolumeBlock:
+		m := specs.Mount{Source: v.Source, Destination: "/", Type: cmp.Or(v.FSType, "auto"), Options: v.Options}
+		if v.ReadOnly {
+			m.Options = append(slices.Clone(m.Options), "ro")
+		}
+		bv, ok, err := blockvol.Classify(m)
+		if err != nil {
+			return nil, nil, err
+		}
+		if !ok {
+			return nil, nil, errorf(ErrInvalidArgument, "%s is neither an image file nor a block device", v.Source)
+		}
+		b, err := fsshare.NewBlockVolume(bv, id, port.ID, port.BusSlot)
+		return b, nil, err
+	case VolumeVirtioFS:
+		fv, err := fsshare.NewVirtioFSVolume(fs, s.cfg.vmDir(), v.Name, v.Source, v.ReadOnly, port.ID, port.GuestPath())
+		if err != nil {
+			return nil, nil, err
+		}
+		fv.Share().SetStopTimeout(s.cfg.Config.Hypervisor.ShutdownTimeout.Duration())
+		return fv, fv.Share(), nil
+	case VolumeNineP:
+		nv, err := fsshare.NewNinePVolume(fs, s.lay.slots, v.Name, v.Source, v.ReadOnly, port.ID, port.GuestPath())
+		return nv, nil, err
+	}
+	return nil, nil, errorf(ErrInvalidArgument, "volume kind %q: want %s, %s or %s", v.Kind, VolumeBlock, VolumeVirtioFS, VolumeNineP)
+}
+
+// RemoveVolume unmounts a hot-plugged volume in the guest (refused while a
+// guest process uses it), unplugs its device and undoes the host side.
+func (s *Sandbox) RemoveVolume(ctx context.Context, name string) error {
+	vols := s.hot.vols
+	vols.mu.Lock()
+	defer vols.mu.Unlock()
+	hv := vols.byName[name]
+	if hv == nil {
+		return errorf(ErrNotFound, "volume %q is not in sandbox %q", name, s.cfg.ID)
+	}
+	if err := s.m.Detach(ctx, hv.id); err != nil {
+		return fmt.Errorf("removing volume %q from sandbox %q: %w", name, s.cfg.ID, err)
+	}
+	s.lay.topo.Release(hv.port)
+	delete(vols.byName, name)
+	return nil
+}
+
+// Volumes lists the hot-plugged volumes, by name.
+func (s *Sandbox) Volumes() []Volume {
+	vols := s.hot.vols
+	vols.mu.Lock()
+	defer vols.mu.Unlock()
+	var out []Volume
+	for _, name := range slices.Sorted(maps.Keys(vols.byName)) {
+		out = append(out, vols.byName[name].Volume)
+	}
+	return out
+}

@@ -1,0 +1,139 @@
+package spec
+
+import (
+	"fmt"
+	"os"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+func TestConvertNamespaces(t *testing.T) {
+	const (
+		newNS   = NamespaceNew
+		sandbox = NamespaceSandbox
+	)
+	tests := []struct {
+		name string
+		nss  []specs.LinuxNamespace
+		want Namespaces
+	}{
+		{"none: all shared with the sandbox", nil, Namespaces{sandbox, sandbox, sandbox, sandbox}},
+		{"all new", []specs.LinuxNamespace{{Type: "pid"}, {Type: "uts"}, {Type: "ipc"}, {Type: "cgroup"}, {Type: "network"}, {Type: "mount"}},
+			Namespaces{newNS, newNS, newNS, newNS}},
+		{"pod container joins by path", []specs.LinuxNamespace{{Type: "pid"}, {Type: "ipc", Path: "/proc/1/ns/ipc"}, {Type: "uts", Path: "/proc/1/ns/uts"}, {Type: "network", Path: "/run/netns/x"}},
+			Namespaces{newNS, sandbox, sandbox, sandbox}},
+		{"shared pid namespace", []specs.LinuxNamespace{{Type: "pid", Path: "/proc/1/ns/pid"}, {Type: "cgroup"}},
+			Namespaces{sandbox, sandbox, sandbox, newNS}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			spec := readConfig(t, "default")
+			spec.Hostname = ""
+			spec.Linux.Namespaces = tt.nss
+			c, err := Convert(spec, Input{ContainerID: "c1", Bundle: "/b"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, c.Namespaces); diff != "" {
+				t.Errorf("namespaces (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestConvertDevicesOnPersistentDev(t *testing.T) {
+	// Without a tmpfs /dev the agent does not add the default nodes, so
+	// the ones the spec lists must reach it.
+	spec := readConfig(t, "default")
+	spec.Mounts = spec.Mounts[:1]
+	spec.Linux.Devices = []specs.LinuxDevice{{Path: "/dev/null", Type: "c", Major: 1, Minor: 3}}
+	c, err := Convert(spec, Input{ContainerID: "c1", Bundle: "/b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Devices; len(got) != 1 || got[0].GuestPath != "/dev/null" {
+		t.Errorf("devices = %v, want /dev/null passed through", got)
+	}
+	spec = readConfig(t, "default")
+	spec.Linux.Devices = []specs.LinuxDevice{{Path: "/dev/null", Type: "c", Major: 1, Minor: 3}}
+	if c, err = Convert(spec, Input{ContainerID: "c1", Bundle: "/b"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Devices; len(got) != 0 {
+		t.Errorf("devices on a tmpfs /dev = %v, want none (the agent binds /dev/null itself)", got)
+	}
+}
+
+// The default bundle goes through Load and Convert as the CLI chains them.
+func TestLoadThenConvert(t *testing.T) {
+	config, err := os.ReadFile("testdata/configs/default.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bundle := makeBundle(t, config)
+	spec, err := Load(bundle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := Convert(spec, Input{ContainerID: "c1", Bundle: bundle})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(c.Rootfs.HostPath); err != nil || !fi.IsDir() {
+		t.Errorf("Rootfs.HostPath %q is not the bundle's rootfs directory: %v", c.Rootfs.HostPath, err)
+	}
+}
+
+// Bind mounts of host paths name their host path for the engine to share,
+// with their guest source left for it to fill.
+func TestConvertHostBinds(t *testing.T) {
+	spec := readConfig(t, "default")
+	n := len(spec.Mounts)
+	spec.Mounts = append(spec.Mounts,
+		specs.Mount{Destination: "/data/", Type: "bind", Source: "/srv/data", Options: []string{"rbind", "ro"}},
+		specs.Mount{Destination: "/etc/hosts", Type: "none", Source: "hosts", Options: []string{"bind"}},
+		specs.Mount{Destination: "/x", Type: "bind", Source: "/srv/x"},
+	)
+	c, err := Convert(spec, Input{ContainerID: "c1", Bundle: "/b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	field := func(i int) string { return fmt.Sprintf("mounts[%d]", i) }
+	want := []Mount{
+		{Destination: "/data", Type: "bind", Options: []string{"rbind", "ro"},
+			Host: &HostSource{Kind: HostBind, Field: field(n), Path: "/srv/data", ReadOnly: true}},
+		{Destination: "/etc/hosts", Type: "bind", Options: []string{"bind"},
+			Host: &HostSource{Kind: HostBind, Field: field(n + 1), Path: "/b/hosts"}},
+		{Destination: "/x", Type: "bind", Options: []string{"rbind"},
+			Host: &HostSource{Kind: HostBind, Field: field(n + 2), Path: "/srv/x"}},
+	}
+	if diff := cmp.Diff(want, c.Mounts[n:]); diff != "" {
+		t.Errorf("mounts (-want +got):\n%s", diff)
+	}
+}
+
+// Mounts of images and devices with a disk file system become disks, or
+// with "dax" NVDIMMs.
+func TestConvertHostDisks(t *testing.T) {
+	spec := readConfig(t, "default")
+	n := len(spec.Mounts)
+	spec.Mounts = append(spec.Mounts,
+		specs.Mount{Destination: "/data", Type: "ext4", Source: "/images/data.img", Options: []string{"loop", "noatime"}},
+		specs.Mount{Destination: "/ref/", Type: "xfs", Source: "/dev/sdb1", Options: []string{"ro", "dax"}},
+	)
+	c, err := Convert(spec, Input{ContainerID: "c1", Bundle: "/b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Mount{
+		{Destination: "/data", Type: "bind", Options: []string{"rbind"},
+			Host: &HostSource{Kind: HostDisk, Field: fmt.Sprintf("mounts[%d]", n), Path: "/images/data.img", FSType: "ext4", Options: []string{"noatime"}}},
+		{Destination: "/ref", Type: "bind", Options: []string{"rbind", "ro"},
+			Host: &HostSource{Kind: HostDAX, Field: fmt.Sprintf("mounts[%d]", n+1), Path: "/dev/sdb1", FSType: "xfs", ReadOnly: true}},
+	}
+	if diff := cmp.Diff(want, c.Mounts[n:]); diff != "" {
+		t.Errorf("mounts (-want +got):\n%s", diff)
+	}
+}

@@ -1,0 +1,79 @@
+package spec
+
+import (
+	"fmt"
+	"path/filepath"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// guestNode is a device node every Kite guest has, found by its numbers.
+type guestNode struct {
+	major, minor int64
+	path         string
+	// onTmpfsDev: the agent binds it into a tmpfs /dev by itself, so
+	// asking again would collide with its bind mount.
+	onTmpfsDev bool
+}
+
+// guestNodes are the character devices a container may ask for. Host
+// devices (disks, GPUs, VFs) have no node in the guest until they are
+// passed through, which linux.devices cannot express.
+var guestNodes = []guestNode{
+	{1, 3, "/dev/null", true},
+	{1, 5, "/dev/zero", true},
+	{1, 7, "/dev/full", true},
+	{1, 8, "/dev/random", true},
+	{1, 9, "/dev/urandom", true},
+	{5, 0, "/dev/tty", true},
+	{5, 2, "/dev/ptmx", true}, // a link to the container's devpts ptmx
+	{10, 200, "/dev/net/tun", false},
+	{10, 229, "/dev/fuse", false},
+}
+
+// devices converts linux.devices into guest nodes made visible in the
+// container.
+func (c *converter) devices(ds []specs.LinuxDevice, tmpfsDev bool) []Device {
+	var out []Device
+	for i, d := range ds {
+		field := fmt.Sprintf("linux.devices[%d]", i)
+		if !filepath.IsAbs(d.Path) {
+			c.fail(invalid(field, "path %q is not absolute", d.Path))
+			continue
+		}
+		node, ok := findGuestNode(d)
+		if !ok {
+			c.fail(unsupported(field, "device %s (%s %d:%d) is not a node the guest has; passing host devices through linux.devices is not supported yet", d.Path, d.Type, d.Major, d.Minor))
+			continue
+		}
+		if tmpfsDev && node.onTmpfsDev && filepath.Clean(d.Path) == node.path {
+			continue // already there
+		}
+		cd := Device{GuestPath: node.path, ContainerPath: filepath.Clean(d.Path)}
+		if d.FileMode != nil {
+			cd.FileMode = d.FileMode.Perm()
+		}
+		if d.UID != nil {
+			cd.UID = *d.UID
+		}
+		if d.GID != nil {
+			cd.GID = *d.GID
+		}
+		out = append(out, cd)
+	}
+	return out
+}
+
+// findGuestNode matches a character device ("c" or its alias "u") by its
+// numbers, whatever path the container wants it at.
+func findGuestNode(d specs.LinuxDevice) (guestNode, bool) {
+	if d.Type != "c" && d.Type != "u" {
+		return guestNode{}, false
+	}
+	for _, n := range guestNodes {
+		if n.major == d.Major && n.minor == d.Minor {
+			return n, true
+		}
+	}
+	return guestNode{}, false
+}

@@ -1,0 +1,97 @@
+package spec
+
+import (
+	"fmt"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// NamespaceMode says whether a container gets a namespace of its own or
+// the sandbox's. The zero value is unset: the agent then gives the
+// container its own, but Convert always says which.
+type NamespaceMode int
+
+const (
+	// NamespaceNew gives the container a namespace of its own.
+	NamespaceNew NamespaceMode = iota + 1
+	// NamespaceSandbox shares the sandbox's namespace of that kind, as
+	// every container that asks for it does (a pod's IPC and UTS, or
+	// shareProcessNamespace's PID).
+	NamespaceSandbox
+)
+
+var namespaceModeNames = []string{"", "new", "sandbox"}
+
+func (m NamespaceMode) String() string { return enumString(m, namespaceModeNames) }
+
+// MarshalText writes the mode's name.
+func (m NamespaceMode) MarshalText() ([]byte, error) { return enumText(m, namespaceModeNames) }
+
+// UnmarshalText reads a name MarshalText writes.
+func (m *NamespaceMode) UnmarshalText(text []byte) (err error) {
+	*m, err = parseEnum[NamespaceMode](text, namespaceModeNames)
+	return err
+}
+
+// Namespaces are the kinds of namespace the guest lets a container choose.
+// The others are fixed by the VM: the network namespace is the guest's,
+// the mount namespace always new, user and time namespaces refused.
+type Namespaces struct {
+	PID, UTS, IPC, Cgroup NamespaceMode
+}
+
+// namespaces maps linux.namespaces onto the guest's choices. A kind the
+// spec leaves out is shared with the runtime, which in the guest is the
+// sandbox; a kind with a path joins another container's, which in a VM
+// can only be a container of the same sandbox.
+func (c *converter) namespaces(nss []specs.LinuxNamespace) Namespaces {
+	out := Namespaces{PID: NamespaceSandbox, UTS: NamespaceSandbox, IPC: NamespaceSandbox, Cgroup: NamespaceSandbox}
+	seen := map[specs.LinuxNamespaceType]bool{}
+	for i, ns := range nss {
+		field := fmt.Sprintf("linux.namespaces[%d]", i)
+		if seen[ns.Type] {
+			c.fail(invalid(field, "namespace type %q is given twice", ns.Type))
+			continue
+		}
+		seen[ns.Type] = true
+		mode := NamespaceNew
+		if ns.Path != "" {
+			mode = NamespaceSandbox
+		}
+		switch ns.Type {
+		case specs.PIDNamespace:
+			out.PID = mode
+		case specs.UTSNamespace:
+			out.UTS, c.joinsUTS = mode, ns.Path != ""
+		case specs.IPCNamespace:
+			out.IPC = mode
+		case specs.CgroupNamespace:
+			out.Cgroup = mode
+		default:
+			c.otherNamespace(field, ns)
+		}
+	}
+	return out
+}
+
+// otherNamespace handles the kinds the guest offers no choice for.
+func (c *converter) otherNamespace(field string, ns specs.LinuxNamespace) {
+	switch ns.Type {
+	case specs.NetworkNamespace:
+		// The VM is the network boundary: every container uses the
+		// guest's network namespace, into which the engine carries the
+		// interfaces of the pod's (the one named here).
+		c.netns = ns.Path
+	case specs.MountNamespace:
+		// Always new in the guest; joining one is meaningless there.
+		if ns.Path != "" {
+			c.ignore(field, "mount namespace "+ns.Path+": the container always gets a new one in the guest")
+		}
+	case specs.UserNamespace:
+		c.fail(unsupported(field, "user namespaces are not supported"))
+	case specs.TimeNamespace:
+		c.fail(unsupported(field, "time namespaces are not supported"))
+	default:
+		c.fail(invalid(field, "unknown namespace type %q", ns.Type))
+	}
+}
