@@ -8,6 +8,7 @@ import (
 	"sort"
 	"testing"
 
+	"github.com/kite-vm/kite/internal/testing/netnstest"
 	"github.com/kite-vm/kite/internal/testing/testutil"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
@@ -35,7 +36,7 @@ func tcfRandHex(t *testing.T) string {
 func tcfNewPodNet(t *testing.T, mtu int) *tcfPodNet {
 	t.Helper()
 	testutil.RequireRoot(t)
-	p := &tcfPodNet{PodPath: testNetns(t, "tcf"), NodePath: testNetns(t, "tcf")}
+	p := &tcfPodNet{PodPath: netnstest.NewNetns(t, "tcf"), NodePath: netnstest.NewNetns(t, "tcf")}
 	suffix := tcfRandHex(t)
 	podTmp, nodeIf := "kt"+suffix+"p", "kt"+suffix+"n"
 	p.NodeIf = nodeIf

@@ -36,7 +36,10 @@ func mvtTestPacketSocket(t *testing.T, path, ifname string, ethertype uint16) in
 	}
 	ch := make(chan result, 1)
 	go func() {
-		runtime.LockOSThread() // never unlocked: this thread enters another netns
+		// Never unlocked: this thread enters another netns. It also goes
+		// back before the goroutine ends: the runtime parks a locked main
+		// thread instead of ending it, which would pin the pod netns.
+		runtime.LockOSThread()
 		fd, err := mvtTestPacketSocketLocked(path, ifname, ethertype)
 		ch <- result{fd, err}
 	}()
@@ -49,6 +52,11 @@ func mvtTestPacketSocket(t *testing.T, path, ifname string, ethertype uint16) in
 }
 
 func mvtTestPacketSocketLocked(path, ifname string, ethertype uint16) (int, error) {
+	orig, err := netns.Get()
+	if err != nil {
+		return -1, err
+	}
+	defer orig.Close()
 	ns, err := netns.GetFromPath(path)
 	if err != nil {
 		return -1, err
@@ -57,6 +65,7 @@ func mvtTestPacketSocketLocked(path, ifname string, ethertype uint16) (int, erro
 	if err := netns.Set(ns); err != nil {
 		return -1, err
 	}
+	defer netns.Set(orig)
 	l, err := netlink.LinkByName(ifname)
 	if err != nil {
 		return -1, err

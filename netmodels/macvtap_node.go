@@ -1,6 +1,7 @@
 package netmodels
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -25,7 +26,11 @@ const mvtQueueFlags = unix.IFF_TAP | unix.IFF_NO_PI | unix.IFF_VNET_HDR | unix.I
 // two netns collide there. sysfs shows the netns of whoever mounted it, so the
 // number is read through a sysfs mounted in ns, on a thread that first moves
 // to a private mount namespace; the thread is thrown away afterwards (the
-// goroutine ends locked), so neither namespace change leaks.
+// goroutine ends locked), so neither namespace change leaks. The runtime
+// cannot throw away the main thread, though: it parks it for good instead.
+// So the thread also goes back to its namespaces before the goroutine ends,
+// or a parked main thread would pin the pod's netns (and the private mount
+// namespace with its sysfs) for the life of the process.
 func mvtReadDevNumber(ns netns.NsHandle, name string, index int) (uint64, error) {
 	type result struct {
 		dev uint64
@@ -41,7 +46,12 @@ func mvtReadDevNumber(ns netns.NsHandle, name string, index int) (uint64, error)
 	return r.dev, r.err
 }
 
-func mvtReadDevNumberLocked(ns netns.NsHandle, name string, index int) (uint64, error) {
+func mvtReadDevNumberLocked(ns netns.NsHandle, name string, index int) (dev uint64, err error) {
+	back, err := threadNamespaces()
+	if err != nil {
+		return 0, err
+	}
+	defer func() { err = errors.Join(err, back()) }()
 	if err := unix.Unshare(unix.CLONE_NEWNS); err != nil {
 		return 0, fmt.Errorf("unsharing mount namespace: %w", err)
 	}
@@ -64,6 +74,33 @@ func mvtReadDevNumberLocked(ns netns.NsHandle, name string, index int) (uint64, 
 		return 0, fmt.Errorf("parsing %s %q: %w", p, b, err)
 	}
 	return unix.Mkdev(major, minor), nil
+}
+
+// threadNamespaces opens the calling thread's mount and network namespaces
+// and returns the function that puts the thread back into them (and closes
+// them). The thread must be locked.
+func threadNamespaces() (back func() error, err error) {
+	mnt, err := os.Open("/proc/thread-self/ns/mnt")
+	if err != nil {
+		return nil, fmt.Errorf("opening the thread's mount namespace: %w", err)
+	}
+	net, err := netns.Get()
+	if err != nil {
+		mnt.Close()
+		return nil, fmt.Errorf("opening the thread's netns: %w", err)
+	}
+	return func() error {
+		defer mnt.Close()
+		defer net.Close()
+		var errs []error
+		if err := netns.Set(net); err != nil {
+			errs = append(errs, fmt.Errorf("returning to the original netns: %w", err))
+		}
+		if err := unix.Setns(int(mnt.Fd()), unix.CLONE_NEWNS); err != nil {
+			errs = append(errs, fmt.Errorf("returning to the original mount namespace: %w", err))
+		}
+		return errors.Join(errs...)
+	}, nil
 }
 
 // mvtOpenQueues opens the macvtap char device dev n times through a node in

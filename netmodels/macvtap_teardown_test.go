@@ -4,12 +4,15 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/kite-vm/kite/internal/testing/netnstest"
 	"github.com/kite-vm/kite/internal/testing/testutil"
 	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 )
 
@@ -120,4 +123,41 @@ func mvtTestOpenFds(t *testing.T) int {
 		t.Fatal(err)
 	}
 	return len(ents) - 1 // the directory being read
+}
+
+// TestIntegrationMacvtapDevNumberRestoresThread: the thread that reads a
+// macvtap's device number from inside the pod netns goes back to its own
+// netns and mount namespace, also when the read fails. The runtime parks a
+// locked main thread instead of ending it, and a parked thread still in
+// the pod netns kept that netns alive for the life of the process.
+func TestIntegrationMacvtapDevNumberRestoresThread(t *testing.T) {
+	testutil.RequireRoot(t)
+	ns, err := netns.GetFromPath(netnstest.NewNetns(t, "pod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ns.Close()
+	links := func() string {
+		n, _ := os.Readlink("/proc/thread-self/ns/net")
+		m, _ := os.Readlink("/proc/thread-self/ns/mnt")
+		return n + " " + m
+	}
+	type result struct {
+		before, after string
+		err           error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		runtime.LockOSThread() // never unlocked, as in mvtReadDevNumber
+		before := links()
+		_, err := mvtReadDevNumberLocked(ns, "no-such-macvtap", 1)
+		ch <- result{before, links(), err}
+	}()
+	r := <-ch
+	if r.err == nil || !strings.Contains(r.err.Error(), "reading macvtap device number") {
+		t.Errorf("reading a missing macvtap: %v, want a read error", r.err)
+	}
+	if r.after != r.before {
+		t.Errorf("thread namespaces %s after the read, want %s as before", r.after, r.before)
+	}
 }

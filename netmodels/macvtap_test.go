@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/kite-vm/kite/internal/testing/netnstest"
 	"github.com/kite-vm/kite/internal/testing/testutil"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
@@ -57,7 +58,7 @@ func TestAttachMacvtapQueueCount(t *testing.T) {
 // veth-node sits in a node netns with 10.99.0.1/24, as a CNI would.
 func mvtTestPod(t *testing.T) (podPath, nodePath string) {
 	t.Helper()
-	podPath, nodePath = testNetns(t, "pod"), testNetns(t, "node")
+	podPath, nodePath = netnstest.NewNetns(t, "pod"), netnstest.NewNetns(t, "node")
 	pod, node := testHandle(t, podPath), testHandle(t, nodePath)
 	nodeNs, err := os.Open(nodePath)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/kite-vm/kite/internal/testing/netnstest"
 	"github.com/kite-vm/kite/internal/testing/testutil"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
@@ -115,7 +116,7 @@ func physPassThrough(t *testing.T, pod, host string) {
 
 func TestIntegrationPhysicalRestore(t *testing.T) {
 	testutil.RequireRoot(t)
-	pod, host, far := testNetns(t, "phys-pod"), testNetns(t, "phys-host"), testNetns(t, "phys-far")
+	pod, host, far := netnstest.NewNetns(t, "phys-pod"), netnstest.NewNetns(t, "phys-host"), netnstest.NewNetns(t, "phys-far")
 	physSetupPod(t, pod, far)
 	before, err := Scan(pod)
 	if err != nil {

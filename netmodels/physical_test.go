@@ -12,25 +12,18 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/kite-vm/kite/internal/testing/sysfstest"
 )
 
 const physBDF = "0000:3b:02.1"
 
-// physFakeSysfs makes root/bus/pci/devices/<bdf> with a driver link to
-// driver ("" for none), the way sysfs shows a bound function.
+// physFakeSysfs makes a sysfs with the function bdf bound to driver (""
+// for none) and returns its root.
 func physFakeSysfs(t *testing.T, bdf, driver string) string {
 	t.Helper()
-	root := t.TempDir()
-	dev := filepath.Join(root, "bus", "pci", "devices", bdf)
-	if err := os.MkdirAll(dev, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if driver != "" {
-		if err := os.Symlink("../../../../bus/pci/drivers/"+driver, filepath.Join(dev, "driver")); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return root
+	tree := sysfstest.New(t)
+	tree.Add(sysfstest.Function{BDF: bdf, Driver: driver})
+	return tree.Root
 }
 
 func physTestNetns() *Netns {

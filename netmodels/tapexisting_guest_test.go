@@ -8,7 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kite-vm/kite/internal/testing/netnstest"
 	"github.com/kite-vm/kite/internal/testing/testutil"
+	"github.com/kite-vm/kite/internal/testing/vmtest"
 	"github.com/kite-vm/kite/qemu"
 )
 
@@ -18,7 +20,7 @@ import (
 // netns through it. Detach then leaves the tap in place.
 func TestIntegrationTapGuestPing(t *testing.T) {
 	testutil.RequireRoot(t)
-	pod := testNetns(t, "tap-pod")
+	pod := netnstest.NewNetns(t, "tap-pod")
 	tapTestCreate(t, pod, "tap0", true)
 	h := testHandle(t, pod)
 	l, err := h.LinkByName("tap0")
@@ -39,11 +41,12 @@ func TestIntegrationTapGuestPing(t *testing.T) {
 	// The tap keeps its own MAC and address as the pod side of the link;
 	// the guest NIC gets a MAC and address of its own.
 	guestMAC := net.HardwareAddr{0x02, 0x6b, 0x69, 0x74, 0x65, 0x03}
-	vm := netBootGuest(t, qemu.TapNet{ID: "tap0", Bus: "rp0", MAC: guestMAC.String(), FDs: ep.Fds}, false)
+	vm := vmtest.Start(t, vmtest.Options{RootPorts: 1, Rootfs: vmtest.BusyboxRootfs(t),
+		Devices: []qemu.Device{qemu.TapNet{ID: "tap0", Bus: "rp0", MAC: guestMAC.String(), FDs: ep.Fds}}})
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	netConfigureGuest(t, ctx, vm, "eth0", guestMAC, ep.MTU, []netip.Prefix{netip.MustParsePrefix("10.66.0.3/24")})
-	out, code := netGuestRun(t, ctx, vm, "ping1", "/bin/busybox", "ping", "-c", "3", "-W", "10", "10.66.0.2")
+	out, code := vm.Run(t, ctx, netPing("ping1", "10.66.0.2"))
 	if code != 0 || !strings.Contains(out, "bytes from 10.66.0.2") {
 		t.Fatalf("guest ping 10.66.0.2: exit %d\n%s", code, out)
 	}

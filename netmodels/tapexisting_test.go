@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/kite-vm/kite/internal/testing/netnstest"
 	"github.com/kite-vm/kite/internal/testing/testutil"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
@@ -94,7 +95,7 @@ func TestIntegrationTapAttach(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			path := testNetns(t, "tap")
+			path := netnstest.NewNetns(t, "tap")
 			mac := tapTestCreate(t, path, "tap0", tt.multiQueue)
 			before := snapshotNetns(t, path)
 			ep, err := AttachTap(path, "tap0", tt.ask)
@@ -137,7 +138,7 @@ func TestIntegrationTapAttach(t *testing.T) {
 
 func TestIntegrationTapRefusals(t *testing.T) {
 	testutil.RequireRoot(t)
-	path := testNetns(t, "tap")
+	path := netnstest.NewNetns(t, "tap")
 	tapTestCreate(t, path, "tap0", false)
 	tcfSetupVeth(t, path, "veth0")
 	first, err := AttachTap(path, "tap0", 1)
@@ -177,7 +178,7 @@ func TestIntegrationTapRefusals(t *testing.T) {
 // notice, and closing its fds must take that accidental tap away again.
 func TestIntegrationTapVanishes(t *testing.T) {
 	testutil.RequireRoot(t)
-	path := testNetns(t, "tap")
+	path := netnstest.NewNetns(t, "tap")
 	tapTestCreate(t, path, "tap0", true)
 	h := testHandle(t, path)
 	e, err := lookupTap(h, path, "tap0")
@@ -213,7 +214,7 @@ func TestIntegrationTapVanishes(t *testing.T) {
 // queues: the ones opened so far are closed and the tap is as before.
 func TestIntegrationTapFailHalfWay(t *testing.T) {
 	testutil.RequireRoot(t)
-	path := testNetns(t, "tap")
+	path := netnstest.NewNetns(t, "tap")
 	tapTestCreate(t, path, "tap0", true)
 	before := snapshotNetns(t, path)
 	queuesBefore := tapTestQueues(t, path, "tap0")

@@ -3,8 +3,6 @@ package netmodels
 import (
 	"bytes"
 	"context"
-	"errors"
-	"io"
 	"net"
 	"net/netip"
 	"os"
@@ -14,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kite-vm/kite/agent/client"
 	"github.com/kite-vm/kite/agent/protocol"
 	"github.com/kite-vm/kite/configs"
 	"github.com/kite-vm/kite/internal/testing/netnstest"
@@ -34,7 +31,7 @@ const (
 // veth with the interface's MAC and address; the peer end stays down).
 func vhuTestPod(t *testing.T) (path string, mac net.HardwareAddr) {
 	t.Helper()
-	path = testNetns(t, "vhu-pod")
+	path = netnstest.NewNetns(t, "vhu-pod")
 	h := testHandle(t, path)
 	mac = net.HardwareAddr{0x02, 0x6b, 0x69, 0x74, 0x65, 0x02}
 	veth := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "eth0", HardwareAddr: mac, MTU: 1500}, PeerName: "eth0p"}
@@ -62,7 +59,7 @@ func TestIntegrationVhostUserGuestPing(t *testing.T) {
 	busybox := testutil.RequireBinary(t, "busybox", "busybox-static")
 	nsenter := testutil.RequireBinary(t, "nsenter", "util-linux")
 	podPath, mac := vhuTestPod(t)
-	peerPath := testNetns(t, "vhu-peer")
+	peerPath := netnstest.NewNetns(t, "vhu-peer")
 	sockRoot, err := os.MkdirTemp("", "kite-vhu-")
 	if err != nil {
 		t.Fatal(err)
@@ -83,14 +80,12 @@ func TestIntegrationVhostUserGuestPing(t *testing.T) {
 	}
 	accel := qemu.AccelType(testutil.Accel())
 	nic := qemu.VhostUserNet{ID: "vhu0", Bus: "rp0", MAC: ep.MAC.String(), SocketPath: ep.SocketPath, Queues: ep.Queues, NoMSIX: qemu.VhostUserNoMSIX(accel)}
-	vm := netBootGuest(t, nic, ep.NeedsSharedMemory())
+	vm := vmtest.Start(t, vmtest.Options{SharedMemory: ep.NeedsSharedMemory(), RootPorts: 1, Rootfs: vmtest.BusyboxRootfs(t), Devices: []qemu.Device{nic}})
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	netConfigureGuest(t, ctx, vm, ep.Name, ep.MAC, ep.MTU, ep.Addrs)
 
-	// busybox ping exits 0 once any reply came back; the first request may
-	// be lost while ARP resolves.
-	out, code := netGuestRun(t, ctx, vm, "ping1", "/bin/busybox", "ping", "-c", "3", "-W", "10", vhuPeerIP)
+	out, code := vm.Run(t, ctx, netPing("ping1", vhuPeerIP))
 	if code != 0 || !strings.Contains(out, "bytes from "+vhuPeerIP) {
 		t.Fatalf("guest ping %s: exit %d\n%s", vhuPeerIP, code, out)
 	}
@@ -128,31 +123,6 @@ func vhuClassifyAndAttach(t *testing.T, podPath string, cfg configs.Network, soc
 	return ep
 }
 
-// netBootGuest boots a guest with a busybox rootfs over 9p and nic on root
-// port rp0, and creates the sandbox.
-func netBootGuest(t *testing.T, nic qemu.Device, sharedMemory bool) *vmtest.VM {
-	t.Helper()
-	rootfs := vmtest.BusyboxRootfs(t)
-	vm := vmtest.Start(t, vmtest.Options{
-		SharedMemory: sharedMemory,
-		RootPorts:    1,
-		Devices: []qemu.Device{
-			qemu.NineP{ID: "rootfs", Path: rootfs, Tag: "rootfs", SecurityModel: qemu.SecurityPassthrough},
-			nic,
-		},
-	})
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	err := vm.Agent.CreateSandbox(ctx, &protocol.CreateSandboxRequest{
-		SandboxId: "pod1", Hostname: "pod1",
-		Storages: []*protocol.Storage{{Id: "rootfs", Driver: protocol.StorageDriver_STORAGE_DRIVER_9P, Source: "rootfs", Options: []string{"msize=512000"}}},
-	})
-	if err != nil {
-		t.Fatalf("CreateSandbox: %v", err)
-	}
-	return vm
-}
-
 // netConfigureGuest finds the NIC by MAC and gives it a name, MTU and
 // addresses.
 func netConfigureGuest(t *testing.T, ctx context.Context, vm *vmtest.VM, name string, mac net.HardwareAddr, mtu int, addrs []netip.Prefix) {
@@ -172,41 +142,9 @@ func netConfigureGuest(t *testing.T, ctx context.Context, vm *vmtest.VM, name st
 	t.Logf("guest interface: %v", got)
 }
 
-// netGuestRun runs args as a container in the guest and returns its output
-// and exit code.
-func netGuestRun(t *testing.T, ctx context.Context, vm *vmtest.VM, id string, args ...string) (string, int) {
-	t.Helper()
-	caps := []string{"CAP_NET_RAW"}
-	_, err := vm.Agent.CreateContainer(ctx, &protocol.CreateContainerRequest{
-		ContainerId: id, ExecId: id, Hostname: id,
-		Rootfs: &protocol.Rootfs{StorageId: "rootfs"},
-		Process: &protocol.Process{
-			Args: args, Env: []string{"PATH=/bin"}, Cwd: "/", User: &protocol.User{},
-			Capabilities: &protocol.Capabilities{Bounding: caps, Effective: caps, Permitted: caps},
-		},
-		Mounts: []*protocol.Mount{{Destination: "/proc", Type: "proc", Source: "proc"}},
-	})
-	if err != nil {
-		t.Fatalf("CreateContainer: %v", err)
-	}
-	if err := vm.Agent.StartContainer(ctx, id); err != nil {
-		t.Fatalf("StartContainer: %v", err)
-	}
-	ref := client.ProcessRef{ContainerID: id, ExecID: id}
-	var out bytes.Buffer
-	for {
-		b, err := vm.Agent.ReadStdout(ctx, ref, 64<<10)
-		out.Write(b)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatalf("reading stdout: %v", err)
-		}
-	}
-	st, err := vm.Agent.WaitProcess(ctx, ref)
-	if err != nil {
-		t.Fatalf("WaitProcess: %v", err)
-	}
-	return out.String(), st.Code
+// netPing is a container that pings addr from the guest: busybox ping
+// exits 0 once any reply came back (the first request may be lost while
+// ARP resolves).
+func netPing(id, addr string) vmtest.Container {
+	return vmtest.Container{ID: id, Args: []string{"/bin/busybox", "ping", "-c", "3", "-W", "10", addr}, Caps: []string{"CAP_NET_RAW"}}
 }

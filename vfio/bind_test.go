@@ -27,7 +27,7 @@ func bindTree(t *testing.T, drivers ...string) (*sysfstest.Tree, *fakeKernel) {
 	for bdf, drv := range map[string]string{"0000:3b:00.0": "ixgbe", "0000:3b:02.1": "ixgbevf", "0000:3b:02.2": "ixgbevf", "0000:3b:02.3": "ixgbevf", "0000:5e:00.0": "nvme"} {
 		k.addDevice(bdf, drv)
 	}
-	mustWrite(t, k.devDir("0000:3b:02.3")+"/driver_override", "ixgbevf\n")
+	tree.WriteFile("0000:3b:02.3", "driver_override", "ixgbevf\n")
 	return tree, k
 }
 
@@ -193,7 +193,7 @@ func TestRestoreFinishesInterruptedState(t *testing.T) {
 	before := snapshot(t, tree.Root)
 	// As if Kite died between unbind and probe.
 	tree.Remove(vf, "driver")
-	mustWrite(t, k.devDir(vf)+"/driver_override", "vfio-pci\n")
+	tree.WriteFile(vf, "driver_override", "vfio-pci\n")
 	if err := (Restore{BDF: vf, Driver: "ixgbevf"}).Apply(k, tree.Root); err != nil {
 		t.Fatal(err)
 	}

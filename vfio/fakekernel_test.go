@@ -17,6 +17,7 @@ import (
 // sriov_numvfs (EBUSY between two non-zero counts).
 type fakeKernel struct {
 	t      *testing.T
+	tree   *sysfstest.Tree
 	root   string
 	native map[string]string // BDF -> driver a probe without override binds
 	fail   map[string]error  // "name" or "name=value" of a file -> error its next write returns
@@ -26,15 +27,12 @@ type fakeKernel struct {
 
 func newFakeKernel(t *testing.T, tree *sysfstest.Tree, drivers ...string) *fakeKernel {
 	t.Helper()
-	k := &fakeKernel{t: t, root: tree.Root, native: map[string]string{}, fail: map[string]error{}, noBind: map[string]bool{}}
-	mustWrite(t, filepath.Join(tree.Root, "bus", "pci", "drivers_probe"), "")
+	k := &fakeKernel{t: t, tree: tree, root: tree.Root, native: map[string]string{}, fail: map[string]error{}, noBind: map[string]bool{}}
+	sysfstest.File(t, tree.Root, "bus/pci/drivers_probe", "")
 	for _, d := range drivers {
-		dir := filepath.Join(tree.Root, "bus", "pci", "drivers", d)
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		mustWrite(t, filepath.Join(dir, "bind"), "")
-		mustWrite(t, filepath.Join(dir, "unbind"), "")
+		dir := sysfstest.Dir(t, tree.Root, "bus/pci/drivers/"+d)
+		sysfstest.File(t, dir, "bind", "")
+		sysfstest.File(t, dir, "unbind", "")
 	}
 	return k
 }
@@ -43,14 +41,7 @@ func newFakeKernel(t *testing.T, tree *sysfstest.Tree, drivers ...string) *fakeK
 // remembers its natural driver.
 func (k *fakeKernel) addDevice(bdf, nativeDriver string) {
 	k.native[bdf] = nativeDriver
-	mustWrite(k.t, filepath.Join(k.devDir(bdf), "driver_override"), "(null)\n")
-}
-
-func mustWrite(t *testing.T, path, content string) {
-	t.Helper()
-	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	k.tree.WriteFile(bdf, "driver_override", "(null)\n")
 }
 
 func (k *fakeKernel) devDir(bdf string) string {

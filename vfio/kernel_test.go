@@ -6,12 +6,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/kite-vm/kite/internal/testing/sysfstest"
 )
 
 func TestSysfsWriteAttr(t *testing.T) {
 	dir := t.TempDir()
-	attr := filepath.Join(dir, "sriov_numvfs")
-	mustWrite(t, attr, "16\n")
+	attr := sysfstest.File(t, dir, "sriov_numvfs", "16\n")
 	if err := (Sysfs{}).WriteAttr(attr, "4"); err != nil {
 		t.Fatal(err)
 	}

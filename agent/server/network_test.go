@@ -9,7 +9,7 @@ import (
 
 	"github.com/kite-vm/kite/agent/protocol"
 	"github.com/kite-vm/kite/agent/server/internal/nstest"
-	"github.com/kite-vm/kite/agent/server/internal/sysfstest"
+	"github.com/kite-vm/kite/internal/testing/sysfstest"
 	"github.com/vishvananda/netlink"
 	"google.golang.org/grpc/codes"
 )

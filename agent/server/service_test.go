@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/kite-vm/kite/agent/protocol"
-	"github.com/kite-vm/kite/agent/server/internal/sysfstest"
+	"github.com/kite-vm/kite/internal/testing/sysfstest"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/types/known/durationpb"
 )

@@ -1,18 +1,14 @@
 package blockvol_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
-	"io"
 	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/kite-vm/kite/agent/client"
 	"github.com/kite-vm/kite/agent/protocol"
 	"github.com/kite-vm/kite/fsshare/blockvol"
 	"github.com/kite-vm/kite/internal/testing/testutil"
@@ -42,11 +38,7 @@ func TestIntegrationBlockVolumes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rootfs := vmtest.BusyboxRootfs(t)
-	vm := vmtest.Start(t, vmtest.Options{RootPorts: 2, Devices: []qemu.Device{
-		qemu.NineP{ID: "rootfs", Path: rootfs, Tag: "rootfs", SecurityModel: "passthrough"},
-		cold.Device,
-	}})
+	vm := vmtest.Start(t, vmtest.Options{RootPorts: 2, Rootfs: vmtest.BusyboxRootfs(t), Devices: []qemu.Device{cold.Device}})
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	ports := portSlots(t, ctx, vm)
@@ -54,11 +46,6 @@ func TestIntegrationBlockVolumes(t *testing.T) {
 	cold2, err := blockvol.PlanVolume(rw, "blk0", blockvol.Slot{Port: "rp0", PortSlot: ports["rp0"]}, "")
 	if err != nil || !cmp.Equal(cold.Device, cold2.Device) {
 		t.Fatalf("replanning with the real slot: %v, device %+v vs %+v", err, cold2.Device, cold.Device)
-	}
-	err = vm.Agent.CreateSandbox(ctx, &protocol.CreateSandboxRequest{SandboxId: "pod", Storages: []*protocol.Storage{{
-		Id: "rootfs", Driver: protocol.StorageDriver_STORAGE_DRIVER_9P, Source: "rootfs"}}})
-	if err != nil {
-		t.Fatalf("CreateSandbox: %v", err)
 	}
 	rwMP, err := vm.Agent.AddStorage(ctx, cold2.Storage)
 	if err != nil {
@@ -77,11 +64,11 @@ func TestIntegrationBlockVolumes(t *testing.T) {
 	}
 	t.Logf("hot-plugged and mounted in %s", time.Since(start).Round(time.Millisecond))
 
-	out := run(t, ctx, vm, []*protocol.Mount{
+	out := vm.MustRun(t, ctx, vmtest.Container{Mounts: []*protocol.Mount{
 		{Destination: "/rw", Type: "bind", Source: rwMP, Options: []string{"rbind"}},
 		{Destination: "/ro", Type: "bind", Source: roMP, Options: []string{"rbind"}},
-	}, "echo written by the guest > /rw/fromguest && cat /rw/hello.txt /ro/hello.txt && "+
-		"if touch /ro/x 2>/dev/null; then echo RO-WRITABLE; fi; grep -E ' /(rw|ro) ' /proc/mounts")
+	}, Args: []string{"sh", "-c", "echo written by the guest > /rw/fromguest && cat /rw/hello.txt /ro/hello.txt && " +
+		"if touch /ro/x 2>/dev/null; then echo RO-WRITABLE; fi; grep -E ' /(rw|ro) ' /proc/mounts"}})
 	if strings.Count(out, "hello from the image") != 2 || strings.Contains(out, "RO-WRITABLE") ||
 		!strings.Contains(out, " /ro ext4 ro,") || !strings.Contains(out, " /rw ext4 rw,") {
 		t.Errorf("container output:\n%s", out)
@@ -187,40 +174,4 @@ func mustJSON(t *testing.T, v any) string {
 		t.Fatal(err)
 	}
 	return string(b)
-}
-
-// run runs sh -c script in a container on the 9p rootfs and returns its
-// output once it exited 0.
-func run(t *testing.T, ctx context.Context, vm *vmtest.VM, mounts []*protocol.Mount, script string) string {
-	t.Helper()
-	_, err := vm.Agent.CreateContainer(ctx, &protocol.CreateContainerRequest{
-		ContainerId: "c1", ExecId: "c1", Rootfs: &protocol.Rootfs{StorageId: "rootfs"},
-		Process: &protocol.Process{Args: []string{"sh", "-c", script}, Env: []string{"PATH=/bin"}, Cwd: "/", User: &protocol.User{}},
-		Mounts:  append([]*protocol.Mount{{Destination: "/proc", Type: "proc", Source: "proc"}}, mounts...),
-	})
-	if err != nil {
-		t.Fatalf("CreateContainer: %v", err)
-	}
-	if err := vm.Agent.StartContainer(ctx, "c1"); err != nil {
-		t.Fatalf("StartContainer: %v", err)
-	}
-	ref := client.ProcessRef{ContainerID: "c1", ExecID: "c1"}
-	var out bytes.Buffer
-	for {
-		b, err := vm.Agent.ReadStdout(ctx, ref, 64<<10)
-		out.Write(b)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatalf("reading the container's output: %v", err)
-		}
-	}
-	if st, err := vm.Agent.WaitProcess(ctx, ref); err != nil || st.Code != 0 {
-		t.Fatalf("container exit = %+v, %v; output %q", st, err, out.String())
-	}
-	if err := vm.Agent.RemoveContainer(ctx, "c1", 10*time.Second); err != nil {
-		t.Errorf("RemoveContainer: %v", err)
-	}
-	return out.String()
 }

@@ -1,11 +1,8 @@
 package nvdimm_test
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kite-vm/kite/agent/client"
 	"github.com/kite-vm/kite/agent/protocol"
 	"github.com/kite-vm/kite/fsshare/nvdimm"
 	"github.com/kite-vm/kite/internal/testing/testutil"
@@ -62,25 +58,17 @@ func TestIntegrationDAXVolume(t *testing.T) {
 	daxSize := fileSize(t, img)
 	plain := plainExt4(t, src, daxSize)
 
-	rootfs := vmtest.BusyboxRootfs(t)
 	vm := vmtest.Start(t, vmtest.Options{
 		MemorySlots:  2,
 		MaxMemoryMiB: 256 + int(2*daxSize>>20),
+		Rootfs:       vmtest.BusyboxRootfs(t),
 		Devices: []qemu.Device{
-			qemu.NineP{ID: "rootfs", Path: rootfs, Tag: "rootfs", SecurityModel: "passthrough"},
 			qemu.NVDIMM{ID: "nv0", Path: img, Size: daxSize, ReadOnly: true, Unarmed: true},
 			qemu.NVDIMM{ID: "nv1", Path: plain, Size: daxSize, ReadOnly: true, Unarmed: true},
 		},
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	err := vm.Agent.CreateSandbox(ctx, &protocol.CreateSandboxRequest{SandboxId: "pod1", Storages: []*protocol.Storage{{
-		Id: "rootfs", Driver: protocol.StorageDriver_STORAGE_DRIVER_9P, Source: "rootfs",
-	}}})
-	if err != nil {
-		t.Fatalf("CreateSandbox: %v", err)
-	}
-
 	daxOpts := []string{"dax=always", "ro", "noload"}
 	start = time.Now()
 	daxMP, err := vm.Agent.AddStorage(ctx, pmem("dax0", "pmem0", daxOpts))
@@ -99,10 +87,10 @@ func TestIntegrationDAXVolume(t *testing.T) {
 		t.Fatalf("mounting the plain image without dax: %v", err)
 	}
 
-	out := runInContainer(t, ctx, vm, []*protocol.Mount{
+	out := vm.MustRun(t, ctx, vmtest.Container{Mounts: []*protocol.Mount{
 		{Destination: "/dax", Type: "bind", Source: daxMP, Options: []string{"rbind", "ro"}},
 		{Destination: "/raw", Type: "bind", Source: rawMP, Options: []string{"rbind", "ro"}},
-	}, "cat /dax/hello.txt /raw/hello.txt; grep -E ' /(dax|raw) ' /proc/mounts")
+	}, Args: []string{"sh", "-c", "cat /dax/hello.txt /raw/hello.txt; grep -E ' /(dax|raw) ' /proc/mounts"}})
 	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
 	if len(lines) != 4 || lines[0]+"\n" != content || lines[1]+"\n" != content {
 		t.Fatalf("container output = %q, want the file twice and two mount lines", out)
@@ -124,42 +112,4 @@ func TestIntegrationDAXVolume(t *testing.T) {
 func pmem(id, dev string, opts []string) *protocol.Storage {
 	return &protocol.Storage{Id: id, Driver: protocol.StorageDriver_STORAGE_DRIVER_PMEM, Source: dev,
 		Fstype: "ext4", Options: opts, Readonly: true}
-}
-
-// runInContainer runs sh -c script in a container on the 9p rootfs and
-// returns its stdout once it exited 0.
-func runInContainer(t *testing.T, ctx context.Context, vm *vmtest.VM, mounts []*protocol.Mount, script string) string {
-	t.Helper()
-	_, err := vm.Agent.CreateContainer(ctx, &protocol.CreateContainerRequest{
-		ContainerId: "c1", ExecId: "c1",
-		Rootfs: &protocol.Rootfs{StorageId: "rootfs"},
-		Process: &protocol.Process{Args: []string{"sh", "-c", script}, Env: []string{"PATH=/bin"}, Cwd: "/",
-			User: &protocol.User{}},
-		Mounts: append([]*protocol.Mount{{Destination: "/proc", Type: "proc", Source: "proc"}}, mounts...),
-	})
-	if err != nil {
-		t.Fatalf("CreateContainer: %v", err)
-	}
-	ref := client.ProcessRef{ContainerID: "c1", ExecID: "c1"}
-	if err := vm.Agent.StartContainer(ctx, "c1"); err != nil {
-		t.Fatalf("StartContainer: %v", err)
-	}
-	var stdout bytes.Buffer
-	for {
-		b, err := vm.Agent.ReadStdout(ctx, ref, 64<<10)
-		stdout.Write(b)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatalf("reading the container's output: %v", err)
-		}
-	}
-	if st, err := vm.Agent.WaitProcess(ctx, ref); err != nil || st.Code != 0 {
-		t.Fatalf("container exit = %+v, %v; output %q", st, err, stdout.String())
-	}
-	if err := vm.Agent.RemoveContainer(ctx, "c1", 10*time.Second); err != nil {
-		t.Errorf("RemoveContainer: %v", err)
-	}
-	return stdout.String()
 }

@@ -215,13 +215,32 @@ func readPtyUntil(t *testing.T, pty *os.File, out *strings.Builder, want string)
 
 // mountTable returns this process's mount table without the per-mount ids,
 // which the comparison does not need.
+// mountTable is the process's mount table, but for what other tests on
+// the host mount and unmount meanwhile under their own temporary
+// directories and network namespaces (go test runs packages in parallel,
+// and mount events propagate into this namespace): a mount this test's
+// code leaks lands in its own directories or outside /tmp, and shows.
 func mountTable(t *testing.T) string {
 	t.Helper()
 	b, err := os.ReadFile("/proc/self/mountinfo")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return string(b)
+	own := filepath.Dir(t.TempDir())
+	var keep []string
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 5 {
+			continue
+		}
+		target := f[4]
+		others := strings.HasPrefix(target, "/tmp/") || strings.HasPrefix(target, "/run/netns/") || strings.HasPrefix(target, "/run/kite")
+		if others && !strings.HasPrefix(target, own+"/") && target != own {
+			continue
+		}
+		keep = append(keep, strings.Join(f[3:], " ")) // ids and devices aside: they change with remounts elsewhere
+	}
+	return strings.Join(keep, "\n")
 }
 
 // alive reports whether pid exists and is not a zombie.

@@ -239,11 +239,13 @@ func TestIntegrationCgroups(t *testing.T) {
 // on a pure v2 system, /sys/fs/cgroup/unified on a hybrid one.
 func cgroup2Mount(t *testing.T) string {
 	t.Helper()
-	for _, line := range strings.Split(mountTable(t), "\n") {
-		_, after, ok := strings.Cut(line, " - ")
-		f := strings.Fields(line)
-		if ok && strings.HasPrefix(after, "cgroup2 ") && len(f) > 4 {
-			return mountinfo.Unescape(f[4])
+	ms, err := mountinfo.Read("/proc/self/mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ms {
+		if m.FSType == "cgroup2" {
+			return m.Target
 		}
 	}
 	testutil.Skip(t, "no cgroup v2 hierarchy mounted", "mount -t cgroup2 none /sys/fs/cgroup/unified")

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kite-vm/kite/agent/server/internal/sysfstest"
+	"github.com/kite-vm/kite/internal/testing/sysfstest"
 )
 
 // fakeKernel plays the PCI core on a fake sysfs: it reacts to writes of

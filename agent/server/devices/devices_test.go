@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/kite-vm/kite/agent/server/internal/sysfstest"
 	"github.com/kite-vm/kite/agent/server/pcipath"
+	"github.com/kite-vm/kite/internal/testing/sysfstest"
 )
 
 type fixture struct {

@@ -9,8 +9,8 @@ import (
 	"testing"
 
 	"github.com/kite-vm/kite/agent/server/internal/nstest"
-	"github.com/kite-vm/kite/agent/server/internal/sysfstest"
 	"github.com/kite-vm/kite/agent/server/pcipath"
+	"github.com/kite-vm/kite/internal/testing/sysfstest"
 	"github.com/vishvananda/netlink"
 )
 

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kite-vm/kite/agent/server/internal/sysfstest"
+	"github.com/kite-vm/kite/internal/testing/sysfstest"
 )
 
 func TestResolve(t *testing.T) {

@@ -43,10 +43,9 @@ func New(t testing.TB) *Pod {
 	testutil.RequireBinary(t, "tc", "iproute2")
 	sfx := suffix()
 	p := &Pod{t: t, Node: "kite-node-" + sfx, Name: "kite-pod-" + sfx}
-	p.NodePath, p.PodPath = "/run/netns/"+p.Node, "/run/netns/"+p.Name
+	p.NodePath, p.PodPath = filepath.Join(runDir, p.Node), filepath.Join(runDir, p.Name)
 	for _, ns := range []string{p.Node, p.Name} {
-		p.ip("netns", "add", ns)
-		t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() })
+		addNetns(t, ns)
 	}
 	p.AddLink("eth0", PodIP, NodeIP)
 	p.ip("-n", p.Name, "link", "set", "lo", "up")

@@ -12,19 +12,6 @@ import (
 	"github.com/kite-vm/kite/internal/testing/testutil"
 )
 
-// NewNetns creates a named netns (/run/netns/kite-<role>-<hex>), deleted
-// at test end, and returns its path.
-func NewNetns(t testing.TB, role string) string {
-	t.Helper()
-	testutil.RequireRoot(t)
-	name := "kite-" + role + "-" + suffix()
-	if out, err := exec.Command("ip", "netns", "add", name).CombinedOutput(); err != nil {
-		t.Fatalf("ip netns add %s: %v\n%s", name, err, out)
-	}
-	t.Cleanup(func() { exec.Command("ip", "netns", "del", name).Run() })
-	return "/run/netns/" + name
-}
-
 // StartTestpmd runs DPDK testpmd in the netns at peerPath, forwarding
 // between a vhost-user server socket sock and a kernel tap named tap
 // (FIELD-NOTES' hugepage-less command line), and waits until both exist.

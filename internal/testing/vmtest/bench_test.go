@@ -59,12 +59,12 @@ func bootOnce(b *testing.B, o vmtest.Options) time.Duration {
 // wait, output drained) in a running container, and the agent's RSS after
 // them. Issue targets: median reported; agent RSS <= 8 MiB after 100 execs.
 func BenchmarkGuestExecTrue(b *testing.B) {
-	vm := bootWithRootfs(b)
-	createContainer(b, vm, "c", "sleep", "3600")
-	if err := vm.Agent.StartContainer(context.Background(), "c"); err != nil {
+	vm := bootWithRootfs(b, vmtest.Options{})
+	ctx := context.Background()
+	vm.Create(b, ctx, vmtest.Container{ID: "c", Args: []string{"sleep", "3600"}})
+	if err := vm.Agent.StartContainer(ctx, "c"); err != nil {
 		b.Fatal(err)
 	}
-	ctx := context.Background()
 	var lat []time.Duration
 	i := 0
 	for b.Loop() {

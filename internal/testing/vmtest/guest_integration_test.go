@@ -1,10 +1,8 @@
 package vmtest_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"io"
 	"strings"
 	"syscall"
 	"testing"
@@ -14,31 +12,15 @@ import (
 	"github.com/kite-vm/kite/agent/protocol"
 	"github.com/kite-vm/kite/internal/testing/vmtest"
 	"github.com/kite-vm/kite/internal/version"
-	"github.com/kite-vm/kite/qemu"
 	"google.golang.org/protobuf/types/known/durationpb"
 )
 
 // bootWithRootfs boots the guest with a busybox rootfs shared over 9p and a
 // sandbox created on it.
-func bootWithRootfs(t testing.TB) *vmtest.VM {
+func bootWithRootfs(t testing.TB, o vmtest.Options) *vmtest.VM {
 	t.Helper()
-	rootfs := vmtest.BusyboxRootfs(t)
-	vm := vmtest.Start(t, vmtest.Options{
-		Devices: []qemu.Device{qemu.NineP{ID: "rootfs", Path: rootfs, Tag: "rootfs", SecurityModel: "passthrough"}},
-	})
-	ctx := testCtx(t)
-	err := vm.Agent.CreateSandbox(ctx, &protocol.CreateSandboxRequest{
-		SandboxId: "pod1",
-		Hostname:  "pod1",
-		Storages: []*protocol.Storage{{
-			Id: "rootfs", Driver: protocol.StorageDriver_STORAGE_DRIVER_9P, Source: "rootfs",
-			Options: []string{"msize=512000"},
-		}},
-	})
-	if err != nil {
-		t.Fatalf("CreateSandbox: %v", err)
-	}
-	return vm
+	o.Rootfs = vmtest.BusyboxRootfs(t)
+	return vmtest.Start(t, o)
 }
 
 func testCtx(t testing.TB) context.Context {
@@ -47,60 +29,24 @@ func testCtx(t testing.TB) context.Context {
 	return ctx
 }
 
-func createContainer(t testing.TB, vm *vmtest.VM, id string, args ...string) {
-	t.Helper()
-	_, err := vm.Agent.CreateContainer(testCtx(t), &protocol.CreateContainerRequest{
-		ContainerId: id,
-		ExecId:      id,
-		Hostname:    id,
-		Rootfs:      &protocol.Rootfs{StorageId: "rootfs", Path: ""},
-		Process: &protocol.Process{
-			Args:  args,
-			Env:   []string{"PATH=/bin", "GREETING=hi"},
-			Cwd:   "/",
-			Stdin: true,
-			User:  &protocol.User{},
-		},
-		Mounts: []*protocol.Mount{
-			{Destination: "/proc", Type: "proc", Source: "proc"},
-			{Destination: "/tmp", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "nodev"}},
-		},
-	})
-	if err != nil {
-		t.Fatalf("CreateContainer %s: %v", id, err)
-	}
-}
-
-// readAll drains one output stream until EOF.
-func readAll(t *testing.T, vm *vmtest.VM, p client.ProcessRef, stderr bool) string {
-	t.Helper()
-	var buf bytes.Buffer
-	for {
-		read := vm.Agent.ReadStdout
-		if stderr {
-			read = vm.Agent.ReadStderr
-		}
-		b, err := read(testCtx(t), p, 64<<10)
-		buf.Write(b)
-		if errors.Is(err, io.EOF) {
-			return buf.String()
-		}
-		if err != nil {
-			t.Fatalf("reading output of %+v: %v", p, err)
-		}
+// shell is a container whose stdin is open, with /tmp on a tmpfs and one
+// variable of its own.
+func shell(id string, args ...string) vmtest.Container {
+	return vmtest.Container{
+		ID: id, Args: args, Env: []string{"GREETING=hi"}, Stdin: true,
+		Mounts: []*protocol.Mount{{Destination: "/tmp", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "nodev"}}},
 	}
 }
 
 func TestIntegrationGuestRunsProcesses(t *testing.T) {
-	vm := bootWithRootfs(t)
+	vm := bootWithRootfs(t, vmtest.Options{})
 	ctx := testCtx(t)
 	if vm.Version.ProtocolVersion != version.ProtocolVersion {
 		t.Errorf("agent protocol %d, host %d", vm.Version.ProtocolVersion, version.ProtocolVersion)
 	}
 
 	t.Run("stdio and exit code", func(t *testing.T) {
-		createContainer(t, vm, "c1", "sh", "-c", `read line; echo "got $line $GREETING $(hostname) pid=$$"; echo oops >&2; exit 3`)
-		ref := client.ProcessRef{ContainerID: "c1", ExecID: "c1"}
+		ref := vm.Create(t, ctx, shell("c1", "sh", "-c", `read line; echo "got $line $GREETING $(hostname) pid=$$"; echo oops >&2; exit 3`))
 		if err := vm.Agent.StartContainer(ctx, "c1"); err != nil {
 			t.Fatalf("StartContainer: %v", err)
 		}
@@ -110,10 +56,10 @@ func TestIntegrationGuestRunsProcesses(t *testing.T) {
 		if err := vm.Agent.CloseStdin(ctx, ref); err != nil {
 			t.Fatalf("CloseStdin: %v", err)
 		}
-		if out := readAll(t, vm, ref, false); out != "got hello hi c1 pid=1\n" {
+		if out := vm.ReadAll(t, ctx, ref, vmtest.Stdout); out != "got hello hi c1 pid=1\n" {
 			t.Errorf("stdout = %q", out)
 		}
-		if errOut := readAll(t, vm, ref, true); errOut != "oops\n" {
+		if errOut := vm.ReadAll(t, ctx, ref, vmtest.Stderr); errOut != "oops\n" {
 			t.Errorf("stderr = %q", errOut)
 		}
 		st, err := vm.Agent.WaitProcess(ctx, ref)
@@ -126,8 +72,7 @@ func TestIntegrationGuestRunsProcesses(t *testing.T) {
 	})
 
 	t.Run("exec and signals", func(t *testing.T) {
-		createContainer(t, vm, "c2", "sleep", "300")
-		main := client.ProcessRef{ContainerID: "c2", ExecID: "c2"}
+		main := vm.Create(t, ctx, shell("c2", "sleep", "300"))
 		if err := vm.Agent.StartContainer(ctx, "c2"); err != nil {
 			t.Fatalf("StartContainer: %v", err)
 		}
@@ -139,7 +84,7 @@ func TestIntegrationGuestRunsProcesses(t *testing.T) {
 		if err != nil {
 			t.Fatalf("ExecProcess: %v", err)
 		}
-		if out := readAll(t, vm, ex, false); !strings.HasPrefix(out, "exec c2\n") {
+		if out := vm.ReadAll(t, ctx, ex, vmtest.Stdout); !strings.HasPrefix(out, "exec c2\n") {
 			t.Errorf("exec stdout = %q, want it to see the container's hostname", out)
 		}
 		if st, err := vm.Agent.WaitProcess(ctx, ex); err != nil || st.Code != 5 {
@@ -189,7 +134,7 @@ func TestIntegrationGuestRunsProcesses(t *testing.T) {
 }
 
 func TestIntegrationGuestBadInput(t *testing.T) {
-	vm := bootWithRootfs(t)
+	vm := bootWithRootfs(t, vmtest.Options{})
 	ctx := testCtx(t)
 
 	if err := vm.Agent.StartContainer(ctx, "nope"); !errors.Is(err, client.ErrNotFound) {
@@ -226,9 +171,9 @@ func TestIntegrationGuestBadInput(t *testing.T) {
 }
 
 func TestIntegrationGuestSurvivesHostDisconnect(t *testing.T) {
-	vm := bootWithRootfs(t)
+	vm := bootWithRootfs(t, vmtest.Options{AgentReconnect: true})
 	ctx := testCtx(t)
-	createContainer(t, vm, "c1", "sleep", "300")
+	vm.Create(t, ctx, shell("c1", "sleep", "300"))
 	if err := vm.Agent.StartContainer(ctx, "c1"); err != nil {
 		t.Fatal(err)
 	}

@@ -1,8 +1,3 @@
-// Package vmtest boots Kite's real guest (kernel + initramfs with the agent)
-// under QEMU for integration tests, in the spirit of u-root's vmtest: the
-// guest console goes to the test log when a test fails, the QEMU command line
-// is printed for reproduction, and QEMU is stopped (quit, then signals) when
-// the test ends.
 package vmtest
 
 import (
@@ -14,46 +9,52 @@ import (
 	"time"
 
 	"github.com/kite-vm/kite/agent/client"
+	"github.com/kite-vm/kite/agent/protocol"
 	"github.com/kite-vm/kite/configs"
+	"github.com/kite-vm/kite/fsshare"
 	"github.com/kite-vm/kite/internal/testing/testutil"
 	"github.com/kite-vm/kite/qemu"
 	"github.com/kite-vm/kite/qemu/qmp"
+	"github.com/kite-vm/kite/vm"
 )
 
 // GuestDirEnv names the directory holding the guest build for tests.
 const GuestDirEnv = "KITE_TEST_GUEST_DIR"
 
-// Options shape the test VM. The zero value boots the default guest.
-type Options struct {
-	MemoryMiB     int           // default 256
-	MemorySlots   int           // hotplug memory slots, one per NVDIMM
-	MaxMemoryMiB  int           // RAM plus NVDIMM room; needs MemorySlots
-	SharedMemory  bool          // memfd-backed RAM, for vhost-user devices
-	RootPorts     int           // spare pcie-root-ports named rp0.. for hot plug
-	NativeHotplug bool          // PCIe native hotplug instead of ACPI
-	Devices       []qemu.Device // cold-plugged devices
-	KernelArgs    string        // appended to the kernel command line
-	BootTimeout   time.Duration // until the agent answers; default 90s
-	// Initrd overrides the guest initramfs (e.g. the busybox-only baseline).
-	Initrd string
-	// WaitMarker, when set, makes Start wait for this text on the guest
-	// console instead of for the agent (for images without an agent).
-	WaitMarker string
-}
+const (
+	// bootSlack is what Boot may take beyond the agent's dial timeout: the
+	// attachments' host side before QEMU, QMP and the guest requests after.
+	bootSlack = 30 * time.Second
+	// stopTimeout bounds stopping the VM and undoing its host side.
+	stopTimeout = 60 * time.Second
+	// sandboxTimeout bounds the CreateSandbox that mounts the rootfs.
+	sandboxTimeout = 60 * time.Second
+)
 
 // VM is a running test guest with its QMP and agent connections.
 type VM struct {
+	// Machine is the engine's VM; nil for a WaitMarker boot.
+	Machine *vm.Machine
+	// Plan is what the VM was booted from.
+	Plan vm.Plan
+	// Cmdline is QEMU's command line (the plan's, with the devices).
 	Cmdline qemu.Cmdline
 	Proc    *qemu.Process
-	QMP     *qmp.Client
+	QMP     *qmp.Client // nil for a WaitMarker boot
+	// Agent is the agent connection; Reconnect replaces it.
 	Agent   *client.Client
 	Version client.VersionInfo
 	// Dir holds the VM's sockets and logs.
 	Dir string
-	// BootTime is from QEMU start until the agent answered Check.
+	// BootTime is from QEMU's start until the agent answered (or the
+	// console showed the WaitMarker).
 	BootTime time.Duration
 
-	serial  *client.SerialListener
+	// agentLn is the agent socket the harness listens on: for Reconnect,
+	// or for a WaitMarker boot's QEMU to connect to. nil otherwise.
+	agentLn *client.SerialListener
+	nextID  int  // of containers without an ID
+	dumped  bool // the logs went to the test log already
 	stopped bool
 }
 
@@ -74,185 +75,145 @@ func GuestPaths(t testing.TB) (kernel, initrd string) {
 	return kernel, initrd
 }
 
-// Start boots a guest and waits until its agent answers. Everything it starts
-// is stopped and removed when the test ends.
+// Start boots a guest and waits until its agent answers (or, with
+// WaitMarker, until the console shows the marker); with Rootfs it also
+// creates the sandbox that mounts it. Everything it starts is stopped and
+// removed when the test ends.
 func Start(t testing.TB, o Options) *VM {
 	t.Helper()
-	qemuPath := testutil.RequireQEMU(t)
-	kernel, initrd := GuestPaths(t)
-	if o.Initrd != "" {
-		initrd = o.Initrd
-	}
+	h := host{QEMU: testutil.RequireQEMU(t), Accel: qemu.AccelType(testutil.Accel()), Facts: vm.DetectHost("")}
+	kernel, _ := GuestPaths(t)
+	h.GuestDir = filepath.Dir(kernel)
 	// Unix socket paths are limited to 108 bytes: keep them out of the long
 	// per-test temp dirs.
-	dir, err := os.MkdirTemp("", "kite-vmtest-")
+	tmp, err := os.MkdirTemp("", "kite-vmtest-")
 	if err != nil {
 		t.Fatal(err)
 	}
-	vm := &VM{Dir: dir}
-	t.Cleanup(func() { vm.Stop(t); os.RemoveAll(dir) })
-
-	ln, err := client.ListenSerial(filepath.Join(dir, "agent.sock"))
+	v := &VM{Dir: filepath.Join(tmp, "vm")}
+	t.Cleanup(func() {
+		v.Stop(t)
+		os.RemoveAll(tmp)
+	})
+	plan, rootfs, err := o.plan(h, vmID(t), v.Dir)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("planning the test VM: %v", err)
 	}
-	t.Cleanup(func() { ln.Close() })
-	vm.serial = ln
-
-	cfg := o.config(qemuPath, kernel, initrd, dir, ln.Path())
-	vm.Cmdline, err = cfg.Build()
-	if err != nil {
-		t.Fatalf("building the QEMU command line: %v", err)
-	}
-	timeout := o.BootTimeout
-	if timeout == 0 {
-		timeout = 90 * time.Second
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-
-	start := time.Now()
-	vm.Proc, err = qemu.Start(ctx, vm.Cmdline, qemu.StartOptions{LogPath: filepath.Join(dir, "qemu.log")})
-	if err != nil {
-		t.Fatalf("starting QEMU: %v\ncommand: %s", err, vm.Cmdline.String())
+	v.Plan = plan
+	if v.Cmdline, err = previewCmdline(plan); err != nil {
+		t.Fatalf("rendering the test VM's command line: %v", err)
 	}
 	if o.WaitMarker != "" {
-		vm.waitMarker(t, ctx, o.WaitMarker)
-		vm.BootTime = time.Since(start)
-		return vm
+		v.startForMarker(t, o)
+		return v
 	}
-	conn, err := ln.Accept(ctx)
-	if err != nil {
-		vm.fail(t, "QEMU never connected to the agent socket: %v", err)
+	v.boot(t, o)
+	if o.AgentReconnect {
+		v.takeOverAgentSocket(t)
 	}
-	// One long attempt: see runtime's boot_agent.go for why.
-	vm.Agent = client.New(conn, client.WithReadyBackoff(timeout, timeout))
-	vm.Version, err = vm.Agent.WaitReady(ctx)
-	if err != nil {
-		vm.fail(t, "agent not ready after %s: %v", time.Since(start).Round(time.Millisecond), err)
+	if rootfs != nil {
+		v.createSandbox(t, rootfs)
 	}
-	vm.BootTime = time.Since(start)
-	vm.QMP, err = qmp.Dial(ctx, vm.Cmdline.QMPSocket)
-	if err != nil {
-		vm.fail(t, "QMP: %v", err)
-	}
-	t.Logf("guest up in %s (accel %s, agent %s)", vm.BootTime.Round(time.Millisecond), cfg.Accel.Type, vm.Version.AgentVersion)
-	return vm
+	return v
 }
 
-func (o Options) config(qemuPath, kernel, initrd, dir, agentSock string) qemu.Config {
-	mem := o.MemoryMiB
-	if mem == 0 {
-		mem = 256
-	}
-	accel := qemu.Accel{Type: qemu.AccelType(testutil.Accel())}
-	if accel.Type == qemu.AccelTCG {
-		accel.TBSizeMiB = 32
-	}
-	// no_timer_check: see runtime.kernelCmdline (TCG on a loaded host).
-	appendArgs := strings.TrimSpace("console=ttyS0 panic=1 quiet no_timer_check " + o.KernelArgs)
-	return qemu.Config{
-		Name:       "kite-vmtest",
-		Binary:     qemuPath,
-		Machine:    qemu.Machine{Type: qemu.MachineQ35, NativeHotplug: o.NativeHotplug},
-		Accel:      accel,
-		CPU:        qemu.CPU{Model: "max", VCPUs: 1},
-		Memory:     qemu.Memory{SizeMiB: mem, Shared: o.SharedMemory, Slots: o.MemorySlots, MaxMiB: o.MaxMemoryMiB},
-		Kernel:     qemu.Kernel{Path: kernel, Initrd: initrd, Append: appendArgs},
-		ConsoleLog: filepath.Join(dir, "console.log"),
-		QMPSocket:  filepath.Join(dir, "qmp.sock"),
-		PidFile:    filepath.Join(dir, "qemu.pid"),
-		RootPorts:  qemu.RootPortPool("rp", o.RootPorts),
-		Devices: append([]qemu.Device{
-			qemu.SerialPort{ID: "agent", SocketPath: agentSock, Name: "agent0", Reconnect: 1},
-		}, o.Devices...),
-	}
-}
-
-func (vm *VM) waitMarker(t testing.TB, ctx context.Context, marker string) {
-	t.Helper()
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	for !strings.Contains(vm.Console(), marker) {
-		select {
-		case <-ctx.Done():
-			vm.fail(t, "console never showed %q: %v", marker, ctx.Err())
-		case <-vm.Proc.Done():
-			if strings.Contains(vm.Console(), marker) {
-				return
-			}
-			vm.fail(t, "QEMU exited before the console showed %q", marker)
-		case <-tick.C:
+// vmID derives the VM's id, which names QEMU in ps, from the test's name.
+func vmID(t testing.TB) string {
+	id := strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '.' {
+			return r
 		}
-	}
+		return '_'
+	}, t.Name())
+	return "vmtest-" + id[:min(len(id), 48)]
 }
 
-// Reconnect waits for QEMU to reconnect the agent channel after the host
-// closed it (the chardev has reconnect=1) and returns a client on the new
-// connection, which also replaces vm.Agent.
-func (vm *VM) Reconnect(t testing.TB) *client.Client {
+func (v *VM) boot(t testing.TB, o Options) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), o.bootTimeout()+bootSlack)
 	defer cancel()
-	conn, err := vm.serial.Accept(ctx)
+	m, err := vm.Boot(ctx, v.Plan)
 	if err != nil {
-		vm.fail(t, "QEMU did not reconnect the agent channel: %v", err)
+		// A *vm.BootError carries the tails of QEMU's output and console.
+		v.dumped = true
+		t.Fatalf("%v\nQEMU command line:\n%s", err, v.Cmdline.String())
 	}
-	vm.Agent = client.New(conn)
-	if _, err := vm.Agent.WaitReady(ctx); err != nil {
-		vm.fail(t, "agent not ready on the new connection: %v", err)
-	}
-	return vm.Agent
+	v.Machine, v.Proc, v.QMP, v.Agent, v.Version = m, m.Process(), m.QMP(), m.Agent(), m.Version()
+	v.Cmdline = v.Proc.Cmdline()
+	tm := m.Timings()
+	v.BootTime = tm.AgentReady - tm.HostReady
+	t.Logf("guest up in %s (accel %s, agent %s)", v.BootTime.Round(time.Millisecond), v.Plan.QEMU.Accel.Type, v.Version.AgentVersion)
 }
 
-// fail reports a boot failure with what is needed to reproduce it.
-func (vm *VM) fail(t testing.TB, format string, args ...any) {
+// createSandbox has the agent create the sandbox with the rootfs share
+// mounted as storage RootfsStorage.
+func (v *VM) createSandbox(t testing.TB, rootfs *fsshare.Share) {
 	t.Helper()
-	vm.dumpLogs(t)
+	ctx, cancel := context.WithTimeout(context.Background(), sandboxTimeout)
+	defer cancel()
+	err := v.Agent.CreateSandbox(ctx, &protocol.CreateSandboxRequest{
+		SandboxId: SandboxID,
+		Hostname:  SandboxID,
+		Storages:  []*protocol.Storage{rootfs.Storage(RootfsStorage, "")},
+	})
+	if err != nil {
+		v.fail(t, "CreateSandbox with the rootfs: %v", err)
+	}
+}
+
+// fail reports a failure with what is needed to reproduce it.
+func (v *VM) fail(t testing.TB, format string, args ...any) {
+	t.Helper()
+	v.dumpLogs(t)
 	t.Fatalf(format, args...)
 }
 
-func (vm *VM) dumpLogs(t testing.TB) {
+func (v *VM) dumpLogs(t testing.TB) {
 	t.Helper()
-	t.Logf("QEMU command line:\n%s", vm.Cmdline.String())
-	if vm.Proc != nil {
-		t.Logf("guest console (tail):\n%s", vm.Proc.ConsoleTail(8192))
-		t.Logf("QEMU output (tail):\n%s", vm.Proc.LogTail(4096))
+	if v.dumped {
+		return
+	}
+	v.dumped = true
+	t.Logf("QEMU command line:\n%s", v.Cmdline.String())
+	if v.Proc != nil {
+		t.Logf("guest console (tail):\n%s", v.Proc.ConsoleTail(8192))
+		t.Logf("QEMU output (tail):\n%s", v.Proc.LogTail(4096))
 	}
 }
 
 // Console returns the whole guest console log so far.
-func (vm *VM) Console() string {
-	b, _ := os.ReadFile(vm.Cmdline.ConsoleLog)
+func (v *VM) Console() string {
+	b, _ := os.ReadFile(v.Plan.QEMU.ConsoleLog)
 	return string(b)
 }
 
-// Stop ends the VM now (quit, then signals); the test's cleanup would do it
-// at the end otherwise. It is idempotent.
-func (vm *VM) Stop(t testing.TB) {
-	if vm.stopped {
+// Stop ends the VM now, as the engine stops a sandbox's VM (the guest
+// unmounts its storages, QEMU quits, then signals; the host side of the
+// attachments is undone); the test's cleanup would do it at the end
+// otherwise. A failed test gets the command line and the logs first. It
+// is idempotent.
+func (v *VM) Stop(t testing.TB) {
+	t.Helper()
+	if v.stopped {
 		return
 	}
-	vm.stopped = true
+	v.stopped = true
 	if t.Failed() {
-		vm.dumpLogs(t)
+		v.dumpLogs(t)
 	}
-	if vm.Agent != nil {
-		vm.Agent.Close()
-	}
-	if vm.Proc == nil {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
 	defer cancel()
-	var quitter qemu.Quitter
-	if vm.QMP != nil {
-		quitter = vm.QMP
+	var err error
+	switch {
+	case v.Machine != nil:
+		err = v.Machine.Stop(ctx)
+	case v.Proc != nil:
+		_, err = v.Proc.Stop(ctx, nil, qemu.StopTimeouts{Quit: 3 * time.Second, Term: 3 * time.Second, Kill: 3 * time.Second})
 	}
-	if _, err := vm.Proc.Stop(ctx, quitter, qemu.StopTimeouts{Quit: 3 * time.Second, Term: 3 * time.Second, Kill: 3 * time.Second}); err != nil {
-		t.Errorf("stopping QEMU (pid %d): %v", vm.Proc.Pid(), err)
+	if v.agentLn != nil {
+		v.agentLn.Close()
 	}
-	if vm.QMP != nil {
-		vm.QMP.Close()
+	if err != nil {
+		t.Errorf("stopping the test VM (QEMU pid %d): %v", v.Proc.Pid(), err)
 	}
 }

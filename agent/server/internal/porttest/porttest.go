@@ -12,7 +12,7 @@ import (
 	"testing"
 
 	"github.com/creack/pty"
-	"github.com/kite-vm/kite/agent/server/internal/sysfstest"
+	"github.com/kite-vm/kite/internal/testing/sysfstest"
 	"golang.org/x/sys/unix"
 )
 
