@@ -10,15 +10,21 @@ import (
 	"time"
 
 	"github.com/kite-vm/kite/agent/client"
+	"github.com/kite-vm/kite/agent/protocol"
 	"github.com/kite-vm/kite/configs"
+	"github.com/kite-vm/kite/fsshare"
+	"github.com/kite-vm/kite/internal/cleanup"
 	"github.com/kite-vm/kite/qemu"
-	"github.com/kite-vm/kite/runtime"
+	"github.com/kite-vm/kite/vm"
+	"github.com/kite-vm/kite/vm/attach"
 )
 
-// boot measures where a sandbox's boot time goes, through the runtime
-// (PlanVM + BootVM) and, as the baseline, the same plan's virtiofsd and QEMU
-// command line started directly with the agent dialled by hand: the
-// difference is what the runtime's own steps cost.
+// boot measures where a sandbox's boot time goes, through Kite's engine
+// (sandbox.Create, then the container created and started) and, as the
+// baseline, a VM of the same shape planned by vm.PlanMachine whose
+// virtiofsd and QEMU command line are started directly, with the agent
+// dialled by hand and the same container: the difference is what Kite's
+// own steps cost.
 type boot struct{}
 
 const bareVariant = "bare qemu + agent"
@@ -54,7 +60,8 @@ func (boot) Setup(ctx context.Context, env Env) (Trial, error) {
 }
 
 func (t *bootTrial) Notes() []string {
-	return []string{fmt.Sprintf("%d MiB guest, %d vCPU, root file system over virtio-fs", t.cfg.Hypervisor.MemoryMiB, t.cfg.Hypervisor.VCPUs)}
+	return []string{fmt.Sprintf("%d MiB guest, %d vCPU, root file system over virtio-fs", t.cfg.Hypervisor.MemoryMiB, t.cfg.Hypervisor.VCPUs),
+		"kite: virtiofsd ready, QEMU started and agent ready as the VM reports them, since vm.Boot began; container started since sandbox.Create was called"}
 }
 
 func (t *bootTrial) Close(context.Context) error { return os.RemoveAll(t.dir) }
@@ -72,49 +79,53 @@ func (t *bootTrial) Repeat(ctx context.Context, rec *Recorder) error {
 	return nil
 }
 
-func (t *bootTrial) plan() (runtime.VMPlan, error) {
+// next names the next sandbox's directory.
+func (t *bootTrial) next() string {
 	t.runs++
-	id := fmt.Sprintf("b%d", t.runs)
-	return planPod(t.cfg, t.env.Host, t.dir, id, t.runs, []runtime.Share{{Tag: rootfsStorageID, HostPath: t.rfs}})
+	return filepath.Join(t.dir, fmt.Sprintf("b%d", t.runs))
 }
 
-// kite boots through the runtime and starts a container.
+// kite boots a pod through the engine and starts its container.
 func (t *bootTrial) kite(ctx context.Context, rec *Recorder) (err error) {
-	plan, err := t.plan()
-	if err != nil {
-		return err
-	}
+	ps := podSpec{cfg: t.cfg, host: t.env.host(), dir: t.next(), rootfs: t.rfs}
 	start := time.Now()
-	vm, err := runtime.BootVM(ctx, plan)
+	p, err := startPod(ctx, ps)
 	if err != nil {
-		return err
-	}
-	defer func() { err = errors.Join(err, stopVM(ctx, vm)) }()
-	if _, err := startPodSleeper(ctx, vm.Agent, plan); err != nil {
 		return err
 	}
 	started := time.Since(start)
-	tm := vm.Timings
-	rec.Add("virtiofsd ready", "kite", Millis, ms(tm.VirtiofsdReady))
+	defer func() { err = errors.Join(err, p.stop()) }()
+	tm := p.machine().Timings()
+	rec.Add("virtiofsd ready", "kite", Millis, ms(tm.HostReady))
 	rec.Add("QEMU started", "kite", Millis, ms(tm.QEMUStarted))
 	rec.Add("agent ready", "kite", Millis, ms(tm.AgentReady))
 	rec.Add("container started", "kite", Millis, ms(started))
 	return nil
 }
 
-// bare runs the same plan by hand: virtiofsd, QEMU, agent, container.
+// bare runs a VM of the same shape by hand: its plan's virtiofsd and QEMU
+// command line (the attachments' devices previewed), the agent, the
+// container.
 func (t *bootTrial) bare(ctx context.Context, rec *Recorder) (err error) {
-	plan, err := t.plan()
+	dir := t.next()
+	root, err := rootShare(t.cfg, dir, t.rfs)
+	if err != nil {
+		return err
+	}
+	plan, err := planVM(t.cfg, t.env.host(), dir, t.runs, nil, root)
 	if err != nil {
 		return err
 	}
 	if err := os.MkdirAll(plan.Dir, 0o700); err != nil {
 		return err
 	}
-	var b bareVM
+	b := bareVM{plan: plan}
 	defer func() { err = errors.Join(err, b.stop(ctx), os.RemoveAll(plan.Dir)) }()
+	if err := b.prepare(ctx); err != nil {
+		return err
+	}
 	start := time.Now()
-	if err := b.startVirtiofsd(ctx, plan); err != nil {
+	if err := b.startVirtiofsd(ctx); err != nil {
 		return err
 	}
 	fsReady := time.Since(start)
@@ -126,15 +137,18 @@ func (t *bootTrial) bare(ctx context.Context, rec *Recorder) (err error) {
 		}
 		defer ln.Close()
 	}
-	if err := b.startQEMU(ctx, plan); err != nil {
+	if err := b.startQEMU(ctx); err != nil {
 		return err
 	}
 	qemuUp := time.Since(start)
-	if err := b.dialAgent(ctx, plan, ln); err != nil {
+	if err := b.dialAgent(ctx, ln); err != nil {
 		return err
 	}
 	ready := time.Since(start)
-	if _, err := startPodSleeper(ctx, b.agent, plan); err != nil {
+	if err := createSandbox(ctx, b.agent, plan.ID, []*protocol.Storage{root.Storage(rootfsStorageID, "")}); err != nil {
+		return err
+	}
+	if _, err := startSleeper(ctx, b.agent, nil); err != nil {
 		return err
 	}
 	started := time.Since(start)
@@ -145,35 +159,64 @@ func (t *bootTrial) bare(ctx context.Context, rec *Recorder) (err error) {
 	return nil
 }
 
-// bareVM is a VM started without the runtime.
+// bareVM is a VM started from a plan without vm.Boot.
 type bareVM struct {
-	fsd   []*runtime.Virtiofsd
-	proc  *qemu.Process
-	agent *client.Client
+	plan    vm.Plan
+	devices []qemu.Device            // the attachments' devices, previewed
+	fsd     []*fsshare.VirtiofsdPlan // the shares' virtiofsd, to start
+	running []*fsshare.Virtiofsd     // started
+	host    cleanup.Stack            // the other attachments' host side
+	proc    *qemu.Process
+	agent   *client.Client
 }
 
-func (b *bareVM) startVirtiofsd(ctx context.Context, plan runtime.VMPlan) error {
-	for _, vp := range plan.Virtiofsd {
-		v, err := runtime.StartVirtiofsd(ctx, vp)
-		if err != nil {
+// prepare previews every attachment's device and, untimed, does the host
+// side of those that are not shares (the reserved 9p backends' directories,
+// which QEMU opens): a share's is its virtiofsd, which is started by hand.
+func (b *bareVM) prepare(ctx context.Context) error {
+	for _, a := range b.plan.Attachments {
+		pv, ok := a.(attach.Previewer)
+		if !ok {
+			return fmt.Errorf("attachment %q has no device before it is attached", a.Name())
+		}
+		b.devices = append(b.devices, pv.Preview())
+		if s, ok := a.(*fsshare.Share); ok {
+			if v := s.Virtiofsd(); v != nil {
+				b.fsd = append(b.fsd, v)
+			}
+			continue
+		}
+		if _, err := a.Attach(ctx, &b.host); err != nil {
 			return err
 		}
-		b.fsd = append(b.fsd, v)
 	}
 	return nil
 }
 
-func (b *bareVM) startQEMU(ctx context.Context, plan runtime.VMPlan) error {
-	cl, err := plan.QEMU.Build()
+func (b *bareVM) startVirtiofsd(ctx context.Context) error {
+	for _, vp := range b.fsd {
+		v, err := fsshare.StartVirtiofsd(ctx, *vp)
+		if err != nil {
+			return err
+		}
+		b.running = append(b.running, v)
+	}
+	return nil
+}
+
+func (b *bareVM) startQEMU(ctx context.Context) error {
+	cfg := b.plan.QEMU
+	cfg.Devices = append(append([]qemu.Device(nil), cfg.Devices...), b.devices...)
+	cl, err := cfg.Build()
 	if err != nil {
 		return err
 	}
-	b.proc, err = qemu.Start(ctx, cl, qemu.StartOptions{LogPath: plan.QEMULog})
+	b.proc, err = qemu.Start(ctx, cl, qemu.StartOptions{LogPath: b.plan.QEMULog})
 	return err
 }
 
-func (b *bareVM) dialAgent(ctx context.Context, plan runtime.VMPlan, ln *client.SerialListener) error {
-	a := plan.Agent
+func (b *bareVM) dialAgent(ctx context.Context, ln *client.SerialListener) error {
+	a := b.plan.Agent
 	wctx, cancel := context.WithTimeout(ctx, a.DialTimeout)
 	defer cancel()
 	var conn net.Conn
@@ -183,7 +226,7 @@ func (b *bareVM) dialAgent(ctx context.Context, plan runtime.VMPlan, ln *client.
 		conn, err = client.DialVsock(wctx, a.GuestCID, a.VsockPort)
 	} else {
 		conn, err = ln.Accept(wctx)
-		// One long attempt: a Check sent early waits in QEMU (boot_agent.go).
+		// One long attempt: a Check sent early waits in QEMU (vm/boot_agent.go).
 		opts = append(opts, client.WithReadyBackoff(a.DialTimeout, a.DialTimeout))
 	}
 	if err != nil {
@@ -196,7 +239,8 @@ func (b *bareVM) dialAgent(ctx context.Context, plan runtime.VMPlan, ln *client.
 	return nil
 }
 
-// stop kills QEMU and virtiofsd by pid, with a budget of its own.
+// stop kills QEMU and virtiofsd by pid, with a budget of its own, and
+// undoes the other attachments' host side.
 func (b *bareVM) stop(ctx context.Context) error {
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), vmStopBudget)
 	defer cancel()
@@ -210,10 +254,10 @@ func (b *bareVM) stop(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("stopping QEMU %d: %w", b.proc.Pid(), err))
 		}
 	}
-	for _, v := range b.fsd {
+	for _, v := range b.running {
 		errs = append(errs, v.Stop(sctx, 2*time.Second))
 	}
-	return errors.Join(errs...)
+	return errors.Join(append(errs, b.host.CleanCtx(sctx))...)
 }
 
 func firstErr(errs ...error) error {

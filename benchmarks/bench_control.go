@@ -60,7 +60,7 @@ func (controlPlane) Setup(ctx context.Context, env Env) (_ Trial, err error) {
 	if err := t.tree.build(); err != nil {
 		return nil, fmt.Errorf("building the fake sysfs: %w", err)
 	}
-	return t, t.startQEMU(ctx, qemuPath, env.Host.Accel)
+	return t, t.startQEMU(ctx, qemuPath, env.host().Accel)
 }
 
 // startQEMU starts a diskless, paused QEMU with two QMP monitors.

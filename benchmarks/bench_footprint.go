@@ -10,13 +10,12 @@ import (
 
 	"github.com/kite-vm/kite/configs"
 	"github.com/kite-vm/kite/oci/state"
-	"github.com/kite-vm/kite/runtime"
 )
 
 // footprint measures what idle pods cost: N pods created with the kite CLI
 // (a sandbox host process, QEMU and virtiofsd each), their host PSS per pod
-// and the guest memory each uses; and the agent's RSS in one more pod booted
-// through the runtime, whose agent connection the benchmark owns. The
+// and the guest memory each uses; and the agent's RSS in one more pod made
+// by the engine in this process, whose agent connection it can reach. The
 // baseline is one pod: how the per-pod cost changes as pods share pages.
 type footprint struct{}
 
@@ -170,25 +169,18 @@ func (t *footprintTrial) cost(ctx context.Context, id string) (podCost, error) {
 	return c, nil
 }
 
-// agentRSS boots one pod through the runtime, starts an idle container and
-// asks the agent for its RSS (the CLI's pods keep their agent connection in
-// the host process).
+// agentRSS makes one pod with the engine, its container idle, and asks the
+// agent for its RSS (the CLI's pods keep their agent connection in their
+// sandbox host process).
 func (t *footprintTrial) agentRSS(ctx context.Context, rec *Recorder) (err error) {
-	rfs := filepath.Join(t.bundle, "rootfs")
 	t.n++
-	plan, err := planPod(t.cfg, t.env.Host, t.dir, fmt.Sprintf("a%d", t.n), t.n, []runtime.Share{{Tag: rootfsStorageID, HostPath: rfs}})
+	p, err := startPod(ctx, podSpec{cfg: t.cfg, host: t.env.host(), dir: filepath.Join(t.dir, fmt.Sprintf("a%d", t.n)),
+		rootfs: filepath.Join(t.bundle, "rootfs")})
 	if err != nil {
 		return err
 	}
-	vm, err := runtime.BootVM(ctx, plan)
-	if err != nil {
-		return err
-	}
-	defer func() { err = errors.Join(err, stopVM(ctx, vm)) }()
-	if _, err := startPodSleeper(ctx, vm.Agent, plan); err != nil {
-		return err
-	}
-	d, err := vm.Agent.GuestDetails(ctx)
+	defer func() { err = errors.Join(err, p.stop()) }()
+	d, err := p.machine().Agent().GuestDetails(ctx)
 	if err != nil {
 		return err
 	}

@@ -6,14 +6,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/kite-vm/kite/agent/protocol"
 	"github.com/kite-vm/kite/configs"
+	"github.com/kite-vm/kite/devicemgr"
 	"github.com/kite-vm/kite/qemu"
 	"github.com/kite-vm/kite/qemu/hotplug"
-	"github.com/kite-vm/kite/runtime"
+	"github.com/kite-vm/kite/vm"
 	"google.golang.org/protobuf/types/known/durationpb"
 )
 
@@ -41,9 +41,15 @@ func (hotplugLatency) Baseline() string { return phaseQMP }
 
 type hotplugTrial struct {
 	dir   string
-	vm    *runtime.VM
-	kinds []plugKind
+	m     *vm.Machine
+	kinds []plugSlot
 	n     int
+}
+
+// plugSlot is a device kind and the root port its devices go on.
+type plugSlot struct {
+	kind plugKind
+	port devicemgr.Port
 }
 
 func (hotplugLatency) Setup(ctx context.Context, env Env) (_ Trial, err error) {
@@ -69,36 +75,30 @@ func (hotplugLatency) Setup(ctx context.Context, env Env) (_ Trial, err error) {
 	}
 	cfg := benchConfig(env.Config)
 	cfg.SharedFS.Driver = configs.FSVirtioFS
-	plan, err := planPod(cfg, env.Host, t.dir, "h", 0, []runtime.Share{{Tag: rootfsStorageID, HostPath: rfs}, {Tag: "hpdata", HostPath: data}})
+	// Each kind's devices get a root port of their own, reserved at boot.
+	topo := devicemgr.NewTopology()
+	for _, k := range []plugKind{&netKind{}, &virtiofsKind{fs: cfg.SharedFS, dir: t.dir, source: data}, &ninePKind{}, &blkKind{image: img}} {
+		port, err := topo.Reserve(k.name())
+		if err != nil {
+			return nil, err
+		}
+		t.kinds = append(t.kinds, plugSlot{k, port})
+	}
+	vmDir := filepath.Join(t.dir, "h")
+	root, err := rootShare(cfg, vmDir, rfs)
 	if err != nil {
 		return nil, err
 	}
-	// The data share only lends its virtiofsd plan to the hot-plugged ones.
-	tmpl := plan.Virtiofsd[1]
-	plan.Virtiofsd, plan.Shares, plan.Mounts = plan.Virtiofsd[:1], plan.Shares[:1], plan.Mounts[:1]
-	plan.QEMU.Devices = dropDevice(plan.QEMU.Devices, tmpl.ID)
-	t.kinds = []plugKind{&netKind{}, &virtiofsKind{template: tmpl, dir: t.dir}, &ninePKind{}, &blkKind{image: img}}
-	for _, k := range t.kinds {
-		plan.QEMU.RootPorts = append(plan.QEMU.RootPorts, k.port())
-	}
 	// QEMU 7.2 has no fsdev_add: the 9p kind's backend is there from boot.
-	plan.QEMU.Devices = append(plan.QEMU.Devices, qemu.NinePReserve{ID: ninePFsdev, Path: data, SecurityModel: qemu.SecurityPassthrough})
-	if t.vm, err = runtime.BootVM(ctx, plan); err != nil {
+	reserve := device{name: ninePFsdev, dev: qemu.NinePReserve{ID: ninePFsdev, Path: data, SecurityModel: qemu.SecurityPassthrough}}
+	plan, err := planVM(cfg, env.host(), vmDir, 0, topo, root, reserve)
+	if err != nil {
 		return nil, err
 	}
-	return t, createSandbox(ctx, t.vm.Agent, plan.ID, rootfsStorages(plan))
-}
-
-// dropDevice removes the virtio-fs device with id from devs.
-func dropDevice(devs []qemu.Device, id string) []qemu.Device {
-	var out []qemu.Device
-	for _, d := range devs {
-		if v, ok := d.(qemu.VirtioFS); ok && v.ID == id {
-			continue
-		}
-		out = append(out, d)
+	if t.m, err = vm.Boot(ctx, plan); err != nil {
+		return nil, err
 	}
-	return out
+	return t, createSandbox(ctx, t.m.Agent(), plan.ID, []*protocol.Storage{root.Storage(rootfsStorageID, "")})
 }
 
 func (t *hotplugTrial) Notes() []string {
@@ -109,43 +109,42 @@ func (t *hotplugTrial) Notes() []string {
 
 func (t *hotplugTrial) Close(ctx context.Context) error {
 	var errs []error
-	for _, k := range t.kinds {
-		if v, ok := k.(*virtiofsKind); ok && v.fsd != nil {
-			errs = append(errs, v.fsd.Stop(ctx, 2*time.Second))
-		}
+	// The devices still plugged, and their host side, go with the VM.
+	if t.m != nil {
+		errs = append(errs, stopMachine(ctx, t.m))
 	}
-	if t.vm != nil {
-		errs = append(errs, stopVM(ctx, t.vm))
+	for _, s := range t.kinds {
+		errs = append(errs, s.kind.release(ctx))
 	}
 	return errors.Join(append(errs, os.RemoveAll(t.dir))...)
 }
 
 func (t *hotplugTrial) Repeat(ctx context.Context, rec *Recorder) error {
 	for i := range t.kinds {
-		k := t.kinds[(i+max(rec.Repeat, 0))%len(t.kinds)]
-		if err := t.attempt(ctx, rec, k); err != nil {
-			return fmt.Errorf("%s: %w", k.name(), err)
+		s := t.kinds[(i+max(rec.Repeat, 0))%len(t.kinds)]
+		if err := t.attempt(ctx, rec, s); err != nil {
+			return fmt.Errorf("%s: %w", s.kind.name(), err)
 		}
 	}
 	return nil
 }
 
 // attempt plugs one device, times the phases, and unplugs it.
-func (t *hotplugTrial) attempt(ctx context.Context, rec *Recorder, k plugKind) error {
+func (t *hotplugTrial) attempt(ctx context.Context, rec *Recorder, s plugSlot) error {
 	t.n++
+	k := s.kind
 	if err := k.prepare(ctx, t.n); err != nil {
 		return err
 	}
-	port := k.port()
-	target := plugTarget{agent: t.vm.Agent, pciPath: strings.TrimPrefix(port.Addr, "0x") + "/00"}
-	id := devID(k)
+	target := plugTarget{agent: t.m.Agent(), pciPath: s.port.GuestPath()}
+	id := s.devID()
 	start := time.Now()
-	p, err := hotplug.Plug(ctx, t.vm.QMP, id, k.device(id))
+	p, err := hotplug.Plug(ctx, t.m.QMP(), id, k.device(id, s.port.ID))
 	if err != nil {
 		return errors.Join(err, k.release(ctx))
 	}
 	qmpDone := time.Since(start)
-	_, err = t.vm.Agent.AddDevice(ctx, &protocol.Device{Id: fmt.Sprintf("hp%d", t.n), Kind: k.agentKind(),
+	_, err = t.m.Agent().AddDevice(ctx, &protocol.Device{Id: fmt.Sprintf("hp%d", t.n), Kind: k.agentKind(),
 		GuestPciPath: target.pciPath, Timeout: durationpb.New(30 * time.Second)})
 	visible := time.Since(start)
 	storageID := ""
@@ -171,17 +170,17 @@ const unplugWait = 30 * time.Second
 // If the device stays, so does the host side: Close stops it.
 func (t *hotplugTrial) unplug(ctx context.Context, k plugKind, p *hotplug.Plugged, storageID string) error {
 	if storageID != "" {
-		if err := t.vm.Agent.RemoveStorage(ctx, storageID); err != nil {
+		if err := t.m.Agent().RemoveStorage(ctx, storageID); err != nil {
 			return fmt.Errorf("unmounting %s: %w", storageID, err)
 		}
 	}
 	uctx, cancel := context.WithTimeout(ctx, unplugWait)
 	defer cancel()
-	if err := p.Unplug(uctx, t.vm.QMP); err != nil {
+	if err := p.Unplug(uctx, t.m.QMP()); err != nil {
 		return err
 	}
 	return k.release(ctx)
 }
 
-// devID is the QEMU id each kind's device gets.
-func devID(k plugKind) string { return k.port().ID + "0" }
+// devID is the QEMU id the kind's device gets: "hp" and its port's.
+func (s plugSlot) devID() string { return "hp" + s.port.ID }

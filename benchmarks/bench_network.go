@@ -12,7 +12,6 @@ import (
 
 	"github.com/kite-vm/kite/configs"
 	"github.com/kite-vm/kite/internal/cleanup"
-	"github.com/kite-vm/kite/runtime"
 )
 
 // network measures a pod's network through the VM for each model and queue
@@ -31,13 +30,12 @@ func (network) Name() string     { return "network" }
 func (network) Title() string    { return "Pod network, guest to node" }
 func (network) Baseline() string { return vethVariant }
 
-// netVariant is one pod: its network, its VM (nil for the baseline) and a
-// container to run the client in.
+// netVariant is one pod network and, but for the baseline, the pod the
+// engine made on it, whose container runs the client.
 type netVariant struct {
 	name string
 	net  podNet
-	vm   *runtime.VM
-	ctr  *sleeper
+	pod  *pod // nil for the baseline
 	sink net.Listener
 }
 
@@ -112,10 +110,11 @@ func (network) Setup(ctx context.Context, env Env) (_ Trial, err error) {
 }
 
 // addVariant creates a pod network, a sink in its node netns and, unless
-// m is the zero netModel (the baseline), a VM carrying the pod's eth0 with
-// a container to run in. For vhost-user, eth0 is only the interface's
-// record: its address names the socket testpmd serves, and the node's
-// address and the sink are on testpmd's tap in a peer netns.
+// m is the zero netModel (the baseline), a pod made by the engine on that
+// netns, its VM carrying the pod's eth0, with a container to run in. For
+// vhost-user, eth0 is only the interface's record: its address names the
+// socket testpmd serves, and the node's address and the sink are on
+// testpmd's tap in a peer netns.
 func (t *networkTrial) addVariant(ctx context.Context, env Env, m netModel, rfs string) error {
 	name := vethVariant
 	if m != (netModel{}) {
@@ -149,17 +148,12 @@ func (t *networkTrial) addVariant(ctx context.Context, env Env, m netModel, rfs 
 	}
 	cfg.SharedFS.Driver = configs.FSVirtioFS
 	cfg.Network.Model, cfg.Network.Queues = m.model, m.queues
-	plan, err := runtime.PlanVM(cfg, runtime.VMInput{ID: fmt.Sprintf("n%d", i), Dir: filepath.Join(t.dir, fmt.Sprintf("n%d", i)),
-		Host: env.Host, Shares: []runtime.Share{{Tag: rootfsStorageID, HostPath: rfs}}, NetnsPath: pn.podPath, GuestCID: guestCID(i)})
-	if err != nil {
+	if v.pod, err = startPod(ctx, podSpec{cfg: cfg, host: env.host(), dir: filepath.Join(t.dir, fmt.Sprintf("n%d", i)),
+		rootfs: rfs, netnsPath: pn.podPath}); err != nil {
 		return err
 	}
-	if v.vm, err = runtime.BootVM(ctx, plan); err != nil {
-		return err
-	}
-	t.undo.Add("stop VM "+plan.ID, func() error { return stopVM(context.Background(), v.vm) })
-	v.ctr, err = startPodSleeper(ctx, v.vm.Agent, plan)
-	return err
+	t.undo.Add("stop pod "+v.pod.sb.ID(), v.pod.stop)
+	return nil
 }
 
 func (t *networkTrial) Notes() []string {
@@ -235,8 +229,8 @@ func (t *networkTrial) measure(ctx context.Context, rec *Recorder, v *netVariant
 // run runs a shell script in the variant's container, or for the baseline
 // in its pod netns on the host.
 func (t *networkTrial) run(ctx context.Context, v *netVariant, script string) (string, error) {
-	if v.vm != nil {
-		return v.ctr.run(ctx, script)
+	if v.pod != nil {
+		return v.pod.run(ctx, script)
 	}
 	cmd := exec.CommandContext(ctx, t.busybox, "nsenter", "--net="+v.net.podPath, t.busybox, "sh", "-c", script)
 	// The applets of the container's root file system, as in the guest.

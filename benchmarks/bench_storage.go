@@ -9,7 +9,9 @@ import (
 
 	"github.com/kite-vm/kite/agent/protocol"
 	"github.com/kite-vm/kite/configs"
-	"github.com/kite-vm/kite/runtime"
+	"github.com/kite-vm/kite/fsshare"
+	"github.com/kite-vm/kite/vm"
+	"github.com/kite-vm/kite/vm/attach"
 )
 
 // storage measures file access in the guest through each storage backend:
@@ -27,7 +29,7 @@ func (storage) Baseline() string { return tmpfsVariant }
 
 type storageTrial struct {
 	dir      string
-	vm       *runtime.VM
+	m        *vm.Machine
 	ctr      *sleeper
 	size     int64 // bytes of the big file
 	files    int   // small files per metadata run
@@ -68,25 +70,31 @@ func (storage) Setup(ctx context.Context, env Env) (_ Trial, err error) {
 	}
 	cfg := benchConfig(env.Config)
 	cfg.SharedFS.Driver, cfg.SharedFS.Cache = configs.FSVirtioFS, configs.FSCacheAuto
-	plan, err := planPod(cfg, env.Host, t.dir, "s", 0, []runtime.Share{{Tag: rootfsStorageID, HostPath: rfs}, {Tag: "fsauto", HostPath: data}})
+	vmDir := filepath.Join(t.dir, "s")
+	root, err := rootShare(cfg, vmDir, rfs)
 	if err != nil {
 		return nil, err
 	}
-	backends, err := addStorageDevices(ctx, &plan, data, t.dir, t.size)
+	devs, err := storageDevices(ctx, cfg, vmDir, data, t.dir, t.size)
 	if err != nil {
 		return nil, err
 	}
-	if t.vm, err = runtime.BootVM(ctx, plan); err != nil {
+	plan, err := planVM(cfg, env.host(), vmDir, 0, devs.topo, append([]attach.Attachment{root}, devs.attachments...)...)
+	if err != nil {
 		return nil, err
 	}
-	return t, t.mount(ctx, plan, backends)
+	if t.m, err = vm.Boot(ctx, plan); err != nil {
+		return nil, err
+	}
+	return t, t.mount(ctx, plan.ID, root, devs.backends)
 }
 
-// mount mounts every backend, starts the container with each bind-mounted
-// under /mnt, and copies the big file into the container's tmpfs.
-func (t *storageTrial) mount(ctx context.Context, plan runtime.VMPlan, backends []storageBackend) error {
-	a := t.vm.Agent
-	if err := createSandbox(ctx, a, plan.ID, rootfsStorages(plan)); err != nil {
+// mount creates the sandbox on the root file system share, mounts every
+// backend, starts the container with each bind-mounted under /mnt, and
+// copies the big file into the container's tmpfs.
+func (t *storageTrial) mount(ctx context.Context, id string, root *fsshare.Share, backends []storageBackend) error {
+	a := t.m.Agent()
+	if err := createSandbox(ctx, a, id, []*protocol.Storage{root.Storage(rootfsStorageID, "")}); err != nil {
 		return err
 	}
 	var mounts []*protocol.Mount
@@ -114,8 +122,8 @@ func (t *storageTrial) Notes() []string {
 
 func (t *storageTrial) Close(ctx context.Context) error {
 	var errs []error
-	if t.vm != nil {
-		errs = append(errs, stopVM(ctx, t.vm))
+	if t.m != nil {
+		errs = append(errs, stopMachine(ctx, t.m))
 	}
 	return errors.Join(append(errs, os.RemoveAll(t.dir))...)
 }

@@ -6,10 +6,11 @@
 //
 // Every benchmark measures Kite side by side with a baseline in the same
 // run, so that a noisy machine moves both: the same QEMU command line
-// without the runtime (boot), runc on the same bundle (container), one pod
-// (footprint), the guest's own tmpfs (storage), the QMP phase (hotplug),
-// reading the same files by hand (control). A benchmark whose prerequisite
-// is missing is recorded as skipped with the reason, never dropped.
+// started by hand, without Kite's engine (boot), runc on the same bundle
+// (container), one pod (footprint), the guest's own tmpfs (storage), the
+// QMP phase (hotplug), reading the same files by hand (control). A
+// benchmark whose prerequisite is missing is recorded as skipped with the
+// reason, never dropped.
 //
 // # Results file (results.json), schema 1
 //

@@ -12,17 +12,25 @@ import (
 
 	"github.com/kite-vm/kite/agent/client"
 	"github.com/kite-vm/kite/agent/protocol"
-	"github.com/kite-vm/kite/runtime"
 )
 
 // guestPath is the container's PATH.
 const guestPath = "PATH=/bin:/sbin:/usr/bin:/usr/sbin"
 
-// rootfsStorageID names the container root file system's storage.
+// rootfsStorageID names the container root file system's storage, and
+// tags its share.
 const rootfsStorageID = "rootfs"
 
-// sleeper is a long-running container in a benchmark VM, to exec the
-// workloads in: the shell scripts they run time themselves in the guest.
+// sleeperID is the benchmarks' container.
+const sleeperID = "bench"
+
+// sleeperCaps let the workloads drop the guest's page cache between reads
+// (CAP_SYS_ADMIN) and ping (CAP_NET_RAW).
+var sleeperCaps = []string{"CAP_SYS_ADMIN", "CAP_NET_RAW"}
+
+// sleeper is a long-running container in a benchmark VM whose agent the
+// benchmark drives itself, to exec the workloads in: the shell scripts
+// they run time themselves in the guest.
 type sleeper struct {
 	agent *client.Client
 	id    string
@@ -42,7 +50,7 @@ func createSandbox(ctx context.Context, a *client.Client, sandboxID string, stor
 // storage, with mounts. Its processes get CAP_SYS_ADMIN to drop the guest's
 // page cache between reads.
 func startSleeper(ctx context.Context, a *client.Client, mounts []*protocol.Mount) (*sleeper, error) {
-	s := &sleeper{agent: a, id: "bench"}
+	s := &sleeper{agent: a, id: sleeperID}
 	_, err := a.CreateContainer(ctx, &protocol.CreateContainerRequest{
 		ContainerId: s.id, ExecId: s.id, Hostname: "bench",
 		Rootfs:  &protocol.Rootfs{StorageId: rootfsStorageID},
@@ -63,20 +71,10 @@ func startSleeper(ctx context.Context, a *client.Client, mounts []*protocol.Moun
 	return s, nil
 }
 
-// startPodSleeper creates the sandbox on the plan's root file system share
-// and starts a sleeper in it.
-func startPodSleeper(ctx context.Context, a *client.Client, plan runtime.VMPlan) (*sleeper, error) {
-	if err := createSandbox(ctx, a, plan.ID, rootfsStorages(plan)); err != nil {
-		return nil, err
-	}
-	return startSleeper(ctx, a, nil)
-}
-
 func (s *sleeper) process(args ...string) *protocol.Process {
-	caps := []string{"CAP_SYS_ADMIN", "CAP_NET_RAW"}
 	return &protocol.Process{
 		Args: args, Env: []string{guestPath}, Cwd: "/", User: &protocol.User{},
-		Capabilities: &protocol.Capabilities{Bounding: caps, Effective: caps, Permitted: caps},
+		Capabilities: &protocol.Capabilities{Bounding: sleeperCaps, Effective: sleeperCaps, Permitted: sleeperCaps},
 	}
 }
 

@@ -9,8 +9,9 @@ import (
 
 	"github.com/kite-vm/kite/agent/client"
 	"github.com/kite-vm/kite/agent/protocol"
+	"github.com/kite-vm/kite/configs"
+	"github.com/kite-vm/kite/fsshare"
 	"github.com/kite-vm/kite/qemu"
-	"github.com/kite-vm/kite/runtime"
 )
 
 // plugKind is one kind of hot-pluggable device. Host-side preparation
@@ -18,12 +19,12 @@ import (
 // kind's typed device, configure what the agent does once it is visible.
 type plugKind interface {
 	name() string
-	port() qemu.RootPort
 	agentKind() protocol.DeviceKind
 	// prepare readies the host side of attempt n.
 	prepare(ctx context.Context, n int) error
-	// device is the prepared attempt's device, with QEMU id id on port().
-	device(id string) qemu.Device
+	// device is the prepared attempt's device, with QEMU id id on the root
+	// port bus.
+	device(id, bus string) qemu.Device
 	// configure has the agent make the device usable (mount, address) and
 	// returns the storage id to remove before unplugging, if any.
 	configure(ctx context.Context, a plugTarget, n int) (storageID string, err error)
@@ -41,17 +42,14 @@ type plugTarget struct {
 // netKind is a virtio-net NIC on a tap QEMU opens by name.
 type netKind struct{ tap string }
 
-func (netKind) name() string { return "virtio-net" }
-func (netKind) port() qemu.RootPort {
-	return qemu.RootPort{ID: "hpnet", Chassis: 210, Slot: 210, Addr: "0x10"}
-}
+func (netKind) name() string                   { return "virtio-net" }
 func (netKind) agentKind() protocol.DeviceKind { return protocol.DeviceKind_DEVICE_KIND_NET }
 func (k *netKind) prepare(_ context.Context, n int) error {
 	k.tap = fmt.Sprintf("kbhp%d", n)
 	return nil
 }
-func (k *netKind) device(id string) qemu.Device {
-	return qemu.TapNet{ID: id, Bus: k.port().ID, IfName: k.tap}
+func (k *netKind) device(id, bus string) qemu.Device {
+	return qemu.TapNet{ID: id, Bus: bus, IfName: k.tap}
 }
 func (k *netKind) configure(ctx context.Context, a plugTarget, n int) (string, error) {
 	_, err := a.agent.UpdateInterface(ctx, &protocol.Interface{GuestPciPath: a.pciPath, Name: "eth9",
@@ -60,32 +58,29 @@ func (k *netKind) configure(ctx context.Context, a plugTarget, n int) (string, e
 }
 func (*netKind) release(context.Context) error { return nil }
 
-// virtiofsKind is a vhost-user-fs device with its own virtiofsd.
+// virtiofsKind is a vhost-user-fs device with its own virtiofsd, planned
+// as a share of source is (fsshare), its files in dir.
 type virtiofsKind struct {
-	template runtime.VirtiofsdPlan // the plan's own share, re-aimed per attempt
-	dir      string
-	fsd      *runtime.Virtiofsd
-	tag      string
+	fs     configs.SharedFS
+	dir    string
+	source string
+	fsd    *fsshare.Virtiofsd
+	tag    string
 }
 
-func (*virtiofsKind) name() string { return "vhost-user-fs" }
-func (*virtiofsKind) port() qemu.RootPort {
-	return qemu.RootPort{ID: "hpfs", Chassis: 211, Slot: 211, Addr: "0x11"}
-}
+func (*virtiofsKind) name() string                   { return "vhost-user-fs" }
 func (*virtiofsKind) agentKind() protocol.DeviceKind { return protocol.DeviceKind_DEVICE_KIND_FS }
 func (k *virtiofsKind) prepare(ctx context.Context, n int) error {
-	vp := k.template
 	k.tag = fmt.Sprintf("hpfs%d", n)
-	vp.ID, vp.Tag = k.tag, k.tag
-	vp.SocketPath, vp.LogPath = filepath.Join(k.dir, k.tag+".sock"), filepath.Join(k.dir, k.tag+".log")
-	vp.LockFile = filepath.Join(filepath.Dir(vp.LockFile), replaceSlashes(vp.SocketPath)+".pid")
-	vp.Args = replaceArg(vp.Args, "--socket-path="+k.template.SocketPath, "--socket-path="+vp.SocketPath)
-	var err error
-	k.fsd, err = runtime.StartVirtiofsd(ctx, vp) // returns once the socket listens
+	s, err := fsshare.NewShare(k.fs, k.dir, k.tag, k.tag, k.source, false)
+	if err != nil {
+		return err
+	}
+	k.fsd, err = fsshare.StartVirtiofsd(ctx, *s.Virtiofsd()) // returns once the socket listens
 	return err
 }
-func (k *virtiofsKind) device(id string) qemu.Device {
-	return qemu.VirtioFS{ID: id, Bus: k.port().ID, SocketPath: k.fsd.Plan().SocketPath, Tag: k.tag}
+func (k *virtiofsKind) device(id, bus string) qemu.Device {
+	return qemu.VirtioFS{ID: id, Bus: bus, SocketPath: k.fsd.Plan().SocketPath, Tag: k.tag}
 }
 func (k *virtiofsKind) configure(ctx context.Context, a plugTarget, n int) (string, error) {
 	id := fmt.Sprintf("hpfs-st%d", n)
@@ -106,17 +101,14 @@ type ninePKind struct{ tag string }
 
 const ninePFsdev = "hp9fs"
 
-func (ninePKind) name() string { return "9p" }
-func (ninePKind) port() qemu.RootPort {
-	return qemu.RootPort{ID: "hp9p", Chassis: 212, Slot: 212, Addr: "0x12"}
-}
+func (ninePKind) name() string                   { return "9p" }
 func (ninePKind) agentKind() protocol.DeviceKind { return protocol.DeviceKind_DEVICE_KIND_FS }
 func (k *ninePKind) prepare(_ context.Context, n int) error {
 	k.tag = fmt.Sprintf("hp9p%d", n)
 	return nil
 }
-func (k *ninePKind) device(id string) qemu.Device {
-	return qemu.NinePOnFsdev{ID: id, Bus: k.port().ID, Fsdev: ninePFsdev, Tag: k.tag}
+func (k *ninePKind) device(id, bus string) qemu.Device {
+	return qemu.NinePOnFsdev{ID: id, Bus: bus, Fsdev: ninePFsdev, Tag: k.tag}
 }
 func (k *ninePKind) configure(ctx context.Context, a plugTarget, n int) (string, error) {
 	id := fmt.Sprintf("hp9p-st%d", n)
@@ -150,14 +142,11 @@ func mountTag(ctx context.Context, a plugTarget, st *protocol.Storage) error {
 // blkKind is a virtio-blk disk holding an ext4 file system.
 type blkKind struct{ image string }
 
-func (blkKind) name() string { return "virtio-blk" }
-func (blkKind) port() qemu.RootPort {
-	return qemu.RootPort{ID: "hpblk", Chassis: 213, Slot: 213, Addr: "0x13"}
-}
+func (blkKind) name() string                        { return "virtio-blk" }
 func (blkKind) agentKind() protocol.DeviceKind      { return protocol.DeviceKind_DEVICE_KIND_BLOCK }
 func (*blkKind) prepare(context.Context, int) error { return nil }
-func (k *blkKind) device(id string) qemu.Device {
-	return qemu.VirtioBlk{ID: id, Bus: k.port().ID, Path: k.image}
+func (k *blkKind) device(id, bus string) qemu.Device {
+	return qemu.VirtioBlk{ID: id, Bus: bus, Path: k.image}
 }
 func (k *blkKind) configure(ctx context.Context, a plugTarget, n int) (string, error) {
 	id := fmt.Sprintf("hpblk-st%d", n)
@@ -166,16 +155,6 @@ func (k *blkKind) configure(ctx context.Context, a plugTarget, n int) (string, e
 	return id, err
 }
 func (*blkKind) release(context.Context) error { return nil }
-
-func replaceSlashes(s string) string {
-	b := []byte(s)
-	for i := range b {
-		if b[i] == '/' {
-			b[i] = '.'
-		}
-	}
-	return string(b)
-}
 
 // tinyExt4 makes a small ext4 image with one file, for the disk kind.
 func tinyExt4(ctx context.Context, dir string) (string, error) {

@@ -13,7 +13,7 @@ import (
 	"github.com/kite-vm/kite/configs"
 	"github.com/kite-vm/kite/internal/testing/testutil"
 	"github.com/kite-vm/kite/qemu"
-	"github.com/kite-vm/kite/runtime"
+	"github.com/kite-vm/kite/vm"
 )
 
 // guestDirEnv names the guest build the tests use (as internal/testing/vmtest).
@@ -44,9 +44,9 @@ func integrationEnv(t *testing.T) Env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(work) })
-	host := runtime.DetectHost("")
+	host := vm.DetectHost("")
 	host.Accel = qemu.AccelType(testutil.Accel())
-	return Env{Config: cfg, Host: host, WorkDir: work, Quick: true}
+	return Env{Config: cfg, Host: &host, WorkDir: work, Quick: true}
 }
 
 // TestIntegrationQuickSubset runs a representative part of the quick suite

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/kite-vm/kite/configs"
-	"github.com/kite-vm/kite/runtime"
+	"github.com/kite-vm/kite/vm"
 )
 
 // Env is what benchmarks run with.
@@ -17,8 +17,9 @@ type Env struct {
 	// Config is Kite's effective configuration: guest image, QEMU,
 	// virtiofsd and the VM's size come from it.
 	Config *configs.Config
-	// Host is what the host offers (runtime.DetectHost).
-	Host runtime.Host
+	// Host is what the host offers; nil: detected (vm.DetectHost), once
+	// per run by the Runner.
+	Host *vm.Host
 	// Kite is the kite binary the CLI benchmarks run (create, start...).
 	Kite string
 	// ConfigPath is the configuration file Kite was given ("" for the
@@ -30,6 +31,27 @@ type Env struct {
 	WorkDir string
 	// Quick selects the smaller sizes and counts of `kite bench --quick`.
 	Quick bool
+}
+
+// host is what the host offers: Host, or what vm.DetectHost finds.
+func (e Env) host() vm.Host {
+	if e.Host != nil {
+		return *e.Host
+	}
+	return vm.DetectHost("")
+}
+
+// Accel names the accelerator the benchmark VMs run with, for the results'
+// machine facts: the one hypervisor.accel names, or for "auto" the best
+// the host offers, as vm.PlanMachine picks it.
+func (e Env) Accel() string {
+	switch e.Config.Hypervisor.Accel {
+	case configs.AccelTCG:
+		return "tcg"
+	case configs.AccelKVM:
+		return "kvm"
+	}
+	return string(e.host().Accel)
 }
 
 // closeBudget bounds a trial's Close, which runs even after Ctrl-C.
@@ -49,6 +71,10 @@ type Runner struct {
 // and Run returns the partial results with Interrupted set.
 func (r Runner) Run(ctx context.Context, bs []Benchmark, kiteVersion string) Run {
 	run := Run{Schema: SchemaVersion, KiteVersion: kiteVersion, Started: time.Now().UTC(), Machine: r.Machine, Options: r.Options}
+	if r.Env.Host == nil {
+		h := vm.DetectHost("")
+		r.Env.Host = &h
+	}
 	for _, b := range bs {
 		if ctx.Err() != nil {
 			run.Results = append(run.Results, Result{Name: b.Name(), Title: b.Title(), Baseline: b.Baseline(),

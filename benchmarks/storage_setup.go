@@ -11,14 +11,16 @@ import (
 	"strings"
 
 	"github.com/kite-vm/kite/agent/protocol"
+	"github.com/kite-vm/kite/configs"
+	"github.com/kite-vm/kite/devicemgr"
+	"github.com/kite-vm/kite/fsshare"
 	"github.com/kite-vm/kite/fsshare/nvdimm"
 	"github.com/kite-vm/kite/qemu"
-	"github.com/kite-vm/kite/runtime"
+	"github.com/kite-vm/kite/vm/attach"
 )
 
-// storageBackend is one way of giving the guest the data directory: the
-// QEMU devices and host processes it adds to the plan, and the storage the
-// agent mounts.
+// storageBackend is one way of giving the guest the data directory, as
+// the agent mounts it.
 type storageBackend struct {
 	variant string
 	storage *protocol.Storage
@@ -61,59 +63,70 @@ func mkfsImage(ctx context.Context, src, img string, srcBytes int64) error {
 	return nil
 }
 
-// addStorageDevices builds the images and adds every backend's devices to
-// plan: a second virtiofsd (cache=always; the plan's own data share is
-// cache=auto), two 9p devices, an NVDIMM with a DAX image and a virtio-blk
-// disk on a root port of its own.
-func addStorageDevices(ctx context.Context, plan *runtime.VMPlan, data, work string, dataBytes int64) ([]storageBackend, error) {
+// storageSetup is what the storage benchmark adds to its VM: the
+// backends' devices (with their host processes) and root ports, and how
+// the agent mounts each.
+type storageSetup struct {
+	attachments []attach.Attachment
+	topo        *devicemgr.Topology
+	backends    []storageBackend
+}
+
+// storageDevices builds the images and plans every backend of the data
+// directory in the VM directory dir: two virtio-fs shares with a virtiofsd
+// each (cache=auto as cfg says, and cache=always), two 9p shares (msize
+// 8192 and 512000), an NVDIMM with a DAX image and a virtio-blk disk on a
+// root port of its own.
+func storageDevices(ctx context.Context, cfg *configs.Config, dir, data, work string, dataBytes int64) (storageSetup, error) {
 	dax := filepath.Join(work, "dax.img")
 	if err := nvdimm.BuildImage(ctx, nvdimm.ImageOptions{SourceDir: data, Out: dax, Label: "benchdax"}); err != nil {
-		return nil, fmt.Errorf("building the NVDIMM image: %w", err)
+		return storageSetup{}, fmt.Errorf("building the NVDIMM image: %w", err)
 	}
 	daxInfo, err := os.Stat(dax)
 	if err != nil {
-		return nil, err
+		return storageSetup{}, err
 	}
 	blk := filepath.Join(work, "blk.img")
 	if err := mkfsImage(ctx, data, blk, dataBytes); err != nil {
-		return nil, err
+		return storageSetup{}, err
 	}
-	always := plan.Virtiofsd[1]
-	always.ID, always.Tag = "fsalways", "fsalways"
-	always.SocketPath = filepath.Join(plan.Dir, "fsalways.sock")
-	always.LogPath = filepath.Join(plan.Dir, "fsalways.log")
-	always.LockFile = filepath.Join(filepath.Dir(always.LockFile), strings.ReplaceAll(always.SocketPath, "/", ".")+".pid")
-	always.Args = replaceArg(always.Args, "cache=auto", "cache=always")
-	always.Args = replaceArg(always.Args, "--socket-path="+plan.Virtiofsd[1].SocketPath, "--socket-path="+always.SocketPath)
-	plan.Virtiofsd = append(plan.Virtiofsd, always)
-	const blkPort = "0x18"
-	plan.QEMU.RootPorts = append(plan.QEMU.RootPorts, qemu.RootPort{ID: "rpblk", Chassis: 200, Slot: 200, Addr: blkPort})
-	plan.QEMU.Devices = append(plan.QEMU.Devices,
-		qemu.VirtioFS{ID: always.ID, SocketPath: always.SocketPath, Tag: always.Tag},
-		qemu.NineP{ID: "p9small", Path: data, Tag: "p9small", SecurityModel: qemu.SecurityPassthrough},
-		qemu.NineP{ID: "p9big", Path: data, Tag: "p9big", SecurityModel: qemu.SecurityPassthrough},
-		qemu.NVDIMM{ID: "nv0", Path: dax, Size: daxInfo.Size()},
-		qemu.VirtioBlk{ID: "blk0", Bus: "rpblk", Path: blk},
-	)
-	vfs := protocol.StorageDriver_STORAGE_DRIVER_VIRTIOFS
-	p9 := protocol.StorageDriver_STORAGE_DRIVER_9P
-	return []storageBackend{
-		{"virtio-fs cache=auto", &protocol.Storage{Id: "fsauto", Driver: vfs, Source: plan.Virtiofsd[1].Tag}},
-		{"virtio-fs cache=always", &protocol.Storage{Id: "fsalways", Driver: vfs, Source: always.Tag}},
-		{"9p msize=8192", &protocol.Storage{Id: "p9small", Driver: p9, Source: "p9small", Options: []string{"msize=8192", "cache=mmap"}}},
-		{"9p msize=512000", &protocol.Storage{Id: "p9big", Driver: p9, Source: "p9big", Options: []string{"msize=512000", "cache=mmap"}}},
-		{"NVDIMM DAX", &protocol.Storage{Id: "dax", Driver: protocol.StorageDriver_STORAGE_DRIVER_PMEM, Source: "pmem0", Fstype: "ext4", Options: []string{"dax=always"}}},
-		{"virtio-blk", &protocol.Storage{Id: "blk", Driver: protocol.StorageDriver_STORAGE_DRIVER_BLK, Fstype: "ext4",
-			GuestPciPath: strings.TrimPrefix(blkPort, "0x") + "/00"}},
-	}, nil
-}
-
-func replaceArg(args []string, old, repl string) []string {
-	out := append([]string(nil), args...)
-	for i, a := range out {
-		if a == old {
-			out[i] = repl
+	always := cfg.SharedFS
+	always.Cache = configs.FSCacheAlways
+	ninep := func(msizeKiB int) configs.SharedFS {
+		fs := cfg.SharedFS
+		fs.Driver, fs.SecurityModel, fs.NinePCache, fs.MsizeKiB = configs.FSVirtio9P, configs.SecurityPassthrough, configs.NinePCacheMmap, msizeKiB
+		return fs
+	}
+	var st storageSetup
+	for _, sh := range []struct {
+		variant, tag string
+		fs           configs.SharedFS
+	}{
+		{"virtio-fs cache=auto", "fsauto", cfg.SharedFS},
+		{"virtio-fs cache=always", "fsalways", always},
+		{"9p msize=8192", "p9small", ninep(8)},
+		{"9p msize=512000", "p9big", ninep(500)},
+	} {
+		s, err := fsshare.NewShare(sh.fs, dir, sh.tag, sh.tag, data, false)
+		if err != nil {
+			return storageSetup{}, err
 		}
+		st.attachments = append(st.attachments, s)
+		st.backends = append(st.backends, storageBackend{sh.variant, s.Storage(sh.tag, "")})
 	}
-	return out
+	st.topo = devicemgr.NewTopology()
+	port, err := st.topo.Reserve("blk0")
+	if err != nil {
+		return storageSetup{}, err
+	}
+	st.attachments = append(st.attachments,
+		device{name: "nv0", dev: qemu.NVDIMM{ID: "nv0", Path: dax, Size: daxInfo.Size()}, needs: attach.Needs{NVDIMMBytes: daxInfo.Size()}},
+		device{name: "blk0", dev: qemu.VirtioBlk{ID: "blk0", Bus: port.ID, Path: blk}},
+	)
+	st.backends = append(st.backends,
+		storageBackend{"NVDIMM DAX", &protocol.Storage{Id: "dax", Driver: protocol.StorageDriver_STORAGE_DRIVER_PMEM, Source: "pmem0", Fstype: "ext4", Options: []string{"dax=always"}}},
+		storageBackend{"virtio-blk", &protocol.Storage{Id: "blk", Driver: protocol.StorageDriver_STORAGE_DRIVER_BLK, Fstype: "ext4",
+			GuestPciPath: port.GuestPath()}},
+	)
+	return st, nil
 }

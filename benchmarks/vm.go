@@ -8,9 +8,13 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/kite-vm/kite/agent/protocol"
 	"github.com/kite-vm/kite/configs"
-	"github.com/kite-vm/kite/runtime"
+	"github.com/kite-vm/kite/devicemgr"
+	"github.com/kite-vm/kite/fsshare"
+	"github.com/kite-vm/kite/internal/cleanup"
+	"github.com/kite-vm/kite/qemu"
+	"github.com/kite-vm/kite/vm"
+	"github.com/kite-vm/kite/vm/attach"
 )
 
 // vmStopBudget bounds stopping one VM.
@@ -56,9 +60,35 @@ func benchConfig(cfg *configs.Config) *configs.Config {
 	return &c
 }
 
-// planPod plans VM number seq, named id, in dir/id with shares.
-func planPod(cfg *configs.Config, host runtime.Host, dir, id string, seq int, shares []runtime.Share) (runtime.VMPlan, error) {
-	return runtime.PlanVM(cfg, runtime.VMInput{ID: id, Dir: filepath.Join(dir, id), Host: host, Shares: shares, GuestCID: guestCID(seq)})
+// rootShareID is the QEMU id of a benchmark VM's root file system share,
+// the id the engine gives its shared directory.
+const rootShareID = "share0"
+
+// rootShare plans the share of the busybox root file system rootfs, in
+// the VM directory dir, under the tag the container's storage is named by.
+func rootShare(cfg *configs.Config, dir, rootfs string) (*fsshare.Share, error) {
+	return fsshare.NewShare(cfg.SharedFS, dir, rootShareID, rootfsStorageID, rootfs, false)
+}
+
+// planVM plans a benchmark VM the way the engine plans a sandbox's, for
+// the benchmarks that drive the VM and its agent themselves: the
+// attachments, then the configuration's reserved 9p backends
+// (hotplug.spare_9p_shares); the root ports topo reserved for the devices
+// the benchmark plugs (nil: none), then the configuration's spares
+// (hotplug.spare_root_ports). dir is the VM's directory, its base name the
+// VM's id; seq numbers the VM in this process (its vsock CID).
+func planVM(cfg *configs.Config, host vm.Host, dir string, seq int, topo *devicemgr.Topology, atts ...attach.Attachment) (vm.Plan, error) {
+	if topo == nil {
+		topo = devicemgr.NewTopology()
+	}
+	if err := topo.AddSpares(cfg.Hotplug.SpareRootPorts); err != nil {
+		return vm.Plan{}, err
+	}
+	if slots := fsshare.NewNinePSlots(cfg, dir); slots != nil {
+		atts = append(atts, slots)
+	}
+	return vm.PlanMachine(cfg, vm.Input{ID: filepath.Base(dir), Dir: dir, Host: host, GuestCID: guestCID(seq),
+		RootPorts: topo.RootPorts(), Attachments: atts})
 }
 
 // guestCID gives VM number seq of this process a vsock context id (used
@@ -68,18 +98,34 @@ func guestCID(seq int) uint32 {
 	return uint32(1000 + (os.Getpid()%1000000)*64 + seq%64)
 }
 
-// stopVM stops vm with its own budget: it runs after Ctrl-C too.
-func stopVM(ctx context.Context, vm *runtime.VM) error {
+// stopMachine stops m with its own budget: it runs after Ctrl-C too.
+func stopMachine(ctx context.Context, m *vm.Machine) error {
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), vmStopBudget)
 	defer cancel()
-	if err := vm.Stop(sctx); err != nil {
-		return fmt.Errorf("stopping VM (QEMU pid %d): %w", vm.Pid(), err)
+	if err := m.Stop(sctx); err != nil {
+		return fmt.Errorf("stopping VM (QEMU pid %d): %w", m.Process().Pid(), err)
 	}
 	return nil
 }
 
-// rootfsStorages is the sandbox storage list mounting the plan's first share
-// as the container root file system.
-func rootfsStorages(plan runtime.VMPlan) []*protocol.Storage {
-	return []*protocol.Storage{plan.Mounts[0].Storage(rootfsStorageID, "")}
+// device is a QEMU device a benchmark puts into its VM as it is, with no
+// host side: the storage benchmark's NVDIMM and disk, the 9p backend the
+// hotplug benchmark plugs its devices onto.
+type device struct {
+	name  string
+	dev   qemu.Device
+	needs attach.Needs
+}
+
+var (
+	_ attach.Attachment = device{}
+	_ attach.Previewer  = device{}
+)
+
+func (d device) Name() string         { return d.name }
+func (d device) Needs() attach.Needs  { return d.needs }
+func (d device) Preview() qemu.Device { return d.dev }
+
+func (d device) Attach(context.Context, *cleanup.Stack) (attach.Plugged, error) {
+	return attach.Plugged{Device: d.dev}, nil
 }

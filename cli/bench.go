@@ -11,7 +11,6 @@ import (
 	"github.com/kite-vm/kite/benchmarks"
 	"github.com/kite-vm/kite/configs"
 	"github.com/kite-vm/kite/internal/version"
-	"github.com/kite-vm/kite/runtime"
 )
 
 // benchOptions are kite bench's flags.
@@ -101,12 +100,12 @@ func runSuite(ctx context.Context, e *env, o benchOptions, only []string, sel []
 		return err
 	}
 	defer os.RemoveAll(work)
-	host := runtime.DetectHost("")
+	env := benchmarks.Env{Config: cfg, Kite: exe, WorkDir: work, Quick: o.quick,
+		ConfigPath: configs.Locate(e.globals.configPath, e.getenv, configs.SystemPath)}
 	r := benchmarks.Runner{
-		Env: benchmarks.Env{Config: cfg, Host: host, Kite: exe, WorkDir: work, Quick: o.quick,
-			ConfigPath: configs.Locate(e.globals.configPath, e.getenv, configs.SystemPath)},
+		Env:      env,
 		Options:  benchmarks.Options{Quick: o.quick, Repeat: o.repeat, Warmup: o.warmup, Only: only},
-		Machine:  benchmarks.DetectMachine(ctx, "/proc", cfg.Hypervisor.Path, benchAccel(cfg, host)),
+		Machine:  benchmarks.DetectMachine(ctx, "/proc", cfg.Hypervisor.Path, env.Accel()),
 		Progress: e.io.Err,
 	}
 	fmt.Fprintf(e.io.Err, "kite bench: %d benchmarks, accel %s, results in %s\n", len(sel), r.Machine.Accel, o.out)
@@ -139,15 +138,4 @@ func runOutcome(run benchmarks.Run, out string) error {
 		return fmt.Errorf("benchmarks failed: %s (reasons in %s)", strings.Join(failed, ", "), filepath.Join(out, benchmarks.ResultsFile))
 	}
 	return nil
-}
-
-// benchAccel is the accelerator the benchmark VMs get, as PlanVM resolves it.
-func benchAccel(cfg *configs.Config, host runtime.Host) string {
-	switch cfg.Hypervisor.Accel {
-	case configs.AccelTCG:
-		return "tcg"
-	case configs.AccelKVM:
-		return "kvm"
-	}
-	return string(host.Accel)
 }
