@@ -31,9 +31,10 @@ build: ## build bin/kite, bin/containerd-shim-kite-v2 and the static bin/kite-ag
 guest: build ## build the guest kernel + initramfs into $(GUEST_DIR)
 	$(BIN)/kite guest build --out $(GUEST_DIR) --agent $(BIN)/kite-agent
 
-lint: ## go vet + staticcheck (pinned)
+lint: ## go vet + staticcheck (pinned) + the import rules and type sizes of docs/architecture.md
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
+	$(GO) run ./scripts/archcheck
 
 proto: ## regenerate the agent protocol (protoc + pinned plugins)
 	agent/protocol/generate.sh

@@ -12,8 +12,10 @@ import (
 	"time"
 
 	"github.com/kite-vm/kite/configs"
-	"github.com/kite-vm/kite/runtime"
-	"github.com/kite-vm/kite/runtime/oci"
+	"github.com/kite-vm/kite/fsshare"
+	"github.com/kite-vm/kite/spec"
+	"github.com/kite-vm/kite/vm"
+	"github.com/kite-vm/kite/vm/attach"
 )
 
 // BenchmarkRunVsBoot measures `kite run` of `true` in a busybox bundle
@@ -41,11 +43,11 @@ func benchRunVsBoot(b *testing.B, extraTOML string) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	spec, err := oci.Load(bundle)
+	raw, err := spec.Load(bundle)
 	if err != nil {
 		b.Fatal(err)
 	}
-	rootfs := oci.RootfsPath(bundle, spec.Root.Path)
+	rootfs := spec.RootfsPath(bundle, raw.Root.Path)
 	var runs, boots []time.Duration
 	b.ResetTimer()
 	for i := range b.N {
@@ -69,21 +71,23 @@ func benchRunVsBoot(b *testing.B, extraTOML string) {
 // took to answer; the VM is then stopped, untimed.
 func bootToAgentReady(b *testing.B, cfg *configs.Config, root, id, rootfs string) time.Duration {
 	b.Helper()
-	plan, err := runtime.PlanVM(cfg, runtime.VMInput{
-		ID: id, Dir: filepath.Join(root, id), Host: runtime.DetectHost(""),
-		Shares: []runtime.Share{{Tag: oci.RootfsStorage, HostPath: rootfs}},
-	})
+	dir := filepath.Join(root, id)
+	share, err := fsshare.NewShare(cfg.SharedFS, dir, "share0", "rootfs", rootfs, false)
+	if err != nil {
+		b.Fatal(err)
+	}
+	plan, err := vm.PlanMachine(cfg, vm.Input{ID: id, Dir: dir, Host: vm.DetectHost(""), Attachments: []attach.Attachment{share}})
 	if err != nil {
 		b.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	vm, err := runtime.BootVM(ctx, plan)
+	m, err := vm.Boot(ctx, plan)
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer vm.Stop(ctx)
-	return vm.Timings.AgentReady
+	defer m.Stop(ctx)
+	return m.Timings().AgentReady
 }
 
 // BenchmarkSandboxProcessRSS reports the resident size of an idle sandbox

@@ -7,7 +7,7 @@ import (
 	"syscall"
 
 	"github.com/kite-vm/kite/oci/state"
-	"github.com/kite-vm/kite/runtime/oci"
+	"github.com/kite-vm/kite/spec"
 )
 
 // runStart runs the program of a created container.
@@ -52,7 +52,7 @@ func runKill(ctx context.Context, e *env, args []string) error {
 	}
 	sig := syscall.SIGTERM
 	if fs.NArg() == 2 {
-		s, err := oci.ParseSignal(fs.Arg(1))
+		s, err := spec.ParseSignal(fs.Arg(1))
 		if err != nil {
 			return err
 		}

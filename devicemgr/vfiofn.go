@@ -132,3 +132,9 @@ func RestoreBindings(sysfsRoot string, bs []Binding) error {
 	}
 	return errors.Join(errs...)
 }
+
+var _ attach.Previewer = (*VFIOFunction)(nil)
+
+// Preview implements attach.Previewer: the function's device is known
+// before it is bound.
+func (f *VFIOFunction) Preview() qemu.Device { return f.Device() }

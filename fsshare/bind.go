@@ -143,3 +143,16 @@ func checkName(name string) error {
 	}
 	return nil
 }
+
+// removeLockFile removes virtiofsd's lock file in its state directory,
+// which is root's: when we may not write there, neither could virtiofsd,
+// which runs as us, so there is no lock file of ours.
+func removeLockFile(path string) error {
+	if path == "" {
+		return nil
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, fs.ErrPermission) {
+		return err
+	}
+	return nil
+}

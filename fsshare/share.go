@@ -130,14 +130,17 @@ func (s *Share) Attach(ctx context.Context, host *cleanup.Stack) (attach.Plugged
 			return errors.Join(unbind(v.ReadOnlyBind), removeEmpty(filepath.Dir(v.ReadOnlyBind)))
 		})
 	}
+	// Registered first: a virtiofsd that fails to start leaves its log,
+	// and maybe its socket and lock file, behind.
+	host.Add("remove the files of virtiofsd for share "+s.Tag, func() error {
+		return errors.Join(removeIfExists(v.LogPath), removeIfExists(v.SocketPath), removeLockFile(v.LockFile))
+	})
 	d, err := StartVirtiofsd(ctx, *v)
 	if err != nil {
 		return attach.Plugged{}, fmt.Errorf("share %q: %w", s.Tag, err)
 	}
 	s.daemon = d
-	host.AddCtx("stop virtiofsd for share "+s.Tag, func(ctx context.Context) error {
-		return errors.Join(d.Stop(ctx, s.stopAfter), removeIfExists(v.LogPath))
-	})
+	host.AddCtx("stop virtiofsd for share "+s.Tag, func(ctx context.Context) error { return d.Stop(ctx, s.stopAfter) })
 	return p, nil
 }
 

@@ -7,8 +7,13 @@
 // link whose address names a backend's socket), and physical (a PCI netdev,
 // usually an SR-IOV VF, recorded before passthrough and restored after).
 // Attach steps register their undo on a cleanup stack so that a failure half
-// way, or a Detach, leaves the netns exactly as it was. It never imports
-// devicemgr, vfio or fsshare: runtime turns what it returns (fds, MACs,
-// addresses, socket paths, BDFs) into QEMU devices and agent requests, and
-// supplies the VF rebinding as a Rebinder.
+// way, or a Detach, leaves the netns exactly as it was.
+//
+// Plan turns a scan into Endpoints, each an attachment (vm/attach): its
+// Attach does the netns side and returns the NIC's QEMU device (with the tap
+// queues it opened) and the guest request that configures the interface,
+// its routes and neighbors. Physical wraps the attachment that passes a VF
+// through (a devicemgr.VFIOFunction, which the engine supplies: netmodels
+// never imports devicemgr, vfio or fsshare) and rebuilds the VF's netdev in
+// the pod netns when it is undone.
 package netmodels

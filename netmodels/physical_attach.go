@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/kite-vm/kite/internal/cleanup"
+	"github.com/kite-vm/kite/qemu"
 	"github.com/kite-vm/kite/vm/attach"
 )
 
@@ -86,4 +87,14 @@ func (r rebinder) Rebind(ctx context.Context, bdf, _ string) (Netdev, error) {
 		return Netdev{}, err
 	}
 	return Netdev{NetnsPath: hostNetns, Name: name}, nil
+}
+
+var _ attach.Previewer = (*Physical)(nil)
+
+// Preview implements attach.Previewer when the function does.
+func (p *Physical) Preview() qemu.Device {
+	if pv, ok := p.Function.(attach.Previewer); ok {
+		return pv.Preview()
+	}
+	return nil
 }

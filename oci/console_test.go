@@ -1,4 +1,4 @@
-package control
+package oci
 
 import (
 	"net"
@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/creack/pty"
+	"github.com/kite-vm/kite/oci/control"
 )
 
 func TestConsoleSocketCarriesTheMaster(t *testing.T) {
@@ -25,8 +26,8 @@ func TestConsoleSocketCarriesTheMaster(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := make(chan error, 1)
-	go func() { got <- SendConsole(path, term.master) }()
-	master, err := ReceiveConsole(ln)
+	go func() { got <- control.SendConsole(path, term.master) }()
+	master, err := control.ReceiveConsole(ln)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +60,7 @@ func TestSendConsoleToNoSocket(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer term.close()
-	err = SendConsole(filepath.Join(t.TempDir(), "none.sock"), term.master)
+	err = control.SendConsole(filepath.Join(t.TempDir(), "none.sock"), term.master)
 	if err == nil || !strings.Contains(err.Error(), "console socket") {
 		t.Errorf("SendConsole to nothing = %v; want an error naming the console socket", err)
 	}

@@ -53,6 +53,7 @@ type DaemonConfig struct {
 // daemon is the running sandbox process: an adapter from the control
 // protocol to the engine, which keeps the OCI state in step.
 type daemon struct {
+	*hotplug
 	id     string
 	log    *slog.Logger
 	handle *state.Handle
@@ -115,11 +116,12 @@ func create(ctx context.Context, cfg DaemonConfig) (_ *daemon, err error) {
 			d.log.Error("undoing a failed create", "err", cerr)
 		}
 	}()
-	d.sb, err = sandbox.Create(ctx, sandbox.Config{ID: cfg.ID, Dir: h.Dir(), Config: cfg.Config, Root: cfg.Store.Root,
+	sb, err := sandbox.Create(ctx, sandbox.Config{ID: cfg.ID, Dir: h.Dir(), Config: cfg.Config, Root: cfg.Store.Root,
 		Observer: d, Logger: cfg.Logger}, ctr)
 	if err != nil {
 		return nil, err
 	}
+	d.sb, d.hotplug = sb, &hotplug{sb: sb, log: d.log}
 	cu.Add("stopping the sandbox", d.sb.Stop)
 	pio, err := d.containerIO(cfg, ctr, &cu)
 	if err != nil {

@@ -12,9 +12,9 @@ import (
 	"time"
 
 	"github.com/kite-vm/kite/internal/testing/testutil"
+	"github.com/kite-vm/kite/oci/control"
 	"github.com/kite-vm/kite/oci/state"
-	"github.com/kite-vm/kite/runtime"
-	"golang.org/x/sys/unix"
+	"github.com/kite-vm/kite/sandbox"
 )
 
 // startSleeper runs a helper whose command line names dir, in its own
@@ -40,6 +40,9 @@ func startSleeper(t *testing.T, dir string) *exec.Cmd {
 	return cmd
 }
 
+// A container whose sandbox process was killed before it wrote anything
+// but its state: CleanupDead kills what names the VM's directory, removes
+// the front end's files and the state.
 func TestIntegrationCleanupDead(t *testing.T) {
 	testutil.RequireRoot(t)
 	store := state.Store{Root: t.TempDir()}
@@ -51,56 +54,27 @@ func TestIntegrationCleanupDead(t *testing.T) {
 	if err := h.Write(st); err != nil {
 		t.Fatal(err)
 	}
-	// What a sandbox process killed with SIGKILL leaves: its VM's
-	// processes, a read-only bind mount, sockets, a lock file elsewhere.
-	vm := vmDir(h)
-	bind := filepath.Join(vm, "binds", "share0")
-	if err := os.MkdirAll(bind, 0o700); err != nil {
+	vm := sandbox.VMDir(h.Dir())
+	if err := os.MkdirAll(vm, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	shared := t.TempDir()
-	if err := os.WriteFile(filepath.Join(shared, "keep"), []byte("x"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := unix.Mount(shared, bind, "", unix.MS_BIND, ""); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { unix.Unmount(bind, unix.MNT_DETACH) })
-	lock := filepath.Join(t.TempDir(), "virtiofsd.pid")
-	for _, f := range []string{lock, filepath.Join(vm, "qmp.sock"), filepath.Join(h.Dir(), ControlSocketName), filepath.Join(h.Dir(), DaemonLogName)} {
+	for _, f := range []string{filepath.Join(vm, "qmp.sock"), filepath.Join(h.Dir(), control.ControlSocketName), filepath.Join(h.Dir(), DaemonLogName)} {
 		if err := os.WriteFile(f, nil, 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := writeRecord(h, runtime.VMPlan{Dir: vm, Virtiofsd: []runtime.VirtiofsdPlan{{LockFile: lock}}}, nil, ""); err != nil {
-		t.Fatal(err)
-	}
-	qemu := startSleeper(t, vm)              // recorded in the state
-	unrecorded := startSleeper(t, vm)        // not recorded: found by its command line
-	stranger := startSleeper(t, t.TempDir()) // recorded, but not ours (a recycled pid)
-	st.QEMUPid, st.VirtiofsdPids = qemu.Process.Pid, []int{stranger.Process.Pid}
-
+	qemu := startSleeper(t, vm)
+	stranger := startSleeper(t, t.TempDir())
 	if err := CleanupDead(context.Background(), h, st); err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range []*exec.Cmd{qemu, unrecorded} {
-		if (state.Proc{}).Alive(c.Process.Pid, 0) {
-			t.Errorf("process %d, whose command line names the VM directory, survived", c.Process.Pid)
-		}
+	if (state.Proc{}).Alive(qemu.Process.Pid, 0) {
+		t.Errorf("process %d, whose command line names the VM directory, survived", qemu.Process.Pid)
 	}
 	if !(state.Proc{}).Alive(stranger.Process.Pid, 0) {
 		t.Error("a process that does not name the VM directory was killed")
 	}
 	if _, err := os.Stat(h.Dir()); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("the container's directory is left: %v", err)
-	}
-	if _, err := os.Stat(lock); !errors.Is(err, fs.ErrNotExist) {
-		t.Errorf("virtiofsd's lock file is left: %v", err)
-	}
-	if _, err := os.Stat(filepath.Join(shared, "keep")); err != nil {
-		t.Errorf("the shared directory lost its file through the bind mount: %v", err)
-	}
-	if left, err := mountsUnder(store.Root); err != nil || len(left) != 0 {
-		t.Errorf("mounts left: %v, %v", left, err)
 	}
 }

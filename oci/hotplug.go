@@ -2,20 +2,28 @@ package oci
 
 import (
 	"context"
+	"log/slog"
 
 	"github.com/kite-vm/kite/oci/control"
 	"github.com/kite-vm/kite/sandbox"
 )
 
-// The daemon hot-plugs interfaces and volumes through the engine.
+// hotplug serves the requests that hot-plug interfaces and volumes, an
+// ability of the daemon (it embeds one) that a control.Handler may lack.
+type hotplug struct {
+	sb  *sandbox.Sandbox
+	log *slog.Logger
+}
+
 var (
+	_ control.NetworkHandler = (*hotplug)(nil)
+	_ control.VolumeHandler  = (*hotplug)(nil)
 	_ control.NetworkHandler = (*daemon)(nil)
-	_ control.VolumeHandler  = (*daemon)(nil)
 )
 
 // AddInterface hot-plugs the pod interface into the VM.
-func (d *daemon) AddInterface(ctx context.Context, req control.AddInterfaceRequest) (control.Interface, error) {
-	n, err := d.sb.AddInterface(ctx, req.Name)
+func (d *hotplug) AddInterface(ctx context.Context, req control.AddInterfaceRequest) (control.Interface, error) {
+	n, err := d.sb.Network().Add(ctx, req.Name)
 	if err != nil {
 		return control.Interface{}, err
 	}
@@ -23,14 +31,14 @@ func (d *daemon) AddInterface(ctx context.Context, req control.AddInterfaceReque
 }
 
 // RemoveInterface hot-unplugs a pod interface.
-func (d *daemon) RemoveInterface(ctx context.Context, req control.RemoveInterfaceRequest) error {
-	return d.sb.RemoveInterface(ctx, req.Name)
+func (d *hotplug) RemoveInterface(ctx context.Context, req control.RemoveInterfaceRequest) error {
+	return d.sb.Network().Remove(ctx, req.Name)
 }
 
 // Interfaces lists the pod interfaces in the VM.
-func (d *daemon) Interfaces(context.Context) (control.InterfacesResponse, error) {
+func (d *hotplug) Interfaces(context.Context) (control.InterfacesResponse, error) {
 	r := control.InterfacesResponse{Interfaces: []control.Interface{}}
-	for _, n := range d.sb.Interfaces() {
+	for _, n := range d.sb.Network().List() {
 		r.Interfaces = append(r.Interfaces, toInterface(n))
 	}
 	return r, nil
@@ -45,8 +53,8 @@ func toInterface(n sandbox.Interface) control.Interface {
 }
 
 // AddVolume hot-plugs a volume and mounts it in the guest.
-func (d *daemon) AddVolume(ctx context.Context, req control.AddVolumeRequest) (control.VolumeInfo, error) {
-	v, err := d.sb.AddVolume(ctx, sandbox.VolumeSpec{Name: req.Name, Kind: sandbox.VolumeKind(req.Kind), Source: req.Source,
+func (d *hotplug) AddVolume(ctx context.Context, req control.AddVolumeRequest) (control.VolumeInfo, error) {
+	v, err := d.sb.Volumes().Add(ctx, sandbox.VolumeSpec{Name: req.Name, Kind: sandbox.VolumeKind(req.Kind), Source: req.Source,
 		ReadOnly: req.ReadOnly, FSType: req.FSType})
 	if err != nil {
 		return control.VolumeInfo{}, err
@@ -56,14 +64,14 @@ func (d *daemon) AddVolume(ctx context.Context, req control.AddVolumeRequest) (c
 }
 
 // RemoveVolume unmounts and unplugs a volume.
-func (d *daemon) RemoveVolume(ctx context.Context, req control.RemoveVolumeRequest) error {
-	return d.sb.RemoveVolume(ctx, req.Name)
+func (d *hotplug) RemoveVolume(ctx context.Context, req control.RemoveVolumeRequest) error {
+	return d.sb.Volumes().Remove(ctx, req.Name)
 }
 
 // Volumes lists the hot-plugged volumes.
-func (d *daemon) Volumes(context.Context) (control.VolumesResponse, error) {
+func (d *hotplug) Volumes(context.Context) (control.VolumesResponse, error) {
 	r := control.VolumesResponse{Volumes: []control.VolumeInfo{}}
-	for _, v := range d.sb.Volumes() {
+	for _, v := range d.sb.Volumes().List() {
 		r.Volumes = append(r.Volumes, toVolumeInfo(v))
 	}
 	return r, nil

@@ -66,9 +66,3 @@ func (d *daemon) writeLocked() {
 		d.log.Error("writing the state", "err", err)
 	}
 }
-
-func (d *daemon) status() state.Status {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.st.Status
-}

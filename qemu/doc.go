@@ -6,8 +6,8 @@
 // A device spec is a small struct with its own Validate and a Parts method
 // that returns the typed QEMU objects it is made of (memory objects,
 // chardevs, netdevs, fsdevs, blockdevs, devices). The command line renders
-// those parts; the runtime hands the very same parts to the QMP client to
-// hot-plug the device, so a device is described once. Files the device passes
+// those parts; qemu/hotplug sends the very same parts over QMP to hot-plug
+// the device, so a device is described once. Files the device passes
 // to QEMU (tap queues, vhost fds) are referenced through an FDs allocator:
 // fd numbers on the command line, getfd names over QMP.
 //

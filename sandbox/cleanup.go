@@ -35,10 +35,8 @@ func Cleanup(ctx context.Context, dir string) error {
 	if err != nil {
 		return err
 	}
-	if rec.Owner.PID != 0 && rec.Owner.PID != os.Getpid() {
-		if alive, err := rec.Owner.Alive(devicemgr.DefaultProcRoot); err == nil && alive {
-			return errorf(ErrFailedPrecondition, "sandbox %q is still owned by process %d", rec.ID, rec.Owner.PID)
-		}
+	if ownerAlive(rec.Owner) {
+		return errorf(ErrFailedPrecondition, "sandbox %q is still owned by process %d", rec.ID, rec.Owner.PID)
 	}
 	var errs []error
 	errs = append(errs, killLeftovers(ctx, rec.VMDir, rec.Pids))
@@ -61,6 +59,16 @@ func Cleanup(ctx context.Context, dir string) error {
 		return fmt.Errorf("cleaning up sandbox %q: %w", rec.ID, err)
 	}
 	return removeIfExists(Config{Dir: dir}.recordPath())
+}
+
+// ownerAlive reports whether the recorded owner still runs: the same
+// process (pid and start time), not a zombie nobody reaped yet.
+func ownerAlive(owner devicemgr.Process) bool {
+	if owner.PID == 0 || owner.PID == os.Getpid() || !alive(owner.PID) {
+		return false
+	}
+	same, err := owner.Alive(devicemgr.DefaultProcRoot)
+	return err == nil && same
 }
 
 func orSys(root string) string {

@@ -33,11 +33,11 @@ type facts struct {
 // collect reads the host for the sandbox of first: the guest root image's
 // header, the pod netns and its VFs' records, the DAX images' headers, the
 // cpuset. (The PCI functions are claimed, a change on disk, by claim.)
-func (s *Sandbox) collect(first *spec.Container) (facts, error) {
-	cfg := s.cfg.Config
+func collect(sc Config, first *spec.Container) (facts, error) {
+	cfg := sc.Config
 	var f facts
-	if s.cfg.Host != nil {
-		f.host = *s.cfg.Host
+	if sc.Host != nil {
+		f.host = *sc.Host
 	} else {
 		f.host = vm.DetectHost("")
 	}
@@ -48,7 +48,7 @@ func (s *Sandbox) collect(first *spec.Container) (facts, error) {
 		}
 		f.rootImage = &vm.RootImage{Path: img.Path, Size: img.Size}
 	}
-	if err := s.collectNetwork(first.NetnsPath, &f); err != nil {
+	if err := collectNetwork(sc, first.NetnsPath, &f); err != nil {
 		return facts{}, err
 	}
 	for _, m := range first.Mounts {
@@ -73,8 +73,8 @@ func (s *Sandbox) collect(first *spec.Container) (facts, error) {
 
 // collectNetwork scans the pod netns, when there is one to carry, and
 // records each of its PCI netdevs before they leave the host.
-func (s *Sandbox) collectNetwork(netnsPath string, f *facts) error {
-	cfg := s.cfg.Config
+func collectNetwork(sc Config, netnsPath string, f *facts) error {
+	cfg := sc.Config
 	if netnsPath == "" || cfg.Network.Model == configs.NetNone {
 		return nil
 	}
@@ -91,7 +91,7 @@ func (s *Sandbox) collectNetwork(netnsPath string, f *facts) error {
 		if c.Kind != netmodels.EndpointPhysical {
 			continue
 		}
-		rec, err := netmodels.RecordPhysical(ns, c.Link.Name, s.cfg.sysfs())
+		rec, err := netmodels.RecordPhysical(ns, c.Link.Name, sc.sysfs())
 		if err != nil {
 			return err
 		}
@@ -103,11 +103,19 @@ func (s *Sandbox) collectNetwork(netnsPath string, f *facts) error {
 	return nil
 }
 
+// claims are the sandbox's claims on host PCI functions, one per
+// container, kept by devicemgr's allocator.
+type claims struct {
+	cfg Config
+	pid int // the owning process
+	rec *recorder
+}
+
 // claim claims, exclusively and on disk, the PCI functions container's
 // environment names (the SR-IOV device plugin's PCIDEVICE_<RESOURCE>,
 // checked against its _INFO), for the container: owner "<sandbox>/<id>".
 // The claim is recorded first, so that a crash never leaves it behind.
-func (s *Sandbox) claim(ctx context.Context, containerID string, env []string) ([]devicemgr.Assignment, error) {
+func (s *claims) claim(ctx context.Context, containerID string, env []string) ([]devicemgr.Assignment, error) {
 	reqs, err := devicemgr.ParsePCIDeviceEnv(env)
 	if err != nil {
 		return nil, errorf(ErrInvalidArgument, "%v", err)
@@ -140,11 +148,11 @@ func (s *Sandbox) claim(ctx context.Context, containerID string, env []string) (
 
 // owner names a container's claim: containers of a pod come and go on
 // their own.
-func (s *Sandbox) owner(containerID string) string { return s.cfg.ID + "/" + containerID }
+func (s *claims) owner(containerID string) string { return s.cfg.ID + "/" + containerID }
 
 // release drops a container's claim, after its functions are back with
 // their drivers.
-func (s *Sandbox) release(ctx context.Context, containerID string) error {
+func (s *claims) release(ctx context.Context, containerID string) error {
 	_, err := devicemgr.NewAllocator(s.cfg.allocDir()).Release(ctx, s.owner(containerID))
 	return err
 }

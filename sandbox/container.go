@@ -28,6 +28,9 @@ type Container struct {
 	spec *spec.Container // as prepared: sources in the guest, env rewritten
 	init *Process
 
+	// timings are CreateContainer's stages.
+	timings CreateTimings
+
 	// opMu serializes the requests that change the container's status.
 	opMu sync.Mutex
 
@@ -65,10 +68,12 @@ func (s *Sandbox) CreateContainer(ctx context.Context, c *spec.Container, pio IO
 		}
 	}()
 	ctr.spec = c.Clone()
-	rootfs, err := s.prepare(ctx, ctr.spec, &cu)
+	start := time.Now()
+	rootfs, err := ctr.prepare(ctx, ctr.spec, &cu)
 	if err != nil {
 		return nil, err
 	}
+	ctr.timings.Prepared = time.Since(start)
 	setStdio(ctr.spec.Process, pio)
 	req, err := agentreq.CreateContainer(ctr.spec, fsshare.SharedStorage, rootfs)
 	if err != nil {
@@ -78,6 +83,7 @@ func (s *Sandbox) CreateContainer(ctx context.Context, c *spec.Container, pio IO
 	if err != nil {
 		return nil, fmt.Errorf("creating the container in the guest: %w", err)
 	}
+	ctr.timings.Created = time.Since(start)
 	ctr.init = newProcess(ctr, "", pio)
 	ctr.init.setPid(int(pid))
 	ctr.mu.Lock()
@@ -189,8 +195,18 @@ func (s *Sandbox) vmDead() bool {
 	}
 }
 
+// CreateTimings are the stages of CreateContainer, from its start: the
+// container's host paths, disks and functions in the VM, then the
+// container created in the guest.
+type CreateTimings struct {
+	Prepared, Created time.Duration
+}
+
 // ID is the container's id.
 func (c *Container) ID() string { return c.id }
+
+// CreateTimings is how long creating the container took, by stage.
+func (c *Container) CreateTimings() CreateTimings { return c.timings }
 
 // Init is the container's init process.
 func (c *Container) Init() *Process { return c.init }

@@ -10,20 +10,26 @@ import (
 	"github.com/kite-vm/kite/spec"
 )
 
-// passDevices gives the container the PCI functions a device plugin
+// devices are the PCI functions the sandbox's containers were given.
+type devices struct {
+	sb *Sandbox
+}
+
+// pass gives the container the PCI functions a device plugin
 // allotted it (PCIDEVICE_<RESOURCE>=<bdf>..., the SR-IOV device plugin's
 // convention) and rewrites the variables from host to guest addresses (an
 // address without one is an error naming the variable, never passed on).
 // The first container's functions were claimed and attached when the VM
 // booted; a later container's are claimed now, hot-plugged and attached,
 // their undo on cu.
-func (s *Sandbox) passDevices(ctx context.Context, c *spec.Container, cu *cleanup.Stack) error {
+func (d *devices) pass(ctx context.Context, c *spec.Container, cu *cleanup.Stack) error {
+	s := d.sb
 	var hostToGuest map[string]string
 	var err error
 	if c.ID == s.firstID {
-		hostToGuest, err = s.coldGuestAddresses()
+		hostToGuest, err = d.coldGuestAddresses()
 	} else {
-		hostToGuest, err = s.plugDevices(ctx, c.ID, c.Process.Env, cu)
+		hostToGuest, err = d.plug(ctx, c.ID, c.Process.Env, cu)
 	}
 	if err != nil || len(hostToGuest) == 0 {
 		return err
@@ -38,7 +44,8 @@ func (s *Sandbox) passDevices(ctx context.Context, c *spec.Container, cu *cleanu
 
 // coldGuestAddresses maps the functions attached at boot to the guest
 // addresses the agent reported.
-func (s *Sandbox) coldGuestAddresses() (map[string]string, error) {
+func (d *devices) coldGuestAddresses() (map[string]string, error) {
+	s := d.sb
 	m := map[string]string{}
 	for bdf, fn := range s.lay.functions {
 		r, ok := s.m.Result(fn.ID)
@@ -50,14 +57,15 @@ func (s *Sandbox) coldGuestAddresses() (map[string]string, error) {
 	return m, nil
 }
 
-// plugDevices claims a later container's functions, records how each is
+// plug claims a later container's functions, records how each is
 // bound, and hot-plugs each on a spare root port.
-func (s *Sandbox) plugDevices(ctx context.Context, containerID string, env []string, cu *cleanup.Stack) (map[string]string, error) {
-	as, err := s.claim(ctx, containerID, env)
+func (d *devices) plug(ctx context.Context, containerID string, env []string, cu *cleanup.Stack) (map[string]string, error) {
+	s := d.sb
+	as, err := s.claims.claim(ctx, containerID, env)
 	if err != nil || len(as) == 0 {
 		return nil, err
 	}
-	cu.Add("release the container's PCI functions", func() error { return s.release(context.Background(), containerID) })
+	cu.Add("release the container's PCI functions", func() error { return s.claims.release(context.Background(), containerID) })
 	var bdfs []string
 	for _, a := range as {
 		bdfs = append(bdfs, a.BDF)
@@ -71,7 +79,7 @@ func (s *Sandbox) plugDevices(ctx context.Context, containerID string, env []str
 	}
 	m := map[string]string{}
 	for _, a := range as {
-		guest, err := s.plugFunction(ctx, a.BDF, cu)
+		guest, err := d.plugFunction(ctx, a.BDF, cu)
 		if err != nil {
 			return nil, err
 		}
@@ -81,8 +89,9 @@ func (s *Sandbox) plugDevices(ctx context.Context, containerID string, env []str
 }
 
 // plugFunction hot-plugs one function and returns its guest address.
-func (s *Sandbox) plugFunction(ctx context.Context, bdf string, cu *cleanup.Stack) (string, error) {
-	id := "hpci" + strconv.Itoa(s.hot.next())
+func (d *devices) plugFunction(ctx context.Context, bdf string, cu *cleanup.Stack) (string, error) {
+	s := d.sb
+	id := "hpci" + strconv.Itoa(s.next())
 	port, err := s.lay.topo.Take(id)
 	if err != nil {
 		return "", errorf(ErrInvalidArgument, "%v", err)

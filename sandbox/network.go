@@ -2,7 +2,10 @@ package sandbox
 
 import (
 	"context"
+	"sync"
+
 	"fmt"
+	"github.com/kite-vm/kite/devicemgr"
 	"slices"
 	"strconv"
 
@@ -22,17 +25,32 @@ type Interface struct {
 	Timings attach.Timings
 }
 
-// Interfaces lists the pod interfaces carried into the VM, those of the
-// boot first, in device order.
-func (s *Sandbox) Interfaces() []Interface {
+// Network is the sandbox's pod network: the interfaces of the pod netns
+// carried into the VM at boot, and those added later.
+type Network struct {
+	sb  *Sandbox
+	mu  sync.Mutex
+	hot []hotNIC // guarded by mu: added since the boot
+}
+
+// hotNIC is an interface added since the boot.
+type hotNIC struct {
+	ep   *netmodels.Endpoint
+	port devicemgr.Port
+	t    Interface
+}
+
+// List lists the pod interfaces carried into the VM, those of the boot
+// first, in device order.
+func (n *Network) List() []Interface {
 	var out []Interface
-	for _, ep := range s.lay.endpoints {
+	for _, ep := range n.sb.lay.endpoints {
 		out = append(out, interfaceOf(ep, false))
 	}
-	s.hot.nics.mu.Lock()
-	defer s.hot.nics.mu.Unlock()
-	for _, n := range s.hot.nics.hot {
-		out = append(out, n.t)
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for _, h := range n.hot {
+		out = append(out, h.t)
 	}
 	return out
 }
@@ -45,38 +63,39 @@ func interfaceOf(ep *netmodels.Endpoint, hot bool) Interface {
 	return Interface{Name: ep.Link.Name, Model: ep.Kind, MAC: mac, Queues: ep.QueuePairs(), Hotplugged: hot}
 }
 
-// AddInterface carries the pod netns' interface ifname, added after the
+// Add carries the pod netns' interface ifname, added after the
 // VM booted (as Multus adds secondary networks), into the running VM: the
 // endpoint is attached in the pod netns, a virtio-net NIC plugged into a
 // spare root port, and the guest configures it with the interface's
 // addresses, routes and static neighbors. A failure undoes every step.
-func (s *Sandbox) AddInterface(ctx context.Context, ifname string) (Interface, error) {
+func (n *Network) Add(ctx context.Context, ifname string) (Interface, error) {
+	s := n.sb
 	if ifname == "" {
 		return Interface{}, errorf(ErrInvalidArgument, "no interface name")
 	}
 	if s.netnsPath == "" {
 		return Interface{}, errorf(ErrInvalidArgument, "sandbox %q has no pod network namespace to take %q from", s.cfg.ID, ifname)
 	}
-	n := s.hot.nics
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	ns, err := netmodels.Scan(s.netnsPath)
 	if err != nil {
 		return Interface{}, err
 	}
-	id := "hnet" + strconv.Itoa(s.hot.next())
-	port, err := s.lay.topo.Take(id)
-	if err != nil {
-		return Interface{}, errorf(ErrInvalidArgument, "%v", err)
-	}
-	ep, err := netmodels.PlanHot(s.lay.net, ns, ifname, id, port.ID, s.endpointsLocked())
+	id := "hnet" + strconv.Itoa(s.next())
+	ep, err := netmodels.PlanHot(s.lay.net, ns, ifname, id, "", n.endpointsLocked())
 	if err == nil && ep.Kind == netmodels.EndpointPhysical {
 		err = errorf(ErrUnsupported, "interface %q: a VF netdev can only be carried at boot", ifname)
 	}
-	var r attach.Result
-	if err == nil {
-		r, err = s.m.Attach(ctx, ep)
+	if err != nil {
+		return Interface{}, fmt.Errorf("adding interface %q to sandbox %q: %w", ifname, s.cfg.ID, err)
 	}
+	port, err := s.lay.topo.Take(id)
+	if err != nil {
+		return Interface{}, errorf(ErrInvalidArgument, "adding interface %q to sandbox %q: %v", ifname, s.cfg.ID, err)
+	}
+	ep.Bus = port.ID
+	r, err := s.m.Attach(ctx, ep)
 	if err != nil {
 		s.lay.topo.Release(port)
 		return Interface{}, fmt.Errorf("adding interface %q to sandbox %q: %w", ifname, s.cfg.ID, err)
@@ -88,21 +107,21 @@ func (s *Sandbox) AddInterface(ctx context.Context, ifname string) (Interface, e
 	return i, nil
 }
 
-// endpointsLocked are every NIC of the VM; the caller holds nics.mu.
-func (s *Sandbox) endpointsLocked() []*netmodels.Endpoint {
-	eps := slices.Clone(s.lay.endpoints)
-	for _, n := range s.hot.nics.hot {
-		eps = append(eps, n.ep)
+// endpointsLocked are every NIC of the VM; the caller holds mu.
+func (n *Network) endpointsLocked() []*netmodels.Endpoint {
+	eps := slices.Clone(n.sb.lay.endpoints)
+	for _, h := range n.hot {
+		eps = append(eps, h.ep)
 	}
 	return eps
 }
 
-// RemoveInterface unplugs a hot-plugged interface: the device (waiting for
+// Remove unplugs a hot-plugged interface: the device (waiting for
 // the guest to release it), then the endpoint in the pod netns, which is
 // left as it was before AddInterface. Interfaces plugged at boot sit on the
 // root bus, which has no hot unplug.
-func (s *Sandbox) RemoveInterface(ctx context.Context, ifname string) error {
-	n := s.hot.nics
+func (n *Network) Remove(ctx context.Context, ifname string) error {
+	s := n.sb
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	i := slices.IndexFunc(n.hot, func(h hotNIC) bool { return h.ep.Link.Name == ifname })

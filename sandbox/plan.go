@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"fmt"
+	"hash/fnv"
 	"slices"
 	"strconv"
 
@@ -71,7 +72,7 @@ func planSandbox(cfg Config, f facts) (*layout, error) {
 		return nil, errorf(ErrInvalidArgument, "%v", err)
 	}
 	l.vm, err = vm.PlanMachine(c, vm.Input{
-		ID: cfg.ID, Dir: dir, Host: f.host, RootImage: f.rootImage, RootPorts: l.topo.RootPorts(),
+		ID: cfg.ID, Dir: dir, Host: f.host, GuestCID: guestCID(cfg.ID), RootImage: f.rootImage, RootPorts: l.topo.RootPorts(),
 		Attachments: atts, CPUSet: f.cpuset, NUMANode: numaNode(f.functions),
 	})
 	if err != nil {
@@ -173,6 +174,16 @@ func (l *layout) planNetwork(cfg Config, f facts) ([]attach.Attachment, error) {
 			GuestPath: fn.Port.GuestPath(), SysfsRoot: cfg.sysfs()})
 	}
 	return atts, nil
+}
+
+// guestCID is the VM's vsock context id when the agent goes over vsock:
+// derived from the sandbox id (unique on the host), in 3..2^32-2. Two ids
+// that hash alike are refused by the host's vhost-vsock when the second VM
+// starts, naming the CID.
+func guestCID(id string) uint32 {
+	h := fnv.New32a()
+	h.Write([]byte(id))
+	return 3 + h.Sum32()%(1<<32-4)
 }
 
 // numaNode is the host NUMA node all the functions sit on, for binding

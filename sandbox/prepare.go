@@ -25,7 +25,8 @@ import (
 // guest's CPUs (a cpuset names host CPUs, which the VM's vCPUs are pinned
 // to instead). It returns the root file system's path in the shared
 // storage. Every step's undo is on cu.
-func (s *Sandbox) prepare(ctx context.Context, c *spec.Container, cu *cleanup.Stack) (string, error) {
+func (ct *Container) prepare(ctx context.Context, c *spec.Container, cu *cleanup.Stack) (string, error) {
+	s := ct.sb
 	sd := s.lay.shared
 	cu.Add("unshare the files of container "+c.ID, func() error { return sd.UnbindAll(c.ID) })
 	rootfs := c.ID + "/rootfs"
@@ -41,9 +42,9 @@ func (s *Sandbox) prepare(ctx context.Context, c *spec.Container, cu *cleanup.St
 		var err error
 		switch {
 		case m.Host.Kind == spec.HostDAX:
-			m.Source, err = s.daxSource(m.Host.Path)
+			m.Source, err = ct.daxSource(m.Host.Path)
 		case m.Host.Kind == spec.HostDisk || isBlockDevice(m.Host.Path):
-			m.Source, err = s.attachDisk(ctx, containerVolumeName(c.ID, disks), m.Host, cu)
+			m.Source, err = ct.attachDisk(ctx, containerVolumeName(c.ID, disks), m.Host, cu)
 			disks++
 		default:
 			name := c.ID + "/mounts/" + strconv.Itoa(i)
@@ -55,7 +56,7 @@ func (s *Sandbox) prepare(ctx context.Context, c *spec.Container, cu *cleanup.St
 			return "", fmt.Errorf("%s (source %s) of container %q: %w", m.Host.Field, m.Host.Path, c.ID, err)
 		}
 	}
-	if err := s.passDevices(ctx, c, cu); err != nil {
+	if err := s.devs.pass(ctx, c, cu); err != nil {
 		return "", err
 	}
 	if c.Resources != nil {
@@ -72,8 +73,8 @@ func isBlockDevice(p string) bool {
 }
 
 // daxSource is where the guest mounted the DAX image at imagePath.
-func (s *Sandbox) daxSource(imagePath string) (string, error) {
-	for _, d := range s.lay.dax {
+func (ct *Container) daxSource(imagePath string) (string, error) {
+	for _, d := range ct.sb.lay.dax {
 		if d.Path() == filepath.Clean(imagePath) {
 			return path.Join(protocol.StorageRoot, d.Name()), nil
 		}
@@ -83,14 +84,15 @@ func (s *Sandbox) daxSource(imagePath string) (string, error) {
 
 // attachDisk hot-plugs a disk mount as the volume name and returns where
 // the guest mounted it.
-func (s *Sandbox) attachDisk(ctx context.Context, name string, h *spec.HostSource, cu *cleanup.Stack) (string, error) {
-	v, err := s.AddVolume(ctx, VolumeSpec{Name: name, Kind: VolumeBlock, Source: h.Path, ReadOnly: h.ReadOnly,
+func (ct *Container) attachDisk(ctx context.Context, name string, h *spec.HostSource, cu *cleanup.Stack) (string, error) {
+	vols := ct.sb.vols
+	v, err := vols.Add(ctx, VolumeSpec{Name: name, Kind: VolumeBlock, Source: h.Path, ReadOnly: h.ReadOnly,
 		FSType: h.FSType, Options: h.Options})
 	if err != nil {
 		return "", err
 	}
 	cu.AddCtx("remove disk "+name, func(ctx context.Context) error {
-		err := s.RemoveVolume(ctx, name)
+		err := vols.Remove(ctx, name)
 		if Classify(err) == ErrNotFound {
 			return nil
 		}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/kite-vm/kite/agent/client"
@@ -31,10 +32,15 @@ type Sandbox struct {
 	// netnsPath is the pod's network namespace ("" for none), where
 	// interfaces added later come from.
 	netnsPath string
-	hot      *hotState
-	stopOnce sync.Once
-	stopErr  error
-	died     chan struct{} // closed when QEMU exited on its own
+	net       *Network
+	vols      *Volumes
+	devs      *devices
+	claims    *claims
+	seq       atomic.Int64 // numbers hot-plugged devices' ids
+	stopOnce  sync.Once
+	stopErr   error
+	died      chan struct{} // closed when QEMU exited on its own
+	timings   Timings
 
 	mu         sync.Mutex
 	containers map[string]*Container // guarded by mu
@@ -53,7 +59,7 @@ func Create(ctx context.Context, cfg Config, first *spec.Container) (_ *Sandbox,
 		return nil, errorf(ErrInvalidArgument, "creating a sandbox needs a configuration, a directory and a first container")
 	}
 	s := &Sandbox{cfg: cfg, log: cfg.Logger, observer: cfg.Observer, pid: os.Getpid(), firstID: first.ID, netnsPath: first.NetnsPath,
-		rec: &recorder{path: cfg.recordPath()}, hot: newHotState(), died: make(chan struct{}),
+		rec: &recorder{path: cfg.recordPath()}, died: make(chan struct{}),
 		containers: map[string]*Container{}}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -61,6 +67,10 @@ func Create(ctx context.Context, cfg Config, first *spec.Container) (_ *Sandbox,
 	if s.observer == nil {
 		s.observer = nopObserver{}
 	}
+	s.claims = &claims{cfg: cfg, pid: s.pid, rec: s.rec}
+	s.net = &Network{sb: s}
+	s.vols = &Volumes{sb: s, byName: map[string]*hotVolume{}}
+	s.devs = &devices{sb: s}
 	var cu cleanup.Stack
 	defer func() {
 		if err != nil {
@@ -69,17 +79,20 @@ func Create(ctx context.Context, cfg Config, first *spec.Container) (_ *Sandbox,
 			err = errors.Join(fmt.Errorf("creating sandbox %q: %w", cfg.ID, err), cu.CleanCtx(uctx))
 		}
 	}()
+	start := time.Now()
 	if err := s.begin(&cu); err != nil {
 		return nil, err
 	}
-	if err := s.boot(ctx, first, &cu); err != nil {
+	if err := s.boot(ctx, first, &cu, start); err != nil {
 		return nil, err
 	}
 	if err := s.createInGuest(ctx, first.Hostname); err != nil {
 		return nil, err
 	}
-	go s.watchVM()
-	s.watchShares()
+	s.timings.Created = time.Since(start)
+	w := watcher{s}
+	go w.watchVM()
+	w.watchShares()
 	cu.Release()
 	return s, nil
 }
@@ -101,16 +114,16 @@ func (s *Sandbox) begin(cu *cleanup.Stack) error {
 }
 
 // boot collects, claims, plans, records and boots.
-func (s *Sandbox) boot(ctx context.Context, first *spec.Container, cu *cleanup.Stack) error {
-	f, err := s.collect(first)
+func (s *Sandbox) boot(ctx context.Context, first *spec.Container, cu *cleanup.Stack, start time.Time) error {
+	f, err := collect(s.cfg, first)
 	if err != nil {
 		return err
 	}
-	if f.functions, err = s.claim(ctx, first.ID, processEnv(first)); err != nil {
+	if f.functions, err = s.claims.claim(ctx, first.ID, processEnv(first)); err != nil {
 		return err
 	}
 	if len(f.functions) > 0 {
-		cu.Add("release the sandbox's PCI functions", func() error { return s.release(context.Background(), first.ID) })
+		cu.Add("release the sandbox's PCI functions", func() error { return s.claims.release(context.Background(), first.ID) })
 	}
 	if s.lay, err = planSandbox(s.cfg, f); err != nil {
 		return err
@@ -119,9 +132,11 @@ func (s *Sandbox) boot(ctx context.Context, first *spec.Container, cu *cleanup.S
 		return err
 	}
 	t0 := time.Now()
+	s.timings.Planned = t0.Sub(start)
 	if s.m, err = vm.Boot(ctx, s.lay.vm); err != nil {
 		return err
 	}
+	s.timings.Booted = time.Since(start)
 	cu.AddCtx("stop the VM", s.m.Stop)
 	t := s.m.Timings()
 	s.log.Debug("VM booted", "host_ready", t.HostReady, "qemu_started", t.QEMUStarted, "agent_ready", t.AgentReady,
@@ -159,6 +174,16 @@ func (s *Sandbox) createInGuest(ctx context.Context, hostname string) error {
 	return nil
 }
 
+// Timings are the stages of Create, from its start: the collect, claim
+// and plan steps done (the VM's own timings count from there), the VM
+// booted, the sandbox created in the guest.
+type Timings struct {
+	Planned, Booted, Created time.Duration
+}
+
+// Timings is how long creating the sandbox took, by stage.
+func (s *Sandbox) Timings() Timings { return s.timings }
+
 // ID is the sandbox's id.
 func (s *Sandbox) ID() string { return s.cfg.ID }
 
@@ -182,7 +207,7 @@ func (s *Sandbox) shareDaemons() []*fsshare.Virtiofsd {
 	if d := s.lay.shared.Share().Daemon(); d != nil {
 		out = append(out, d)
 	}
-	return append(out, s.hot.volumeDaemons()...)
+	return append(out, s.vols.daemons()...)
 }
 
 func (s *Sandbox) agent() *client.Client { return s.m.Agent() }
@@ -211,6 +236,16 @@ func (s *Sandbox) Stop() error {
 	})
 	return s.stopErr
 }
+
+// Network is the sandbox's pod network: interfaces carried at boot and
+// added later.
+func (s *Sandbox) Network() *Network { return s.net }
+
+// Volumes are the volumes hot-plugged into the sandbox.
+func (s *Sandbox) Volumes() *Volumes { return s.vols }
+
+// next returns a fresh number for a hot-plugged device's id.
+func (s *Sandbox) next() int { return int(s.seq.Add(1)) }
 
 // Died is closed when QEMU exited on its own, not by Stop.
 func (s *Sandbox) Died() <-chan struct{} { return s.died }

@@ -53,32 +53,33 @@ type hotVolume struct {
 	port devicemgr.Port
 }
 
-// volumes are the sandbox's hot-plugged volumes, by name.
-type volumes struct {
+// Volumes are the sandbox's hot-plugged volumes, by name.
+type Volumes struct {
+	sb     *Sandbox
 	mu     sync.Mutex
 	byName map[string]*hotVolume // guarded by mu
 	fs     []*fsshare.Share      // guarded by mu: the virtio-fs volumes' shares
 }
 
-// AddVolume hot-plugs a volume into the running VM and mounts it in the
+// Add hot-plugs a volume into the running VM and mounts it in the
 // guest (under the agent's storage root, Volume.GuestPath): a block volume
 // as a virtio-blk disk (locked against use by another sandbox), a directory
 // as a virtio-fs share with a virtiofsd of its own, or over one of the 9p
 // backends reserved at boot. Every step is undone if a later one fails.
-func (s *Sandbox) AddVolume(ctx context.Context, v VolumeSpec) (Volume, error) {
+func (vols *Volumes) Add(ctx context.Context, v VolumeSpec) (Volume, error) {
+	s := vols.sb
 	if err := fsshare.CheckVolumeName(v.Name); err != nil {
 		return Volume{}, err
 	}
 	if err := s.checkDegraded(fmt.Sprintf("sandbox %q", s.cfg.ID), "add a volume"); err != nil {
 		return Volume{}, err
 	}
-	vols := s.hot.vols
 	vols.mu.Lock()
 	defer vols.mu.Unlock()
 	if vols.byName[v.Name] != nil {
 		return Volume{}, errorf(ErrInvalidArgument, "volume %q is already in sandbox %q", v.Name, s.cfg.ID)
 	}
-	hv, err := s.attachVolume(ctx, v)
+	hv, err := vols.attach(ctx, v)
 	if err != nil {
 		return Volume{}, fmt.Errorf("adding volume %q (%s, %s) to sandbox %q: %w", v.Name, v.Kind, v.Source, s.cfg.ID, err)
 	}
@@ -86,14 +87,20 @@ func (s *Sandbox) AddVolume(ctx context.Context, v VolumeSpec) (Volume, error) {
 	return hv.Volume, nil
 }
 
-// attachVolume plans the volume on a spare root port and attaches it.
-func (s *Sandbox) attachVolume(ctx context.Context, v VolumeSpec) (*hotVolume, error) {
+// attach plans the volume on a spare root port and attaches it; the
+// caller holds mu.
+func (vols *Volumes) attach(ctx context.Context, v VolumeSpec) (*hotVolume, error) {
+	s := vols.sb
 	id := fsshare.VolumePrefix + v.Name
+	bv, err := vols.check(v)
+	if err != nil {
+		return nil, err
+	}
 	port, err := s.lay.topo.Take(id)
 	if err != nil {
 		return nil, errorf(ErrInvalidArgument, "%v", err)
 	}
-	vol, share, err := s.planVolume(v, id, port)
+	vol, share, err := vols.plan(v, bv, id, port)
 	if err == nil && share != nil {
 		err = s.rec.update(func(r *record) { r.LockFiles = append(r.LockFiles, share.Virtiofsd().LockFile) })
 	}
@@ -106,16 +113,15 @@ func (s *Sandbox) attachVolume(ctx context.Context, v VolumeSpec) (*hotVolume, e
 		return nil, err
 	}
 	if share != nil {
-		s.hot.vols.fs = append(s.hot.vols.fs, share)
-		go s.watchVirtiofsd(share.Daemon())
+		vols.fs = append(vols.fs, share)
+		go watcher{s}.watchVirtiofsd(share.Daemon())
 	}
 	return &hotVolume{Volume: Volume{VolumeSpec: v, GuestPath: vol.GuestPath(r), Timings: r.Timings}, id: id, port: port}, nil
 }
 
-// planVolume makes the volume's attachment: the subsystem plans it, on
-// port.
-func (s *Sandbox) planVolume(v VolumeSpec, id string, port devicemgr.Port) (fsshare.Volume, *fsshare.Share, error) {
-	fs := s.cfg.Config.SharedFS
+// check looks at the volume before a port is taken for it: its kind, and
+// for a disk its source (collect: the image or device, its file system).
+func (vols *Volumes) check(v VolumeSpec) (blockvol.Volume, error) {
 	switch v.Kind {
 	case VolumeBlock:
 		m := specs.Mount{Source: v.Source, Destination: "/", Type: cmp.Or(v.FSType, "auto"), Options: v.Options}
@@ -124,11 +130,24 @@ func (s *Sandbox) planVolume(v VolumeSpec, id string, port devicemgr.Port) (fssh
 		}
 		bv, ok, err := blockvol.Classify(m)
 		if err != nil {
-			return nil, nil, err
+			return blockvol.Volume{}, err
 		}
 		if !ok {
-			return nil, nil, errorf(ErrInvalidArgument, "%s is neither an image file nor a block device", v.Source)
+			return blockvol.Volume{}, errorf(ErrInvalidArgument, "%s is neither an image file nor a block device", v.Source)
 		}
+		return bv, nil
+	case VolumeVirtioFS, VolumeNineP:
+		return blockvol.Volume{}, nil
+	}
+	return blockvol.Volume{}, errorf(ErrInvalidArgument, "volume kind %q: want %s, %s or %s", v.Kind, VolumeBlock, VolumeVirtioFS, VolumeNineP)
+}
+
+// plan makes the volume's attachment: the subsystem plans it, on port.
+func (vols *Volumes) plan(v VolumeSpec, bv blockvol.Volume, id string, port devicemgr.Port) (fsshare.Volume, *fsshare.Share, error) {
+	s := vols.sb
+	fs := s.cfg.Config.SharedFS
+	switch v.Kind {
+	case VolumeBlock:
 		b, err := fsshare.NewBlockVolume(bv, id, port.ID, port.BusSlot)
 		return b, nil, err
 	case VolumeVirtioFS:
@@ -138,17 +157,16 @@ func (s *Sandbox) planVolume(v VolumeSpec, id string, port devicemgr.Port) (fssh
 		}
 		fv.Share().SetStopTimeout(s.cfg.Config.Hypervisor.ShutdownTimeout.Duration())
 		return fv, fv.Share(), nil
-	case VolumeNineP:
+	default:
 		nv, err := fsshare.NewNinePVolume(fs, s.lay.slots, v.Name, v.Source, v.ReadOnly, port.ID, port.GuestPath())
 		return nv, nil, err
 	}
-	return nil, nil, errorf(ErrInvalidArgument, "volume kind %q: want %s, %s or %s", v.Kind, VolumeBlock, VolumeVirtioFS, VolumeNineP)
 }
 
-// RemoveVolume unmounts a hot-plugged volume in the guest (refused while a
+// Remove unmounts a hot-plugged volume in the guest (refused while a
 // guest process uses it), unplugs its device and undoes the host side.
-func (s *Sandbox) RemoveVolume(ctx context.Context, name string) error {
-	vols := s.hot.vols
+func (vols *Volumes) Remove(ctx context.Context, name string) error {
+	s := vols.sb
 	vols.mu.Lock()
 	defer vols.mu.Unlock()
 	hv := vols.byName[name]
@@ -163,14 +181,26 @@ func (s *Sandbox) RemoveVolume(ctx context.Context, name string) error {
 	return nil
 }
 
-// Volumes lists the hot-plugged volumes, by name.
-func (s *Sandbox) Volumes() []Volume {
-	vols := s.hot.vols
+// List lists the hot-plugged volumes, by name.
+func (vols *Volumes) List() []Volume {
 	vols.mu.Lock()
 	defer vols.mu.Unlock()
 	var out []Volume
 	for _, name := range slices.Sorted(maps.Keys(vols.byName)) {
 		out = append(out, vols.byName[name].Volume)
+	}
+	return out
+}
+
+// daemons are the virtiofsd of the virtio-fs volumes.
+func (vols *Volumes) daemons() []*fsshare.Virtiofsd {
+	vols.mu.Lock()
+	defer vols.mu.Unlock()
+	var out []*fsshare.Virtiofsd
+	for _, sh := range vols.fs {
+		if d := sh.Daemon(); d != nil {
+			out = append(out, d)
+		}
 	}
 	return out
 }

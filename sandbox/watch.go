@@ -13,11 +13,17 @@ import (
 // guest shutdown closes virtiofsd.
 const exitGrace = 500 * time.Millisecond
 
+// watcher watches the sandbox's VM and share servers for deaths.
+type watcher struct {
+	s *Sandbox
+}
+
 // watchVM records every process as exited when QEMU dies under the
 // sandbox, tells the observer, and stops what is left of the VM
 // (virtiofsd, sockets, bindings), so that only the front end's state
 // remains.
-func (s *Sandbox) watchVM() {
+func (w watcher) watchVM() {
+	s := w.s
 	<-s.m.Process().Done()
 	s.mu.Lock()
 	stopping := s.stopping
@@ -46,9 +52,9 @@ func (s *Sandbox) watchVM() {
 }
 
 // watchShares watches the share servers running at boot.
-func (s *Sandbox) watchShares() {
-	for _, d := range s.shareDaemons() {
-		go s.watchVirtiofsd(d)
+func (w watcher) watchShares() {
+	for _, d := range w.s.shareDaemons() {
+		go w.watchVirtiofsd(d)
 	}
 }
 
@@ -56,7 +62,8 @@ func (s *Sandbox) watchShares() {
 // under a running VM: QEMU 7.2 cannot reconnect to a new one, and the
 // guest's requests on that share would never be answered, so the requests
 // that would touch it are refused from then on rather than left to hang.
-func (s *Sandbox) watchVirtiofsd(v *fsshare.Virtiofsd) {
+func (w watcher) watchVirtiofsd(v *fsshare.Virtiofsd) {
+	s := w.s
 	<-v.Done()
 	vmDone := s.m.Process().Done()
 	select {

@@ -105,3 +105,26 @@ func (h *containerdHarness) pidsNaming(s string) []int {
 	}
 	return pids
 }
+
+// alive reports whether pid runs and is not a zombie.
+func alive(pid int) bool {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	_, after, ok := strings.Cut(string(data), ") ")
+	return ok && !strings.HasPrefix(after, "Z")
+}
+
+// unmountUnder unmounts every mount at or below dir, deepest first.
+func unmountUnder(dir string) {
+	mounts, err := mountinfo.Read("/proc/self/mountinfo")
+	if err != nil {
+		return
+	}
+	for i := len(mounts) - 1; i >= 0; i-- {
+		if mp := mounts[i].Target; mp == dir || strings.HasPrefix(mp, dir+"/") {
+			syscall.Unmount(mp, syscall.MNT_DETACH)
+		}
+	}
+}

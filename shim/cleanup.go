@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/kite-vm/kite/shim/internal/cio"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -29,7 +30,7 @@ func cleanupDead(ctx context.Context, f Flags, runtimeRoot string) (*taskAPI.Del
 		bundle, _ = os.Getwd()
 	}
 	var errs []error
-	if err := unmountAll(filepath.Join(bundle, "rootfs")); err != nil {
+	if err := cio.UnmountAll(filepath.Join(bundle, "rootfs")); err != nil {
 		errs = append(errs, err)
 	}
 	if pid, err := podID(bundle, f.ID); err == nil {

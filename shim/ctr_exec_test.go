@@ -3,6 +3,7 @@ package shim
 import (
 	"context"
 	"errors"
+	"github.com/kite-vm/kite/shim/internal/cio"
 	"os/exec"
 	"strings"
 	"testing"
@@ -59,16 +60,16 @@ func TestIntegrationCtrExecKillDelete(t *testing.T) {
 	events := h.watchEvents(t)
 	const id = "execkill"
 	h.runDetached(t, id, "sleep", "1000")
-	events.waitFor(t, topicCreate, id)
-	events.waitFor(t, topicStart, id)
+	events.waitFor(t, cio.TopicCreate, id)
+	events.waitFor(t, cio.TopicStart, id)
 
 	out, code := h.exitCode(t, "task", "exec", "--exec-id", "e1", id, "sh", "-c", "echo from-exec; cat /proc/1/cmdline; exit 5")
 	if code != 5 || !strings.Contains(out, "from-exec") || !strings.Contains(out, "sleep") {
 		t.Errorf("exec: status %d, output %q; want 5 and from-exec, sleep", code, out)
 	}
-	events.waitFor(t, topicExecAdded, id, "e1")
-	events.waitFor(t, topicExecStarted, id, "e1")
-	events.waitFor(t, topicExit, "e1", `"exit_status":5`)
+	events.waitFor(t, cio.TopicExecAdded, id, "e1")
+	events.waitFor(t, cio.TopicExecStarted, id, "e1")
+	events.waitFor(t, cio.TopicExit, "e1", `"exit_status":5`)
 
 	// stdin reaches an exec and its end closes the exec's input.
 	cmd := h.ctrCmd(context.Background(), "task", "exec", "--exec-id", "e2", id, "wc", "-c")
@@ -89,9 +90,9 @@ func TestIntegrationCtrExecKillDelete(t *testing.T) {
 		t.Errorf("after resume, task ls: %q", ls)
 	}
 	h.ctr(t, "task", "kill", "-s", "SIGKILL", id) // pid 1 ignores an unhandled SIGTERM
-	events.waitFor(t, topicExit, id, `"exit_status":137`)
+	events.waitFor(t, cio.TopicExit, id, `"exit_status":137`)
 	h.ctr(t, "task", "delete", id)
-	events.waitFor(t, topicDelete, id)
+	events.waitFor(t, cio.TopicDelete, id)
 	h.ctr(t, "container", "delete", id)
 	h.checkClean(t, before)
 }

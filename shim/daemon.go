@@ -3,6 +3,8 @@ package shim
 import (
 	"context"
 	"fmt"
+	"github.com/kite-vm/kite/shim/internal/cio"
+	"github.com/kite-vm/kite/shim/tasks"
 	"io"
 	"log/slog"
 	"net"
@@ -41,8 +43,8 @@ func serve(f Flags, cfg *configs.Config) error {
 	defer os.Remove(lay.socket())
 	log := slog.New(slog.NewTextHandler(openLog(), &slog.HandlerOptions{Level: logLevel(f.Debug)})).
 		With("runtime", "kite", "namespace", f.Namespace, "pod", pid)
-	events := newPublisher(f.PublishBinary, f.Address, f.Namespace, log)
-	svc := newService(cfg, lay, events, log)
+	events := cio.NewPublisher(f.PublishBinary, f.Address, f.Namespace, log)
+	svc := tasks.NewService(cfg, lay.key, lay.dir(), events, log)
 	srv, err := ttrpc.NewServer()
 	if err != nil {
 		return err
@@ -58,18 +60,18 @@ func serve(f Flags, cfg *configs.Config) error {
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
 	select {
-	case <-svc.done:
+	case <-svc.Done():
 	case sig := <-sigs:
 		log.Info("stopping the pod", "signal", sig)
-		svc.stopAll()
+		svc.StopAll()
 	}
 	sctx, scancel := context.WithTimeout(ctx, shutdownGrace)
 	defer scancel()
 	srv.Shutdown(sctx)
 	srv.Close()
-	ectx, ecancel := context.WithTimeout(ctx, publishTimeout)
+	ectx, ecancel := context.WithTimeout(ctx, cio.PublishTimeout)
 	defer ecancel()
-	events.close(ectx)
+	events.Close(ectx)
 	return nil
 }
 

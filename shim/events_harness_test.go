@@ -3,6 +3,8 @@ package shim
 import (
 	"bufio"
 	"context"
+	"encoding/json"
+	"github.com/kite-vm/kite/sandbox"
 	"net"
 	"os"
 	"path/filepath"
@@ -96,13 +98,28 @@ func (h *containerdHarness) shimClient(t *testing.T, id string) taskAPI.TTRPCTas
 	return taskAPI.NewTTRPCTaskClient(c)
 }
 
-// record reads the pod record of a task's shim.
+// podRecord is what the tests read of a pod's crash record: the shim
+// daemon that owns the sandbox, QEMU.
+type podRecord struct {
+	DaemonPid, QEMUPid int
+}
+
+// record reads the engine's crash record of a task's pod.
 func (h *containerdHarness) record(t *testing.T, id string) podRecord {
 	t.Helper()
 	lay := newLayout(h.kiteRoot, h.socket, testNamespace, id)
-	rec, err := readRecord(lay.record())
-	if err != nil || rec.QEMUPid == 0 {
+	data, err := os.ReadFile(filepath.Join(lay.dir(), sandbox.RecordName))
+	var rec struct {
+		Owner struct {
+			PID int `json:"pid"`
+		} `json:"owner"`
+		Pids []int `json:"pids"`
+	}
+	if err == nil {
+		err = json.Unmarshal(data, &rec)
+	}
+	if err != nil || len(rec.Pids) == 0 || rec.Pids[0] == 0 {
 		t.Fatalf("pod record of %s: %+v, %v", id, rec, err)
 	}
-	return rec
+	return podRecord{DaemonPid: rec.Owner.PID, QEMUPid: rec.Pids[0]}
 }

@@ -2,6 +2,7 @@ package shim
 
 import (
 	"errors"
+	"github.com/kite-vm/kite/sandbox"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -18,10 +19,10 @@ func TestParseFlags(t *testing.T) {
 		{"start", append(base, "start"), Flags{Namespace: "default", Address: "/run/c.sock", PublishBinary: "/usr/bin/containerd", ID: "t1", Action: "start"}, nil},
 		{"delete", append(base, "-bundle", "/b", "-debug", "delete"), Flags{Namespace: "default", Address: "/run/c.sock", PublishBinary: "/usr/bin/containerd", ID: "t1", Bundle: "/b", Debug: true, Action: "delete"}, nil},
 		{"daemon", base, Flags{Namespace: "default", Address: "/run/c.sock", PublishBinary: "/usr/bin/containerd", ID: "t1"}, nil},
-		{"unknown action", append(base, "run"), Flags{}, ErrInvalidArgument},
-		{"two actions", append(base, "start", "delete"), Flags{}, ErrInvalidArgument},
-		{"no namespace", []string{"-address", "a", "-id", "x", "start"}, Flags{}, ErrInvalidArgument},
-		{"unknown flag", append(base, "-bogus", "start"), Flags{}, ErrInvalidArgument},
+		{"unknown action", append(base, "run"), Flags{}, sandbox.ErrInvalidArgument},
+		{"two actions", append(base, "start", "delete"), Flags{}, sandbox.ErrInvalidArgument},
+		{"no namespace", []string{"-address", "a", "-id", "x", "start"}, Flags{}, sandbox.ErrInvalidArgument},
+		{"unknown flag", append(base, "-bogus", "start"), Flags{}, sandbox.ErrInvalidArgument},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := ParseFlags(tc.args)

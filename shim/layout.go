@@ -3,6 +3,7 @@ package shim
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"path/filepath"
 )
 
@@ -30,3 +31,8 @@ func (l layout) socket() string { return filepath.Join(l.root, l.key+".sock") }
 
 // dir is the sandbox's directory.
 func (l layout) dir() string { return filepath.Join(l.root, l.key) }
+
+// errorf builds an error of an engine sentinel, for the bootstrap's checks.
+func errorf(sentinel error, format string, args ...any) error {
+	return fmt.Errorf("%w: %s", sentinel, fmt.Sprintf(format, args...))
+}

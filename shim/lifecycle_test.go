@@ -3,6 +3,7 @@ package shim
 import (
 	"context"
 	"encoding/json"
+	"github.com/kite-vm/kite/shim/internal/cio"
 	"strings"
 	"syscall"
 	"testing"
@@ -37,7 +38,7 @@ func TestIntegrationContainerdRestart(t *testing.T) {
 	}
 	events := h.watchEvents(t)
 	h.ctr(t, "task", "kill", "-s", "SIGKILL", id)
-	events.waitFor(t, topicExit, id, `"exit_status":137`)
+	events.waitFor(t, cio.TopicExit, id, `"exit_status":137`)
 	h.ctr(t, "task", "delete", id)
 	h.ctr(t, "container", "delete", id)
 	h.checkClean(t, before)
@@ -52,14 +53,14 @@ func TestIntegrationVMDies(t *testing.T) {
 	events := h.watchEvents(t)
 	const id = "vmdies"
 	h.runDetached(t, id, "sleep", "1000")
-	events.waitFor(t, topicStart, id)
+	events.waitFor(t, cio.TopicStart, id)
 	if err := syscall.Kill(h.record(t, id).QEMUPid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	events.waitFor(t, topicExit, id, `"exit_status":255`)
+	events.waitFor(t, cio.TopicExit, id, `"exit_status":255`)
 	h.waitStopped(t, id)
 	h.ctr(t, "task", "delete", id)
-	events.waitFor(t, topicDelete, id, `"exit_status":255`)
+	events.waitFor(t, cio.TopicDelete, id, `"exit_status":255`)
 	h.ctr(t, "container", "delete", id)
 	h.checkClean(t, before)
 }
@@ -103,12 +104,12 @@ func TestIntegrationShimDies(t *testing.T) {
 	events := h.watchEvents(t)
 	const id = "shimdies"
 	h.runDetached(t, id, "sleep", "1000")
-	events.waitFor(t, topicStart, id)
+	events.waitFor(t, cio.TopicStart, id)
 	rec := h.record(t, id)
 	if err := syscall.Kill(rec.DaemonPid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	events.waitFor(t, topicExit, id, `"exit_status":137`)
+	events.waitFor(t, cio.TopicExit, id, `"exit_status":137`)
 	for deadline := time.Now().Add(30 * time.Second); alive(rec.QEMUPid); time.Sleep(100 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("QEMU (pid %d) outlived its dead shim's cleanup", rec.QEMUPid)

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/kite-vm/kite/internal/atomicfile"
-	"github.com/kite-vm/kite/runtime/oci"
+	"github.com/kite-vm/kite/spec"
 )
 
 // The CRI plugin's annotations that say which pod a container belongs to.
@@ -37,7 +37,7 @@ const (
 // podID returns the id of the pod the bundle's container belongs to: its
 // sandbox's for a CRI container, its own otherwise.
 func podID(bundle, id string) (string, error) {
-	data, err := os.ReadFile(filepath.Join(bundle, oci.ConfigName))
+	data, err := os.ReadFile(filepath.Join(bundle, spec.ConfigName))
 	if err != nil {
 		return "", fmt.Errorf("reading the bundle's spec: %w", err)
 	}

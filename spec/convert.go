@@ -20,8 +20,7 @@ type Input struct {
 // converter accumulates the ignored fields and the refusals of one
 // conversion, so that a spec is fixed in one pass.
 type converter struct {
-	ignored []string
-	errs    []error
+	*findings
 	// netns is the network namespace path linux.namespaces names.
 	netns string
 	// joinsUTS: linux.namespaces names a UTS namespace to join, which the
@@ -29,13 +28,27 @@ type converter struct {
 	joinsUTS bool
 }
 
-func (c *converter) ignore(field, why string) {
-	c.ignored = append(c.ignored, field+" ("+why+")")
+// findings are what a conversion drops and refuses; the converters of
+// the spec's parts share them.
+type findings struct {
+	ignored []string
+	errs    []error
 }
 
-func (c *converter) fail(err error) { c.errs = append(c.errs, err) }
+func (f *findings) ignore(field, why string) {
+	f.ignored = append(f.ignored, field+" ("+why+")")
+}
 
-func (c *converter) err() error { return errors.Join(c.errs...) }
+func (f *findings) fail(err error) { f.errs = append(f.errs, err) }
+
+func (f *findings) err() error { return errors.Join(f.errs...) }
+
+// processConverter converts a process; resourceConverter the cgroup
+// limits.
+type (
+	processConverter  struct{ *findings }
+	resourceConverter struct{ *findings }
+)
 
 // Convert turns a spec Load accepted into a Container. It refuses, naming
 // each field (errors are *FieldError, joined), what the guest cannot
@@ -50,7 +63,7 @@ func Convert(spec *specs.Spec, in Input) (*Container, error) {
 	if err := checkFields(spec); err != nil {
 		return nil, bundleError("converting bundle %s: %v", in.Bundle, err)
 	}
-	var c converter
+	c := converter{findings: &findings{}}
 	ctr := c.container(spec, in)
 	if err := c.err(); err != nil {
 		return nil, fmt.Errorf("converting bundle %s: %w", in.Bundle, err)
@@ -67,12 +80,12 @@ func (c *converter) container(spec *specs.Spec, in Input) *Container {
 	ctr := &Container{
 		ID:            in.ContainerID,
 		Rootfs:        Rootfs{HostPath: RootfsPath(in.Bundle, spec.Root.Path), Readonly: spec.Root.Readonly},
-		Process:       c.process(spec.Process),
+		Process:       processConverter{c.findings}.process(spec.Process),
 		Mounts:        c.mounts(spec.Mounts, in.Bundle),
 		Namespaces:    c.namespaces(lin.Namespaces),
 		MaskedPaths:   c.paths("linux.maskedPaths", lin.MaskedPaths),
 		ReadonlyPaths: c.paths("linux.readonlyPaths", lin.ReadonlyPaths),
-		Resources:     c.resources(lin.Resources),
+		Resources:     resourceConverter{c.findings}.resources(lin.Resources),
 		Sysctls:       maps.Clone(lin.Sysctl),
 		Devices:       c.devices(lin.Devices, devIsTmpfs(spec.Mounts)),
 		Terminal:      spec.Process.Terminal,

@@ -15,7 +15,7 @@ func ConvertProcess(p *specs.Process) (*Process, error) {
 	if p == nil {
 		return nil, fmt.Errorf("converting the process: %w", invalid("process", "there is nothing to run"))
 	}
-	var c converter
+	c := processConverter{&findings{}}
 	out := c.process(p)
 	if err := c.err(); err != nil {
 		return nil, fmt.Errorf("converting the process: %w", err)
@@ -28,7 +28,7 @@ func ConvertProcess(p *specs.Process) (*Process, error) {
 // limits the guest applies is refused: applying it would change nothing,
 // which the caller asking for it cannot mean.
 func ConvertResources(r *specs.LinuxResources) (*Resources, error) {
-	var c converter
+	c := resourceConverter{&findings{}}
 	out := c.resources(r)
 	if err := c.err(); err != nil {
 		return nil, fmt.Errorf("converting the resources: %w", err)

@@ -13,7 +13,7 @@ import (
 // process converts the OCI process. Checks the agent repeats (capability
 // names, env syntax) are left to it; what only the spec can name is checked
 // here.
-func (c *converter) process(p *specs.Process) *Process {
+func (c processConverter) process(p *specs.Process) *Process {
 	if len(p.Args) == 0 || p.Args[0] == "" {
 		c.fail(invalid("process.args", "must name the program to run"))
 	}
@@ -37,7 +37,7 @@ func (c *converter) process(p *specs.Process) *Process {
 	return out
 }
 
-func (c *converter) consoleSize(b *specs.Box) *ConsoleSize {
+func (c processConverter) consoleSize(b *specs.Box) *ConsoleSize {
 	if b == nil {
 		return nil
 	}
@@ -48,7 +48,7 @@ func (c *converter) consoleSize(b *specs.Box) *ConsoleSize {
 	return &ConsoleSize{Height: uint16(b.Height), Width: uint16(b.Width)}
 }
 
-func (c *converter) user(u specs.User) User {
+func (c processConverter) user(u specs.User) User {
 	if u.Umask != nil && *u.Umask&^0o777 != 0 {
 		c.fail(invalid("process.user.umask", "%#o has bits beyond the permissions", *u.Umask))
 	}
@@ -65,7 +65,7 @@ func (c *converter) user(u specs.User) User {
 
 // rlimits checks the rlimit names ("RLIMIT_NOFILE") against the resources
 // Linux has, and each pair of limits.
-func (c *converter) rlimits(rls []specs.POSIXRlimit) []Rlimit {
+func (c processConverter) rlimits(rls []specs.POSIXRlimit) []Rlimit {
 	var out []Rlimit
 	seen := map[RlimitType]bool{}
 	for i, rl := range rls {
@@ -91,7 +91,7 @@ func (c *converter) rlimits(rls []specs.POSIXRlimit) []Rlimit {
 // default spec (since runc 1.1 dropped inheritable) still lists ambient
 // capabilities, and runc skips the ones it cannot raise. Kite does the same,
 // and says so in Ignored.
-func (c *converter) capabilities(caps *specs.LinuxCapabilities) *Capabilities {
+func (c processConverter) capabilities(caps *specs.LinuxCapabilities) *Capabilities {
 	if caps == nil {
 		return nil
 	}
@@ -116,7 +116,7 @@ func (c *converter) capabilities(caps *specs.LinuxCapabilities) *Capabilities {
 	}
 }
 
-func (c *converter) oomScoreAdj(v *int) *int32 {
+func (c processConverter) oomScoreAdj(v *int) *int32 {
 	if v == nil {
 		return nil
 	}
@@ -130,7 +130,7 @@ func (c *converter) oomScoreAdj(v *int) *int32 {
 
 // ignoreProcess lists the process fields that are host policy or tuning,
 // meaningless or moot inside the VM.
-func (c *converter) ignoreProcess(p *specs.Process) {
+func (c processConverter) ignoreProcess(p *specs.Process) {
 	if p.ApparmorProfile != "" {
 		c.ignore("process.apparmorProfile", "the guest has no AppArmor; the VM is the boundary")
 	}

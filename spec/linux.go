@@ -40,14 +40,14 @@ func (c *converter) checkLinux(lin *specs.Linux) {
 	if p := lin.Personality; p != nil && (p.Domain != specs.PerLinux || len(p.Flags) > 0) {
 		c.fail(unsupported("linux.personality", "only the LINUX domain without flags is supported"))
 	}
-	c.ignoreFields("linux.", "the guest has no such policy; the VM is the boundary", []field{
+	ignoreFields(c.findings, "linux.", "the guest has no such policy; the VM is the boundary", []field{
 		{"seccomp", lin.Seccomp != nil}, {"mountLabel", lin.MountLabel != ""},
 	})
-	c.ignoreFields("linux.", "host placement of the VM; not applied yet", []field{
+	ignoreFields(c.findings, "linux.", "host placement of the VM; not applied yet", []field{
 		{"cgroupsPath", lin.CgroupsPath != ""}, {"intelRdt", lin.IntelRdt != nil},
 		{"memoryPolicy", lin.MemoryPolicy != nil},
 	})
-	c.ignoreFields("linux.", "the guest decides the root's propagation", []field{
+	ignoreFields(c.findings, "linux.", "the guest decides the root's propagation", []field{
 		{"rootfsPropagation", lin.RootfsPropagation != ""},
 	})
 }

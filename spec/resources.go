@@ -9,7 +9,7 @@ import (
 // unlimited. The other knobs are listed as ignored: they tune the host's
 // scheduling and accounting, while inside the VM the guest's size is the
 // real limit.
-func (c *converter) resources(r *specs.LinuxResources) *Resources {
+func (c resourceConverter) resources(r *specs.LinuxResources) *Resources {
 	if r == nil {
 		return nil
 	}
@@ -59,7 +59,7 @@ type field struct {
 }
 
 // ignoreFields lists the fields that are set under prefix as ignored.
-func (c *converter) ignoreFields(prefix, why string, fs []field) {
+func ignoreFields(c *findings, prefix, why string, fs []field) {
 	for _, f := range fs {
 		if f.set {
 			c.ignore(prefix+f.name, why)
@@ -67,17 +67,17 @@ func (c *converter) ignoreFields(prefix, why string, fs []field) {
 	}
 }
 
-func (c *converter) ignoreCPU(cpu *specs.LinuxCPU) {
-	c.ignoreFields("linux.resources.cpu.", "not applied in the guest yet", []field{
+func (c resourceConverter) ignoreCPU(cpu *specs.LinuxCPU) {
+	ignoreFields(c.findings, "linux.resources.cpu.", "not applied in the guest yet", []field{
 		{"burst", cpu.Burst != nil}, {"realtimeRuntime", cpu.RealtimeRuntime != nil},
 		{"realtimePeriod", cpu.RealtimePeriod != nil}, {"mems", cpu.Mems != ""}, {"idle", cpu.Idle != nil},
 	})
 }
 
-func (c *converter) ignoreMemory(mem *specs.LinuxMemory) {
+func (c resourceConverter) ignoreMemory(mem *specs.LinuxMemory) {
 	//lint:ignore SA1019 older tools still write it, and it must be listed as ignored
 	kernel := mem.Kernel != nil
-	c.ignoreFields("linux.resources.memory.", "the guest has no swap; only the memory limit is applied", []field{
+	ignoreFields(c.findings, "linux.resources.memory.", "the guest has no swap; only the memory limit is applied", []field{
 		{"reservation", mem.Reservation != nil}, {"swap", mem.Swap != nil}, {"kernel", kernel},
 		{"kernelTCP", mem.KernelTCP != nil}, {"swappiness", mem.Swappiness != nil},
 		{"disableOOMKiller", mem.DisableOOMKiller != nil}, {"useHierarchy", mem.UseHierarchy != nil},
@@ -85,11 +85,11 @@ func (c *converter) ignoreMemory(mem *specs.LinuxMemory) {
 	})
 }
 
-func (c *converter) ignoreResources(r *specs.LinuxResources) {
-	c.ignoreFields("linux.resources.", "the container sees only the device nodes it is given", []field{
+func (c resourceConverter) ignoreResources(r *specs.LinuxResources) {
+	ignoreFields(c.findings, "linux.resources.", "the container sees only the device nodes it is given", []field{
 		{"devices", len(r.Devices) > 0},
 	})
-	c.ignoreFields("linux.resources.", "not applied in the guest yet", []field{
+	ignoreFields(c.findings, "linux.resources.", "not applied in the guest yet", []field{
 		{"blockIO", r.BlockIO != nil}, {"hugepageLimits", len(r.HugepageLimits) > 0},
 		{"network", r.Network != nil}, {"rdma", len(r.Rdma) > 0}, {"unified", len(r.Unified) > 0},
 	})

@@ -210,3 +210,21 @@ func (p Plan) checkSocketPaths(more []string) error {
 	}
 	return nil
 }
+
+// Preview renders the command line the plan will boot, with the devices
+// of the attachments known before they attach (attach.Previewer: shares,
+// functions, disks, NVDIMMs); those that open files first (a NIC's tap
+// queues) are left out. It is for reading a plan (golden tests, dry runs),
+// not for starting QEMU.
+func (p Plan) Preview() (qemu.Cmdline, error) {
+	cfg := p.QEMU
+	cfg.Devices = append([]qemu.Device(nil), cfg.Devices...)
+	for _, a := range p.Attachments {
+		if pv, ok := a.(attach.Previewer); ok {
+			if d := pv.Preview(); d != nil {
+				cfg.Devices = append(cfg.Devices, d)
+			}
+		}
+	}
+	return cfg.Build()
+}

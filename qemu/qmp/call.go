@@ -31,7 +31,7 @@ func (c *Client) Execute(ctx context.Context, command string, args, result any) 
 
 // send registers a call and writes its request, with f's descriptor
 // attached when f is not nil.
-func (c *Client) send(ctx context.Context, command string, args any, f *os.File) (*call, error) {
+func (c *session) send(ctx context.Context, command string, args any, f *os.File) (*call, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("executing %q: %w", command, err)
 	}
@@ -51,7 +51,7 @@ func (c *Client) send(ctx context.Context, command string, args any, f *os.File)
 }
 
 // await waits for call's reply and decodes its return value into result.
-func (c *Client) await(ctx context.Context, call *call, result any) error {
+func (c *session) await(ctx context.Context, call *call, result any) error {
 	select {
 	case m := <-call.reply:
 		return m.reply(call.command, result)
@@ -68,7 +68,7 @@ func (c *Client) await(ctx context.Context, call *call, result any) error {
 	}
 }
 
-func (c *Client) register(command string) (*call, error) {
+func (c *session) register(command string) (*call, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.err != nil {
@@ -80,7 +80,7 @@ func (c *Client) register(command string) (*call, error) {
 	return call, nil
 }
 
-func (c *Client) forget(id uint64) {
+func (c *session) forget(id uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	delete(c.pending, id)
@@ -88,7 +88,7 @@ func (c *Client) forget(id uint64) {
 
 // deliver hands a reply to the call with its id. Replies nobody waits for
 // (the caller gave up, or QEMU could not echo an id) are dropped.
-func (c *Client) deliver(m message) {
+func (c *session) deliver(m message) {
 	id, err := strconv.ParseUint(string(m.id), 10, 64)
 	if err != nil {
 		return
@@ -146,7 +146,7 @@ func encodeRequest(command string, id uint64, args json.RawMessage) []byte {
 // write sends one whole message, bounded by ctx. A message cut short would
 // corrupt the stream, so any failure other than a timeout before the first
 // byte ends the connection.
-func (c *Client) write(ctx context.Context, b []byte, f *os.File) error {
+func (c *session) write(ctx context.Context, b []byte, f *os.File) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	release := deadlineFromContext(ctx, c.conn.SetWriteDeadline)

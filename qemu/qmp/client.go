@@ -12,8 +12,16 @@ import (
 	"time"
 )
 
-// Client is a QMP connection. It is safe for concurrent use.
+// Client is a QMP connection. It is safe for concurrent use. Its methods
+// are QMP's commands; the connection itself (the one reader of the socket,
+// request ids, replies, events) is its session.
 type Client struct {
+	*session
+}
+
+// session is the connection's plumbing: it owns the socket, matches
+// replies to requests and hands events to subscribers.
+type session struct {
 	conn    net.Conn
 	version Version
 	done    chan struct{} // closed once the reader has exited
@@ -67,12 +75,12 @@ func dialUnix(ctx context.Context, path string) (net.Conn, error) {
 // capabilities) and returns a Client that owns conn from then on. ctx bounds
 // the handshake only. On failure New closes conn.
 func New(ctx context.Context, conn net.Conn) (*Client, error) {
-	c := &Client{
+	c := &Client{session: &session{
 		conn:    conn,
 		done:    make(chan struct{}),
 		pending: make(map[uint64]chan<- message),
 		subs:    make(map[*subscriber]struct{}),
-	}
+	}}
 	dec := newDecoder(conn)
 	if err := c.handshake(ctx, dec); err != nil {
 		conn.Close()
@@ -83,7 +91,7 @@ func New(ctx context.Context, conn net.Conn) (*Client, error) {
 }
 
 // handshake runs before the reader goroutine starts, so it reads directly.
-func (c *Client) handshake(ctx context.Context, dec *decoder) (err error) {
+func (c *session) handshake(ctx context.Context, dec *decoder) (err error) {
 	release := deadlineFromContext(ctx, c.conn.SetReadDeadline)
 	defer func() {
 		release()
@@ -115,15 +123,15 @@ func (c *Client) handshake(ctx context.Context, dec *decoder) (err error) {
 }
 
 // Version is QEMU's version from the greeting.
-func (c *Client) Version() Version { return c.version }
+func (c *session) Version() Version { return c.version }
 
 // Done is closed when the connection has ended and no more replies or events
 // will be delivered.
-func (c *Client) Done() <-chan struct{} { return c.done }
+func (c *session) Done() <-chan struct{} { return c.done }
 
 // Err returns why the connection ended (wrapping ErrClosed), or nil while it
 // is up.
-func (c *Client) Err() error {
+func (c *session) Err() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.err
@@ -131,7 +139,7 @@ func (c *Client) Err() error {
 
 // Close ends the connection and waits for the reader to exit. Pending calls
 // fail with ErrClosed. Close is idempotent.
-func (c *Client) Close() error {
+func (c *session) Close() error {
 	c.stop(errClientClosed)
 	<-c.done
 	return nil
@@ -139,7 +147,7 @@ func (c *Client) Close() error {
 
 // stop records the first cause of the end and closes the socket, which makes
 // the reader exit.
-func (c *Client) stop(cause error) {
+func (c *session) stop(cause error) {
 	c.mu.Lock()
 	if c.err == nil {
 		c.err = fmt.Errorf("%w: %w", ErrClosed, cause)
@@ -149,7 +157,7 @@ func (c *Client) stop(cause error) {
 }
 
 // readLoop is the only reader of the socket once the handshake is done.
-func (c *Client) readLoop(dec *decoder) {
+func (c *session) readLoop(dec *decoder) {
 	defer func() {
 		c.closeSubscribers()
 		close(c.done)

@@ -12,5 +12,5 @@
 // call fails at once with an error wrapping ErrClosed, and Done is closed.
 //
 // The package speaks only QMP: starting and reaping QEMU belongs to package
-// qemu, and deciding what to plug belongs to the runtime.
+// qemu, and deciding what to plug belongs to the engine (package sandbox).
 package qmp

@@ -50,16 +50,16 @@ func (c *Client) Subscribe(buffer int, names ...string) (events <-chan Event, ca
 
 // DroppedEvents counts events dropped because a subscriber's buffer was
 // full, over the client's life.
-func (c *Client) DroppedEvents() uint64 { return c.dropped.Load() }
+func (c *session) DroppedEvents() uint64 { return c.dropped.Load() }
 
 // waitEvent registers, before the caller sends the command that causes it,
 // a wait for the first event match accepts. It never drops that event.
-func (c *Client) waitEvent(match func(Event) bool) (<-chan Event, func()) {
+func (c *session) waitEvent(match func(Event) bool) (<-chan Event, func()) {
 	s := &subscriber{ch: make(chan Event, 1), match: match, oneShot: true}
 	return s.ch, c.addSubscriber(s)
 }
 
-func (c *Client) addSubscriber(s *subscriber) (cancel func()) {
+func (c *session) addSubscriber(s *subscriber) (cancel func()) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.subs == nil { // connection already ended
@@ -78,7 +78,7 @@ func (c *Client) addSubscriber(s *subscriber) (cancel func()) {
 }
 
 // publish hands e to every matching subscriber without blocking.
-func (c *Client) publish(e Event) {
+func (c *session) publish(e Event) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for s := range c.subs {
@@ -97,7 +97,7 @@ func (c *Client) publish(e Event) {
 }
 
 // closeSubscribers ends every subscription when the connection ends.
-func (c *Client) closeSubscribers() {
+func (c *session) closeSubscribers() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for s := range c.subs {

@@ -1,9 +1,9 @@
-package shim
+package tasks
 
 import (
 	"context"
 	"fmt"
-	"os"
+	"github.com/kite-vm/kite/shim/internal/cio"
 	"time"
 
 	eventstypes "github.com/containerd/containerd/api/events"
@@ -17,26 +17,26 @@ import (
 const stdioOpenTimeout = 30 * time.Second
 
 // Create creates the task: the first one boots the pod's VM.
-func (s *service) Create(ctx context.Context, r *taskAPI.CreateTaskRequest) (*taskAPI.CreateTaskResponse, error) {
+func (s *Service) Create(ctx context.Context, r *taskAPI.CreateTaskRequest) (*taskAPI.CreateTaskResponse, error) {
 	t, err := s.create(ctx, r)
 	if err != nil {
 		return nil, toStatus(fmt.Errorf("creating task %q: %w", r.GetID(), err))
 	}
 	pid := uint32(t.c.Init().Pid())
-	s.events.publish(topicCreate, &eventstypes.TaskCreate{
+	s.events.Publish(cio.TopicCreate, &eventstypes.TaskCreate{
 		ContainerID: r.GetID(), Bundle: r.GetBundle(), Rootfs: r.GetRootfs(), Pid: pid,
 		IO: &eventstypes.TaskIO{Stdin: r.GetStdin(), Stdout: r.GetStdout(), Stderr: r.GetStderr(), Terminal: r.GetTerminal()},
 	})
 	return &taskAPI.CreateTaskResponse{Pid: pid}, nil
 }
 
-func (s *service) create(ctx context.Context, r *taskAPI.CreateTaskRequest) (*task, error) {
+func (s *Service) create(ctx context.Context, r *taskAPI.CreateTaskRequest) (*task, error) {
 	if r.GetCheckpoint() != "" || r.GetParentCheckpoint() != "" {
 		return nil, fmt.Errorf("%w: restoring from a checkpoint is not supported by a VM runtime", errNotImplemented)
 	}
-	s.createMu.Lock()
-	defer s.createMu.Unlock()
-	if _, err := s.task(r.GetID()); err == nil {
+	s.pod.createMu.Lock()
+	defer s.pod.createMu.Unlock()
+	if _, err := s.pod.task(r.GetID()); err == nil {
 		return nil, errorf(sandbox.ErrAlreadyExists, "task %q exists", r.GetID())
 	}
 	raw, err := spec.Load(r.GetBundle())
@@ -49,15 +49,16 @@ func (s *service) create(ctx context.Context, r *taskAPI.CreateTaskRequest) (*ta
 			s.log.Error("undoing a failed create", "container", r.GetID(), "err", err)
 		}
 	}()
-	t := &task{bundle: r.GetBundle(), execIO: map[string]stdioPaths{},
-		stdio: stdioPaths{Stdin: r.GetStdin(), Stdout: r.GetStdout(), Stderr: r.GetStderr(), Terminal: r.GetTerminal()}}
+	st := stages{start: time.Now()}
+	t := &task{bundle: r.GetBundle(), execIO: map[string]cio.Paths{},
+		stdio: cio.Paths{Stdin: r.GetStdin(), Stdout: r.GetStdout(), Stderr: r.GetStderr(), Terminal: r.GetTerminal()}}
 	rootfs := spec.RootfsPath(r.GetBundle(), raw.Root.Path)
 	if len(r.GetRootfs()) > 0 {
-		if err := mountRootfs(r.GetRootfs(), rootfs); err != nil {
+		if err := cio.MountRootfs(r.GetRootfs(), rootfs); err != nil {
 			return nil, err
 		}
 		t.rootfs = rootfs
-		cu.Add("unmounting the rootfs", func() error { return unmountAll(rootfs) })
+		cu.Add("unmounting the rootfs", func() error { return cio.UnmountAll(rootfs) })
 	}
 	ctr, err := spec.Convert(raw, spec.Input{ContainerID: r.GetID(), Bundle: r.GetBundle()})
 	if err != nil {
@@ -70,16 +71,20 @@ func (s *service) create(ctx context.Context, r *taskAPI.CreateTaskRequest) (*ta
 	if err != nil {
 		return nil, err
 	}
-	sb, err := s.sandboxFor(ctx, ctr, &cu)
+	st.mark("prepared") // rootfs mounted, spec converted, FIFOs open
+	sb, err := s.pod.sandboxFor(ctx, ctr, &cu)
 	if err != nil {
 		return nil, err
 	}
+	st.mark("pod_ready") // the VM booted and the sandbox created, for the first task
 	if t.c, err = sb.CreateContainer(ctx, ctr, pio); err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	s.tasks[r.GetID()] = t
-	s.mu.Unlock()
+	ct := t.c.CreateTimings()
+	st.markAt("shared", st.last()+ct.Prepared) // files shared, disks and functions plugged
+	st.markAt("created", st.last()-ct.Prepared+ct.Created)
+	s.log.Info("task created", append([]any{"container", r.GetID()}, st.attrs()...)...)
+	s.pod.add(r.GetID(), t)
 	cu.Release()
 	return t, nil
 }
@@ -87,51 +92,56 @@ func (s *service) create(ctx context.Context, r *taskAPI.CreateTaskRequest) (*ta
 // openIO opens a process's FIFOs, with a bound of its own on top of ctx,
 // as the engine's IO: the files are closed once the process's output has
 // ended, or by cu if the process never comes to be.
-func openIO(ctx context.Context, p stdioPaths, cu *cleanup.Stack) (sandbox.IO, error) {
+func openIO(ctx context.Context, p cio.Paths, cu *cleanup.Stack) (sandbox.IO, error) {
 	ctx, cancel := context.WithTimeout(ctx, stdioOpenTimeout)
 	defer cancel()
-	f, err := openStdio(ctx, p)
+	f, err := cio.OpenStdio(ctx, p)
 	if err != nil {
 		return sandbox.IO{}, err
 	}
 	if cu != nil {
-		cu.Add("closing the stdio", func() error { f.close(); return nil })
+		cu.Add("closing the stdio", func() error { f.Close(); return nil })
 	}
-	pio := sandbox.IO{Terminal: p.Terminal, Close: f.close}
-	if f.in != nil {
-		pio.Stdin = f.in
+	pio := sandbox.IO{Terminal: p.Terminal, Close: f.Close}
+	if f.In != nil {
+		pio.Stdin = f.In
 	}
-	if f.out != nil {
-		pio.Stdout = f.out
+	if f.Out != nil {
+		pio.Stdout = f.Out
 	}
-	if f.err != nil {
-		pio.Stderr = f.err
+	if f.Err != nil {
+		pio.Stderr = f.Err
 	}
 	return pio, nil
 }
 
-// sandboxFor returns the pod's sandbox, creating it (booting the VM) for
-// the first container.
-func (s *service) sandboxFor(ctx context.Context, first *spec.Container, cu *cleanup.Stack) (*sandbox.Sandbox, error) {
-	if sb := s.current(); sb != nil {
-		return sb, nil
+// stages times the steps of a create, for the log: where the time from
+// containerd's request to a created task goes.
+type stages struct {
+	start time.Time
+	names []string
+	at    []time.Duration
+}
+
+func (s *stages) mark(name string) { s.markAt(name, time.Since(s.start)) }
+
+func (s *stages) markAt(name string, at time.Duration) {
+	s.names = append(s.names, name)
+	s.at = append(s.at, at)
+}
+
+// last is the latest mark.
+func (s *stages) last() time.Duration {
+	if len(s.at) == 0 {
+		return 0
 	}
-	if err := os.MkdirAll(s.lay.dir(), 0o700); err != nil {
-		return nil, err
+	return s.at[len(s.at)-1]
+}
+
+func (s *stages) attrs() []any {
+	var out []any
+	for i, n := range s.names {
+		out = append(out, n, s.at[i])
 	}
-	started := time.Now()
-	sb, err := sandbox.Create(ctx, sandbox.Config{ID: s.lay.key, Dir: s.lay.dir(), Config: s.cfg, Root: s.cfg.Runtime.Root,
-		Observer: s, Logger: s.log}, first)
-	if err != nil {
-		removeIfExists(s.lay.dir())
-		return nil, err
-	}
-	cu.Add("stopping the VM", func() error { return s.stopPod(sb) })
-	s.mu.Lock()
-	s.sb = sb
-	s.mu.Unlock()
-	cu.Add("forgetting the VM", func() error { s.mu.Lock(); s.sb = nil; s.mu.Unlock(); return nil })
-	t := sb.Machine().Timings()
-	s.log.Info("pod booted", "qemu_started", t.QEMUStarted, "agent_ready", t.AgentReady, "booted", t.Booted, "took", time.Since(started))
-	return sb, nil
+	return out
 }

@@ -1,9 +1,10 @@
-package shim
+package tasks
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/kite-vm/kite/shim/internal/cio"
 
 	eventstypes "github.com/containerd/containerd/api/events"
 	taskAPI "github.com/containerd/containerd/api/runtime/task/v2"
@@ -15,30 +16,30 @@ import (
 )
 
 // Exec registers a process to start in the running task.
-func (s *service) Exec(ctx context.Context, r *taskAPI.ExecProcessRequest) (*emptypb.Empty, error) {
+func (s *Service) Exec(ctx context.Context, r *taskAPI.ExecProcessRequest) (*emptypb.Empty, error) {
 	if err := s.exec(ctx, r); err != nil {
 		return nil, toStatus(fmt.Errorf("exec %q in task %q: %w", r.GetExecID(), r.GetID(), err))
 	}
-	s.events.publish(topicExecAdded, &eventstypes.TaskExecAdded{ContainerID: r.GetID(), ExecID: r.GetExecID()})
+	s.events.Publish(cio.TopicExecAdded, &eventstypes.TaskExecAdded{ContainerID: r.GetID(), ExecID: r.GetExecID()})
 	return &emptypb.Empty{}, nil
 }
 
-func (s *service) exec(ctx context.Context, r *taskAPI.ExecProcessRequest) error {
-	t, err := s.task(r.GetID())
+func (s *Service) exec(ctx context.Context, r *taskAPI.ExecProcessRequest) error {
+	t, err := s.pod.task(r.GetID())
 	if err != nil {
 		return err
 	}
 	if _, err := t.c.Exec(r.GetExecID()); err == nil {
 		return errorf(sandbox.ErrAlreadyExists, "task %q already has exec %q", r.GetID(), r.GetExecID())
 	}
+	if st := t.c.Init().Status(); st != sandbox.StatusRunning {
+		return errorf(sandbox.ErrFailedPrecondition, "task %q is %s, cannot exec into it", r.GetID(), st)
+	}
 	proc, err := execProcess(r.GetSpec())
 	if err != nil {
 		return err
 	}
-	paths := stdioPaths{Stdin: r.GetStdin(), Stdout: r.GetStdout(), Stderr: r.GetStderr(), Terminal: r.GetTerminal()}
-	if st := t.c.Init().Status(); st != sandbox.StatusRunning {
-		return errorf(sandbox.ErrFailedPrecondition, "task %q is %s, cannot exec into it", r.GetID(), st)
-	}
+	paths := cio.Paths{Stdin: r.GetStdin(), Stdout: r.GetStdout(), Stderr: r.GetStderr(), Terminal: r.GetTerminal()}
 	pio, err := openIO(ctx, paths, nil)
 	if err != nil {
 		return err
@@ -68,8 +69,8 @@ func execProcess(a *anypb.Any) (*spec.Process, error) {
 }
 
 // ResizePty sets the size of a process's terminal.
-func (s *service) ResizePty(ctx context.Context, r *taskAPI.ResizePtyRequest) (*emptypb.Empty, error) {
-	_, p, err := s.process(r.GetID(), r.GetExecID())
+func (s *Service) ResizePty(ctx context.Context, r *taskAPI.ResizePtyRequest) (*emptypb.Empty, error) {
+	_, p, err := s.pod.process(r.GetID(), r.GetExecID())
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -81,8 +82,8 @@ func (s *service) ResizePty(ctx context.Context, r *taskAPI.ResizePtyRequest) (*
 }
 
 // CloseIO ends a process's stdin once what containerd wrote is read.
-func (s *service) CloseIO(ctx context.Context, r *taskAPI.CloseIORequest) (*emptypb.Empty, error) {
-	_, p, err := s.process(r.GetID(), r.GetExecID())
+func (s *Service) CloseIO(ctx context.Context, r *taskAPI.CloseIORequest) (*emptypb.Empty, error) {
+	_, p, err := s.pod.process(r.GetID(), r.GetExecID())
 	if err != nil {
 		return nil, toStatus(err)
 	}

@@ -1,4 +1,4 @@
-package shim
+package tasks
 
 import (
 	"context"
@@ -14,8 +14,8 @@ import (
 // cgroup v2 metrics (io.containerd.cgroups.v2.Metrics), the type the CRI
 // plugin and `ctr task metrics` decode: the guest has only the unified
 // hierarchy.
-func (s *service) Stats(ctx context.Context, r *taskAPI.StatsRequest) (*taskAPI.StatsResponse, error) {
-	t, err := s.task(r.GetID())
+func (s *Service) Stats(ctx context.Context, r *taskAPI.StatsRequest) (*taskAPI.StatsResponse, error) {
+	t, err := s.pod.task(r.GetID())
 	if err != nil {
 		return nil, toStatus(err)
 	}

@@ -1,4 +1,4 @@
-package shim
+package tasks
 
 import (
 	tasktypes "github.com/containerd/containerd/api/types/task"

@@ -1,9 +1,9 @@
-package shim
+package tasks
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"github.com/kite-vm/kite/shim/internal/cio"
 	"os"
 	"slices"
 	"syscall"
@@ -18,8 +18,8 @@ import (
 )
 
 // Start runs the created task's program, or starts a created exec.
-func (s *service) Start(ctx context.Context, r *taskAPI.StartRequest) (*taskAPI.StartResponse, error) {
-	_, p, err := s.process(r.GetID(), r.GetExecID())
+func (s *Service) Start(ctx context.Context, r *taskAPI.StartRequest) (*taskAPI.StartResponse, error) {
+	_, p, err := s.pod.process(r.GetID(), r.GetExecID())
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -29,18 +29,18 @@ func (s *service) Start(ctx context.Context, r *taskAPI.StartRequest) (*taskAPI.
 	}
 	pid := uint32(p.Pid())
 	if r.GetExecID() != "" {
-		s.events.publish(topicExecStarted, &eventstypes.TaskExecStarted{ContainerID: r.GetID(), ExecID: r.GetExecID(), Pid: pid})
+		s.events.Publish(cio.TopicExecStarted, &eventstypes.TaskExecStarted{ContainerID: r.GetID(), ExecID: r.GetExecID(), Pid: pid})
 	} else {
 		s.log.Info("task started", "container", r.GetID(), "took", time.Since(began))
-		s.events.publish(topicStart, &eventstypes.TaskStart{ContainerID: r.GetID(), Pid: pid})
+		s.events.Publish(cio.TopicStart, &eventstypes.TaskStart{ContainerID: r.GetID(), Pid: pid})
 	}
 	return &taskAPI.StartResponse{Pid: pid}, nil
 }
 
 // Delete removes a stopped exec, or the task with its guest container and
 // rootfs mount; the last task's delete stops the VM.
-func (s *service) Delete(ctx context.Context, r *taskAPI.DeleteRequest) (*taskAPI.DeleteResponse, error) {
-	t, p, err := s.process(r.GetID(), r.GetExecID())
+func (s *Service) Delete(ctx context.Context, r *taskAPI.DeleteRequest) (*taskAPI.DeleteResponse, error) {
+	t, p, err := s.pod.process(r.GetID(), r.GetExecID())
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -58,11 +58,11 @@ func (s *service) Delete(ctx context.Context, r *taskAPI.DeleteRequest) (*taskAP
 	if st := p.Status(); st == sandbox.StatusRunning || st == sandbox.StatusPaused {
 		return nil, toStatus(errorf(sandbox.ErrFailedPrecondition, "task %s is %s, cannot delete it", r.GetID(), st))
 	}
-	if err := s.deleteTask(ctx, t); err != nil {
+	if err := s.pod.remove(ctx, t); err != nil {
 		return nil, toStatus(err)
 	}
 	e, _ := p.Exit()
-	s.events.publish(topicDelete, &eventstypes.TaskDelete{ContainerID: r.GetID(), ID: r.GetID(), Pid: pid,
+	s.events.Publish(cio.TopicDelete, &eventstypes.TaskDelete{ContainerID: r.GetID(), ID: r.GetID(), Pid: pid,
 		ExitStatus: uint32(e.Code), ExitedAt: timestamppb.New(e.At)})
 	return deleteResponse(pid, e), nil
 }
@@ -71,36 +71,9 @@ func deleteResponse(pid uint32, e sandbox.Exit) *taskAPI.DeleteResponse {
 	return &taskAPI.DeleteResponse{Pid: pid, ExitStatus: uint32(e.Code), ExitedAt: timestamppb.New(e.At)}
 }
 
-// deleteTask removes the container from the pod, unmounts its rootfs and,
-// for the last task, stops the VM.
-func (s *service) deleteTask(ctx context.Context, t *task) error {
-	var errs []error
-	if sb := s.current(); sb != nil {
-		errs = append(errs, sb.RemoveContainer(ctx, t.c.ID()))
-	}
-	if t.rootfs != "" {
-		errs = append(errs, unmountAll(t.rootfs))
-	}
-	s.mu.Lock()
-	delete(s.tasks, t.c.ID())
-	sb := s.sb
-	last := len(s.tasks) == 0
-	if last {
-		s.sb = nil
-	}
-	s.mu.Unlock()
-	if last && sb != nil {
-		errs = append(errs, s.stopPod(sb))
-	}
-	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("deleting task %q: %w", t.c.ID(), err)
-	}
-	return nil
-}
-
 // Wait blocks until the process exits.
-func (s *service) Wait(ctx context.Context, r *taskAPI.WaitRequest) (*taskAPI.WaitResponse, error) {
-	_, p, err := s.process(r.GetID(), r.GetExecID())
+func (s *Service) Wait(ctx context.Context, r *taskAPI.WaitRequest) (*taskAPI.WaitResponse, error) {
+	_, p, err := s.pod.process(r.GetID(), r.GetExecID())
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -112,8 +85,8 @@ func (s *service) Wait(ctx context.Context, r *taskAPI.WaitRequest) (*taskAPI.Wa
 }
 
 // State reports a process's status.
-func (s *service) State(_ context.Context, r *taskAPI.StateRequest) (*taskAPI.StateResponse, error) {
-	t, p, err := s.process(r.GetID(), r.GetExecID())
+func (s *Service) State(_ context.Context, r *taskAPI.StateRequest) (*taskAPI.StateResponse, error) {
+	t, p, err := s.pod.process(r.GetID(), r.GetExecID())
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -128,8 +101,8 @@ func (s *service) State(_ context.Context, r *taskAPI.StateRequest) (*taskAPI.St
 }
 
 // Kill signals a process, or every process of the task.
-func (s *service) Kill(ctx context.Context, r *taskAPI.KillRequest) (*emptypb.Empty, error) {
-	_, p, err := s.process(r.GetID(), r.GetExecID())
+func (s *Service) Kill(ctx context.Context, r *taskAPI.KillRequest) (*emptypb.Empty, error) {
+	_, p, err := s.pod.process(r.GetID(), r.GetExecID())
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -140,8 +113,8 @@ func (s *service) Kill(ctx context.Context, r *taskAPI.KillRequest) (*emptypb.Em
 }
 
 // Pids lists the task's processes that have not exited, by guest pid.
-func (s *service) Pids(_ context.Context, r *taskAPI.PidsRequest) (*taskAPI.PidsResponse, error) {
-	t, err := s.task(r.GetID())
+func (s *Service) Pids(_ context.Context, r *taskAPI.PidsRequest) (*taskAPI.PidsResponse, error) {
+	t, err := s.pod.task(r.GetID())
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -156,52 +129,49 @@ func (s *service) Pids(_ context.Context, r *taskAPI.PidsRequest) (*taskAPI.Pids
 }
 
 // Pause freezes the task's cgroup in the guest.
-func (s *service) Pause(ctx context.Context, r *taskAPI.PauseRequest) (*emptypb.Empty, error) {
-	t, err := s.task(r.GetID())
+func (s *Service) Pause(ctx context.Context, r *taskAPI.PauseRequest) (*emptypb.Empty, error) {
+	t, err := s.pod.task(r.GetID())
 	if err == nil {
 		err = t.c.Pause(ctx)
 	}
 	if err != nil {
 		return nil, toStatus(fmt.Errorf("pausing task %q: %w", r.GetID(), err))
 	}
-	s.events.publish(topicPaused, &eventstypes.TaskPaused{ContainerID: r.GetID()})
+	s.events.Publish(cio.TopicPaused, &eventstypes.TaskPaused{ContainerID: r.GetID()})
 	return &emptypb.Empty{}, nil
 }
 
 // Resume thaws it.
-func (s *service) Resume(ctx context.Context, r *taskAPI.ResumeRequest) (*emptypb.Empty, error) {
-	t, err := s.task(r.GetID())
+func (s *Service) Resume(ctx context.Context, r *taskAPI.ResumeRequest) (*emptypb.Empty, error) {
+	t, err := s.pod.task(r.GetID())
 	if err == nil {
 		err = t.c.Resume(ctx)
 	}
 	if err != nil {
 		return nil, toStatus(fmt.Errorf("resuming task %q: %w", r.GetID(), err))
 	}
-	s.events.publish(topicResumed, &eventstypes.TaskResumed{ContainerID: r.GetID()})
+	s.events.Publish(cio.TopicResumed, &eventstypes.TaskResumed{ContainerID: r.GetID()})
 	return &emptypb.Empty{}, nil
 }
 
 // Checkpoint is not something a VM runtime offers.
-func (s *service) Checkpoint(context.Context, *taskAPI.CheckpointTaskRequest) (*emptypb.Empty, error) {
+func (s *Service) Checkpoint(context.Context, *taskAPI.CheckpointTaskRequest) (*emptypb.Empty, error) {
 	return nil, toStatus(fmt.Errorf("%w: checkpointing a task is not supported by Kite (a VM runtime)", errNotImplemented))
 }
 
 // Connect tells containerd who serves the task: after a containerd
 // restart this is the first call on a reloaded shim.
-func (s *service) Connect(_ context.Context, r *taskAPI.ConnectRequest) (*taskAPI.ConnectResponse, error) {
+func (s *Service) Connect(_ context.Context, r *taskAPI.ConnectRequest) (*taskAPI.ConnectResponse, error) {
 	resp := &taskAPI.ConnectResponse{ShimPid: uint32(os.Getpid()), Version: "2"}
-	if t, err := s.task(r.GetID()); err == nil {
+	if t, err := s.pod.task(r.GetID()); err == nil {
 		resp.TaskPid = uint32(t.c.Init().Pid())
 	}
 	return resp, nil
 }
 
 // Shutdown lets the daemon exit once it serves no task.
-func (s *service) Shutdown(context.Context, *taskAPI.ShutdownRequest) (*emptypb.Empty, error) {
-	s.mu.Lock()
-	n := len(s.tasks)
-	s.mu.Unlock()
-	if n == 0 {
+func (s *Service) Shutdown(context.Context, *taskAPI.ShutdownRequest) (*emptypb.Empty, error) {
+	if s.pod.count() == 0 {
 		s.finish()
 	}
 	return &emptypb.Empty{}, nil

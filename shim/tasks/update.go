@@ -1,4 +1,4 @@
-package shim
+package tasks
 
 import (
 	"context"
@@ -12,8 +12,8 @@ import (
 )
 
 // Update applies new cgroup limits to the task in the guest.
-func (s *service) Update(ctx context.Context, r *taskAPI.UpdateTaskRequest) (*emptypb.Empty, error) {
-	t, err := s.task(r.GetID())
+func (s *Service) Update(ctx context.Context, r *taskAPI.UpdateTaskRequest) (*emptypb.Empty, error) {
+	t, err := s.pod.task(r.GetID())
 	if err != nil {
 		return nil, toStatus(err)
 	}

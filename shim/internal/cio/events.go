@@ -1,4 +1,4 @@
-package shim
+package cio
 
 import (
 	"bytes"
@@ -15,22 +15,22 @@ import (
 
 // The topics containerd files task events under.
 const (
-	topicCreate      = "/tasks/create"
-	topicStart       = "/tasks/start"
-	topicExit        = "/tasks/exit"
-	topicDelete      = "/tasks/delete"
-	topicExecAdded   = "/tasks/exec-added"
-	topicExecStarted = "/tasks/exec-started"
-	topicPaused      = "/tasks/paused"
-	topicResumed     = "/tasks/resumed"
-	topicOOM         = "/tasks/oom"
+	TopicCreate      = "/tasks/create"
+	TopicStart       = "/tasks/start"
+	TopicExit        = "/tasks/exit"
+	TopicDelete      = "/tasks/delete"
+	TopicExecAdded   = "/tasks/exec-added"
+	TopicExecStarted = "/tasks/exec-started"
+	TopicPaused      = "/tasks/paused"
+	TopicResumed     = "/tasks/resumed"
+	TopicOOM         = "/tasks/oom"
 )
 
 const (
 	// eventQueue is how many events may wait to be published.
 	eventQueue = 128
-	// publishTimeout bounds one run of the publish binary.
-	publishTimeout = 10 * time.Second
+	// PublishTimeout bounds one run of the publish binary.
+	PublishTimeout = 10 * time.Second
 	// publishAttempts: a containerd being restarted misses an event
 	// only when it stays away through every attempt.
 	publishAttempts = 5
@@ -42,19 +42,19 @@ type event struct {
 	msg   proto.Message
 }
 
-// publisher sends events to containerd through its publish binary
+// Publisher sends events to containerd through its publish binary
 // (`containerd --address A publish --topic T --namespace NS`, the event as
 // a protobuf Any on stdin), one at a time and in order: a TaskExit must not
 // overtake the TaskStart before it.
-type publisher struct {
+type Publisher struct {
 	binary, address, namespace string
 	log                        *slog.Logger
 	queue                      chan event
 	done                       chan struct{}
 }
 
-func newPublisher(binary, address, namespace string, log *slog.Logger) *publisher {
-	p := &publisher{binary: binary, address: address, namespace: namespace, log: log,
+func NewPublisher(binary, address, namespace string, log *slog.Logger) *Publisher {
+	p := &Publisher{binary: binary, address: address, namespace: namespace, log: log,
 		queue: make(chan event, eventQueue), done: make(chan struct{})}
 	go p.run()
 	return p
@@ -62,7 +62,7 @@ func newPublisher(binary, address, namespace string, log *slog.Logger) *publishe
 
 // publish queues an event; it never blocks the task service: when the
 // queue is full the event is dropped and logged.
-func (p *publisher) publish(topic string, msg proto.Message) {
+func (p *Publisher) Publish(topic string, msg proto.Message) {
 	select {
 	case p.queue <- event{topic, msg}:
 	default:
@@ -71,7 +71,7 @@ func (p *publisher) publish(topic string, msg proto.Message) {
 }
 
 // close publishes what is queued, bounded by ctx, and stops.
-func (p *publisher) close(ctx context.Context) {
+func (p *Publisher) Close(ctx context.Context) {
 	close(p.queue)
 	select {
 	case <-p.done:
@@ -79,7 +79,7 @@ func (p *publisher) close(ctx context.Context) {
 	}
 }
 
-func (p *publisher) run() {
+func (p *Publisher) run() {
 	defer close(p.done)
 	for ev := range p.queue {
 		var err error
@@ -96,12 +96,12 @@ func (p *publisher) run() {
 }
 
 // send runs the publish binary once.
-func (p *publisher) send(ev event) error {
+func (p *Publisher) send(ev event) error {
 	data, err := marshalEvent(ev.msg)
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), publishTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), PublishTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, p.binary, "--address", p.address, "publish", "--topic", ev.topic, "--namespace", p.namespace)
 	cmd.Stdin = bytes.NewReader(data)

@@ -1,4 +1,4 @@
-package shim
+package cio
 
 import (
 	"context"
@@ -10,38 +10,38 @@ import (
 	"syscall"
 )
 
-// stdioPaths are the FIFOs containerd made for a process ("" when a stream
+// Paths are the FIFOs containerd made for a process ("" when a stream
 // is not wanted), and whether it runs on a terminal.
-type stdioPaths struct {
+type Paths struct {
 	Stdin, Stdout, Stderr string
 	Terminal              bool
 }
 
-// stdioFiles are the opened FIFOs of a process.
-type stdioFiles struct {
-	in       *stdinFIFO // nil without stdin
-	out, err *os.File   // nil when not wanted
+// Files are the opened FIFOs of a process.
+type Files struct {
+	In       *StdinFIFO // nil without stdin
+	Out, Err *os.File   // nil when not wanted
 }
 
-// openStdio opens the process's FIFOs. containerd's side opened them
+// OpenStdio opens the process's FIFOs. containerd's side opened them
 // before the RPC, but opening a FIFO for writing still blocks until a
 // reader exists, so ctx bounds it. Stdin is opened by its relay.
-func openStdio(ctx context.Context, p stdioPaths) (f stdioFiles, err error) {
+func OpenStdio(ctx context.Context, p Paths) (f Files, err error) {
 	defer func() {
 		if err != nil {
-			f.close()
+			f.Close()
 		}
 	}()
 	if p.Stdin != "" {
-		f.in = &stdinFIFO{path: p.Stdin}
+		f.In = &StdinFIFO{path: p.Stdin}
 	}
 	if p.Stdout != "" {
-		if f.out, err = openOutput(ctx, p.Stdout); err != nil {
+		if f.Out, err = openOutput(ctx, p.Stdout); err != nil {
 			return f, err
 		}
 	}
 	if p.Stderr != "" && !p.Terminal {
-		if f.err, err = openOutput(ctx, p.Stderr); err != nil {
+		if f.Err, err = openOutput(ctx, p.Stderr); err != nil {
 			return f, err
 		}
 	}
@@ -78,22 +78,22 @@ func openOutput(ctx context.Context, path string) (*os.File, error) {
 	}
 }
 
-func (f *stdioFiles) close() {
-	if f.in != nil {
-		f.in.close()
+func (f *Files) Close() {
+	if f.In != nil {
+		f.In.Close()
 	}
-	for _, c := range []*os.File{f.out, f.err} {
+	for _, c := range []*os.File{f.Out, f.Err} {
 		if c != nil {
 			c.Close()
 		}
 	}
 }
 
-// stdinFIFO is a process's stdin FIFO. It is opened for reading with a
+// StdinFIFO is a process's stdin FIFO. It is opened for reading with a
 // blocking open, which returns when containerd's writer is there, so that
 // the input ends (EOF) exactly when containerd closes its writer; a
 // non-blocking open would read an end before the writer came.
-type stdinFIFO struct {
+type StdinFIFO struct {
 	path string
 
 	mu       sync.Mutex
@@ -104,7 +104,7 @@ type stdinFIFO struct {
 var errStdinClosed = errors.New("stdin closed")
 
 // open waits for containerd's writer and returns the reading end.
-func (s *stdinFIFO) open() (*os.File, error) {
+func (s *StdinFIFO) open() (*os.File, error) {
 	f, err := os.OpenFile(s.path, os.O_RDONLY, 0)
 	if err != nil {
 		return nil, fmt.Errorf("opening stdin %s: %w", s.path, err)
@@ -123,7 +123,7 @@ func (s *stdinFIFO) open() (*os.File, error) {
 // before any input, or the process's end): a writer of our own, opened and
 // closed, wakes the blocked open. Once the writer came, its close ends the
 // input, and release leaves it alone.
-func (s *stdinFIFO) release() {
+func (s *StdinFIFO) release() {
 	s.mu.Lock()
 	opened := s.f != nil
 	s.released = !opened
@@ -136,7 +136,7 @@ func (s *stdinFIFO) release() {
 }
 
 // close releases a pending open and closes the reading end.
-func (s *stdinFIFO) close() {
+func (s *StdinFIFO) Close() {
 	s.release()
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -147,8 +147,8 @@ func (s *stdinFIFO) close() {
 }
 
 // Open implements sandbox.Input: it waits for containerd's writer.
-func (s *stdinFIFO) Open() (io.Reader, error) { return s.open() }
+func (s *StdinFIFO) Open() (io.Reader, error) { return s.open() }
 
 // Release ends the input when containerd's writer never came: the
 // engine's CloseStdin.
-func (s *stdinFIFO) Release() { s.release() }
+func (s *StdinFIFO) Release() { s.release() }

@@ -1,4 +1,4 @@
-package shim
+package cio
 
 import (
 	"errors"
@@ -26,8 +26,8 @@ var mountFlags = map[string]struct {
 	"bind": {false, unix.MS_BIND}, "rbind": {false, unix.MS_BIND | unix.MS_REC},
 }
 
-// parseMountOptions splits options into flags and file system data.
-func parseMountOptions(options []string) (flags uintptr, data string) {
+// ParseMountOptions splits options into flags and file system data.
+func ParseMountOptions(options []string) (flags uintptr, data string) {
 	var rest []string
 	for _, o := range options {
 		f, ok := mountFlags[o]
@@ -43,27 +43,27 @@ func parseMountOptions(options []string) (flags uintptr, data string) {
 	return flags, strings.Join(rest, ",")
 }
 
-// mountRootfs mounts the snapshot containerd prepared (an overlay, or a
+// MountRootfs mounts the snapshot containerd prepared (an overlay, or a
 // bind of a directory) on target, the bundle's rootfs directory, as
 // containerd-shim-runc-v2 does; the VM then shares target.
-func mountRootfs(ms []*types.Mount, target string) error {
+func MountRootfs(ms []*types.Mount, target string) error {
 	for i, m := range ms {
-		flags, data := parseMountOptions(m.GetOptions())
+		flags, data := ParseMountOptions(m.GetOptions())
 		if err := unix.Mount(m.GetSource(), target, m.GetType(), flags, data); err != nil {
 			err = fmt.Errorf("mounting rootfs %d (%s %s) on %s: %w", i, m.GetType(), m.GetSource(), target, err)
-			return errors.Join(err, unmountAll(target))
+			return errors.Join(err, UnmountAll(target))
 		}
 		if flags&unix.MS_BIND != 0 && flags&unix.MS_RDONLY != 0 {
 			if err := unix.Mount("", target, "", flags|unix.MS_REMOUNT, ""); err != nil {
-				return errors.Join(fmt.Errorf("making rootfs %s read-only: %w", target, err), unmountAll(target))
+				return errors.Join(fmt.Errorf("making rootfs %s read-only: %w", target, err), UnmountAll(target))
 			}
 		}
 	}
 	return nil
 }
 
-// unmountAll unmounts everything stacked on target.
-func unmountAll(target string) error {
+// UnmountAll unmounts everything stacked on target.
+func UnmountAll(target string) error {
 	for range 16 {
 		err := unix.Unmount(target, unix.MNT_DETACH)
 		if errors.Is(err, unix.EINVAL) || errors.Is(err, os.ErrNotExist) {

@@ -1,4 +1,4 @@
-package shim
+package cio
 
 import (
 	"testing"
@@ -18,9 +18,9 @@ func TestParseMountOptions(t *testing.T) {
 		{[]string{"ro", "rw", "nosuid"}, unix.MS_NOSUID, ""},
 		{[]string{"bind", "nodev", "size=1m"}, unix.MS_BIND | unix.MS_NODEV, "size=1m"},
 	} {
-		flags, data := parseMountOptions(tc.opts)
+		flags, data := ParseMountOptions(tc.opts)
 		if flags != tc.flags || data != tc.data {
-			t.Errorf("parseMountOptions(%q) = %#x, %q; want %#x, %q", tc.opts, flags, data, tc.flags, tc.data)
+			t.Errorf("ParseMountOptions(%q) = %#x, %q; want %#x, %q", tc.opts, flags, data, tc.flags, tc.data)
 		}
 	}
 }

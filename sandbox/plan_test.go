@@ -1,0 +1,118 @@
+package sandbox
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/kite-vm/kite/configs"
+	"github.com/kite-vm/kite/devicemgr"
+	"github.com/kite-vm/kite/fsshare/nvdimm"
+	"github.com/kite-vm/kite/qemu"
+	"github.com/kite-vm/kite/vm"
+)
+
+func planConfig() Config {
+	return Config{ID: "sb1", Dir: "/run/kite/sb1", Config: configs.Default()}
+}
+
+func tcgFacts() facts {
+	return facts{host: vm.Host{Accel: qemu.AccelTCG, TSCKHz: 2600002}}
+}
+
+// Passed-through functions get a root port each, before the spare ones,
+// at fixed slots, and a vfio-pci device without option ROM on it; the
+// guest finds each at its port's slot.
+func TestPlanSandboxPCIDevices(t *testing.T) {
+	cfg := planConfig()
+	f := tcgFacts()
+	f.functions = []devicemgr.Assignment{{BDF: "0000:3b:02.1", NUMANode: -1}, {BDF: "0000:3b:02.2", NUMANode: -1}}
+	l, err := planSandbox(cfg, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl, err := l.vm.Preview()
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := strings.Join(cl.Args, " ")
+	for _, want := range []string{
+		"-device pcie-root-port,id=rp0,bus=pcie.0,addr=0x8,chassis=1,slot=1",
+		"-device pcie-root-port,id=rp1,bus=pcie.0,addr=0x9,chassis=2,slot=2",
+		"-device vfio-pci,id=pci0,bus=rp0,host=0000:3b:02.1,romfile=",
+		"-device vfio-pci,id=pci1,bus=rp1,host=0000:3b:02.2,romfile=",
+	} {
+		if !strings.Contains(args, want) {
+			t.Errorf("command line lacks %q:\n%s", want, args)
+		}
+	}
+	if got := len(l.vm.QEMU.RootPorts); got != 2+cfg.Config.Hotplug.SpareRootPorts {
+		t.Errorf("%d root ports, want 2 for the devices + %d spares", got, cfg.Config.Hotplug.SpareRootPorts)
+	}
+	if p := l.functions["0000:3b:02.2"].Port.GuestPath(); p != "09/00" {
+		t.Errorf("guest PCI path of the second function = %q, want 09/00", p)
+	}
+	f.functions = append(f.functions, f.functions[0])
+	if _, err := planSandbox(cfg, f); Classify(err) != ErrInvalidArgument || !strings.Contains(err.Error(), "0000:3b:02.1") {
+		t.Errorf("a function given twice = %v, want an invalid argument naming it", err)
+	}
+}
+
+// The functions' NUMA node binds hugepage-backed RAM only when they all
+// agree.
+func TestNUMANode(t *testing.T) {
+	a := func(nodes ...int) []devicemgr.Assignment {
+		var out []devicemgr.Assignment
+		for _, n := range nodes {
+			out = append(out, devicemgr.Assignment{NUMANode: n})
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		in   []devicemgr.Assignment
+		want int // -1: nil
+	}{
+		{nil, -1}, {a(-1), -1}, {a(1), 1}, {a(1, 1), 1}, {a(0, 1), -1},
+	} {
+		got := numaNode(tc.in)
+		if (got == nil) != (tc.want < 0) || (got != nil && *got != tc.want) {
+			t.Errorf("numaNode(%v) = %v, want %d", tc.in, got, tc.want)
+		}
+	}
+}
+
+// DAX images follow the guest root image's NVDIMM in pmem numbering and
+// need memory slots and maxmem room.
+func TestPlanSandboxDAX(t *testing.T) {
+	cfg := planConfig()
+	f := tcgFacts()
+	f.dax = append(f.dax, daxImage("/img/a.img", 64<<20), daxImage("/img/b.img", 32<<20))
+	l, err := planSandbox(cfg, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(l.dax) != 2 || l.dax[0].Storage().GetSource() != "pmem0" || l.dax[1].Storage().GetSource() != "pmem1" {
+		t.Errorf("DAX storages %v, %v: want pmem0, pmem1", l.dax[0].Storage(), l.dax[1].Storage())
+	}
+	cfg.Config.Hypervisor.MemorySlots = 1
+	if _, err := planSandbox(cfg, f); Classify(err) != ErrInvalidArgument || !strings.Contains(err.Error(), "memory_slots") {
+		t.Errorf("two DAX images with one slot = %v, want an invalid argument naming memory_slots", err)
+	}
+}
+
+func daxImage(path string, size int64) nvdimm.Image { return nvdimm.Image{Path: path, Size: size} }
+
+// Over vsock, the agent needs a guest CID: the engine gives one from the
+// sandbox id, valid and stable.
+func TestPlanSandboxGuestCID(t *testing.T) {
+	cfg := planConfig()
+	f := tcgFacts()
+	f.host.VhostVsock = true
+	l, err := planSandbox(cfg, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cid := l.vm.Agent.GuestCID
+	if cid < 3 || cid == 1<<32-1 || cid != guestCID("sb1") || guestCID("sb2") == cid {
+		t.Errorf("guest CID %d for sb1 (sb2: %d): want a stable valid CID per id", cid, guestCID("sb2"))
+	}
+}
