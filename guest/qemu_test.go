@@ -89,8 +89,13 @@ func readConsole(path string) string {
 	return string(b)
 }
 
+// findLine returns the first whole line of console holding marker: the
+// last line counts only once its newline is written, or a marker line the
+// guest is still writing would be taken half.
 func findLine(console, marker string) string {
-	for _, line := range strings.Split(console, "\n") {
+	lines := strings.Split(console, "\n")
+	lines = lines[:len(lines)-1] // after the last newline: unfinished, or empty
+	for _, line := range lines {
 		if strings.Contains(line, marker) {
 			return strings.TrimSpace(line)
 		}
