@@ -21,16 +21,23 @@ import (
 	"github.com/kite-vm/kite/vfio"
 )
 
-// TestIntegrationVFIOFunctionTestHost runs inside the test host (a VM with
-// an emulated IOMMU and an SR-IOV NVMe PF): attaching VFs binds them to
-// vfio-pci (their /dev/vfio nodes appear) and the undo restores their
-// drivers; a function whose IOMMU group holds a device the host uses is
-// refused before anything is unbound.
-func TestIntegrationVFIOFunctionTestHost(t *testing.T) {
+// TestIntegrationVFIOTestHost runs inside the test host (a VM with an
+// emulated IOMMU and an SR-IOV NVMe PF), one boot for both halves of a
+// VFIO attachment: its host side, cold, and a hot plug into a running QEMU.
+func TestIntegrationVFIOTestHost(t *testing.T) {
 	if !testhost.Inside() {
 		testhost.Run(t, testhost.Options{})
 		return
 	}
+	t.Run("attach", testVFIOAttach)
+	t.Run("hotplug", testVFIOHotplug)
+}
+
+// testVFIOAttach: attaching VFs binds them to vfio-pci (their /dev/vfio
+// nodes appear) and the undo restores their drivers; a function whose
+// IOMMU group holds a device the host uses is refused before anything is
+// unbound.
+func testVFIOAttach(t *testing.T) {
 	const root = "/sys"
 	vfs := sriovtest.NVMeVFs(t, root, 2)
 	before := map[string]string{}
@@ -87,17 +94,13 @@ func TestIntegrationVFIOFunctionTestHost(t *testing.T) {
 	}
 }
 
-// TestIntegrationVFIOHotplugTestHost hot-plugs a VF into a running QEMU
-// inside the test host (paused, native PCIe hotplug, so that device_del
-// completes without a guest driving the slot): the function's host side
-// binds it to vfio-pci and QEMU opens its group on a spare root port of
-// the topology; the unplug waits for DEVICE_DELETED, the undo restores
-// the driver, and the port is free again.
-func TestIntegrationVFIOHotplugTestHost(t *testing.T) {
-	if !testhost.Inside() {
-		testhost.Run(t, testhost.Options{})
-		return
-	}
+// testVFIOHotplug hot-plugs a VF into a running QEMU (paused, native PCIe
+// hotplug, so that device_del completes without a guest driving the
+// slot): the function's host side binds it to vfio-pci and QEMU opens its
+// group on a spare root port of the topology; the unplug waits for
+// DEVICE_DELETED, the undo restores the driver, and the port is free
+// again.
+func testVFIOHotplug(t *testing.T) {
 	const root = "/sys"
 	vf := sriovtest.NVMeVFs(t, root, 1)[0]
 	before := sriovtest.DriverOf(t, root, vf)

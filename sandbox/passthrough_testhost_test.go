@@ -20,7 +20,19 @@ import (
 	"github.com/kite-vm/kite/vm"
 )
 
-// TestIntegrationSandboxPassthroughTestHost starts a sandbox's QEMU from
+// TestIntegrationPassthroughTestHost boots one test host with an igb NIC
+// (beside its NVMe PF) for the engine's passthrough: functions of a
+// sandbox's plan, and a VF netdev of the pod netns.
+func TestIntegrationPassthroughTestHost(t *testing.T) {
+	if !testhost.Inside() {
+		testhost.Run(t, testhost.Options{IGB: true})
+		return
+	}
+	t.Run("functions", testSandboxPassthrough)
+	t.Run("vf netdev", testPhysicalEndpoint)
+}
+
+// testSandboxPassthrough starts a sandbox's QEMU from
 // the engine's own plan inside the test host, with one VF cold-plugged (a
 // claimed function of the first container, on its root port) and another
 // hot-plugged into a spare root port of the same topology, then unplugged;
@@ -28,11 +40,7 @@ import (
 // (QEMU stays paused: a nested boot takes ~90 s under TCG in TCG), so the
 // attachments' host sides are applied here as vm.Boot applies them, and hot
 // plug is native PCIe, which completes device_del without a guest.
-func TestIntegrationSandboxPassthroughTestHost(t *testing.T) {
-	if !testhost.Inside() {
-		testhost.Run(t, testhost.Options{})
-		return
-	}
+func testSandboxPassthrough(t *testing.T) {
 	const root = "/sys"
 	vfs := sriovtest.NVMeVFs(t, root, 2)
 	cold, hot := vfs[0], vfs[1]

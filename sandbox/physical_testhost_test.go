@@ -25,18 +25,14 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// TestIntegrationPhysicalEndpointTestHost runs inside a test host with an
-// igb NIC: an igbvf VF netdev moved into a pod netns and configured there,
+// testPhysicalEndpoint runs inside a test host with an igb NIC: an igbvf
+// VF netdev moved into a pod netns and configured there,
 // as the SR-IOV CNI leaves it, is recorded by the collect step, planned as
 // a physical endpoint on a root port of its own, passed through by its
 // attachment (bound to vfio-pci, a vfio-pci device for QEMU), and put back
 // into the pod netns with its name, MAC, MTU, addresses and routes by the
 // attachment's undo.
-func TestIntegrationPhysicalEndpointTestHost(t *testing.T) {
-	if !testhost.Inside() {
-		testhost.Run(t, testhost.Options{IGB: true})
-		return
-	}
+func testPhysicalEndpoint(t *testing.T) {
 	const root = "/sys"
 	pf, err := testhost.FindPF(root, testhost.IGBVendor, testhost.IGBDevice)
 	if err != nil {
