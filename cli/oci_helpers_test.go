@@ -27,6 +27,9 @@ type ociEnv struct {
 	config string
 	// dirs are the test's other directories, audited for mounts.
 	dirs []string
+	// parallel: the test runs beside others, so its audit counts only the
+	// processes that name its root.
+	parallel bool
 }
 
 // newOCIEnv gates the test on root, QEMU, virtiofsd and the guest image.

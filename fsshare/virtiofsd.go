@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/kite-vm/kite/internal/filetail"
+	"github.com/kite-vm/kite/internal/tether"
 	"golang.org/x/sys/unix"
 )
 
@@ -55,7 +56,9 @@ func StartVirtiofsd(ctx context.Context, p VirtiofsdPlan) (*Virtiofsd, error) {
 	cmd := exec.Command(p.Binary, p.Args...)
 	cmd.Stdout, cmd.Stderr = log, log
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
+	// Tethered: it dies with the process that owns the sandbox, and so
+	// never runs on unseen after that process was killed.
+	if err := tether.Start(cmd); err != nil {
 		return nil, fmt.Errorf("starting virtiofsd %q: %w", p.Binary, err)
 	}
 	v := &Virtiofsd{plan: p, cmd: cmd, logStart: st.Size(), done: make(chan struct{})}

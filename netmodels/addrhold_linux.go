@@ -36,6 +36,20 @@ func HoldAddresses(netnsPath, ifname string) (*AddrHold, error) {
 	if err != nil {
 		return nil, fmt.Errorf("holding the addresses of %q in netns %q: %w: %v", ifname, netnsPath, ErrNoInterface, err)
 	}
+	hold, err := readHold(h, netnsPath, link)
+	if err != nil {
+		return nil, err
+	}
+	if err := hold.takeWith(h, link); err != nil {
+		return nil, err
+	}
+	return hold, nil
+}
+
+// readHold reads what holding link's addresses will take off, without
+// taking it.
+func readHold(h *netlink.Handle, netnsPath string, link netlink.Link) (*AddrHold, error) {
+	ifname := link.Attrs().Name
 	addrs, err := h.AddrList(link, netlink.FAMILY_ALL)
 	if err != nil {
 		return nil, fmt.Errorf("listing the addresses of %q: %w", ifname, err)
@@ -49,13 +63,35 @@ func HoldAddresses(netnsPath, ifname string) (*AddrHold, error) {
 		if a.IP.IsLinkLocalUnicast() && a.IP.To4() == nil {
 			continue
 		}
-		if err := h.AddrDel(link, &a); err != nil {
-			err = fmt.Errorf("removing %s from %q: %w", a.IPNet, ifname, err)
-			return nil, errors.Join(err, hold.restore(h, link))
-		}
 		hold.addrs = append(hold.addrs, a)
 	}
 	return hold, nil
+}
+
+// take removes the addresses readHold read. A failure half way puts back
+// what it removed.
+func (a *AddrHold) take() error {
+	h, err := podHandle(a.NetnsPath)
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+	link, err := h.LinkByName(a.Ifname)
+	if err != nil {
+		return fmt.Errorf("holding the addresses of %q in netns %q: %w: %v", a.Ifname, a.NetnsPath, ErrNoInterface, err)
+	}
+	return a.takeWith(h, link)
+}
+
+func (a *AddrHold) takeWith(h *netlink.Handle, link netlink.Link) error {
+	for i, ad := range a.addrs {
+		if err := h.AddrDel(link, &ad); err != nil {
+			err = fmt.Errorf("removing %s from %q: %w", ad.IPNet, a.Ifname, err)
+			taken := &AddrHold{NetnsPath: a.NetnsPath, Ifname: a.Ifname, addrs: a.addrs[:i], routes: a.routes}
+			return errors.Join(err, taken.restore(h, link))
+		}
+	}
+	return nil
 }
 
 // Release puts the addresses back on the interface. An interface that is

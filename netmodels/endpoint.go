@@ -39,6 +39,8 @@ type Endpoint struct {
 	// Routes and Neighbors are the pod's on this interface, for the guest.
 	Routes    []*protocol.Route
 	Neighbors []*protocol.ARPNeighbor
+	// Journal, if set, records the pod netns changes before they are made.
+	Journal Journal
 
 	mu     sync.Mutex
 	mac    net.HardwareAddr // guarded by mu: the guest NIC's, once attached
@@ -79,16 +81,26 @@ func (e *Endpoint) QueuePairs() int {
 }
 
 // Attach attaches the endpoint in the pod netns, its detach on host; a
-// failure leaves the netns as it was.
+// failure leaves the netns as it was. With a Journal, what the attach will
+// change is noted before the first change, and forgotten once detached.
 func (e *Endpoint) Attach(_ context.Context, host *cleanup.Stack) (attach.Plugged, error) {
 	if e.Kind == EndpointPhysical {
 		return attach.Plugged{}, fmt.Errorf("%w: interface %q is a VF netdev: carry it as a Physical endpoint", ErrPlan, e.Link.Name)
 	}
-	a, err := e.attachKind()
+	hold, err := e.note()
 	if err != nil {
 		return attach.Plugged{}, fmt.Errorf("attaching interface %q (%s): %w", e.Link.Name, e.Kind, err)
 	}
-	host.Add("detach interface "+e.Link.Name, a.detach)
+	a, err := e.attachKind(hold)
+	if err != nil {
+		return attach.Plugged{}, errors.Join(fmt.Errorf("attaching interface %q (%s): %w", e.Link.Name, e.Kind, err), e.forget())
+	}
+	host.Add("detach interface "+e.Link.Name, func() error {
+		if err := a.detach(); err != nil {
+			return err // the record stays for the crash cleanup
+		}
+		return e.forget()
+	})
 	e.mu.Lock()
 	e.mac, e.queues = a.mac, a.queues
 	e.mu.Unlock()
@@ -96,6 +108,31 @@ func (e *Endpoint) Attach(_ context.Context, host *cleanup.Stack) (attach.Plugge
 		Device: e.device(a),
 		Guest:  attach.ConfigureInterface{Interface: guestInterface(e.Link, a.mac, e.MTU), Routes: e.Routes, Neighbors: e.Neighbors},
 	}, nil
+}
+
+// note reads what attaching will change in the pod netns and has the
+// Journal record it; it returns the address hold a macvtap or tap takes.
+func (e *Endpoint) note() (*AddrHold, error) {
+	if !changesHost(e.Kind) {
+		return nil, nil
+	}
+	c, hold, err := e.inspect()
+	if err != nil {
+		return nil, err
+	}
+	if e.Journal != nil {
+		if err := e.Journal.Note(c); err != nil {
+			return nil, fmt.Errorf("recording the change to netns %q: %w", e.NetnsPath, err)
+		}
+	}
+	return hold, nil
+}
+
+func (e *Endpoint) forget() error {
+	if e.Journal == nil || !changesHost(e.Kind) {
+		return nil
+	}
+	return e.Journal.Forget(e.ID)
 }
 
 // attached is an endpoint attached in the pod netns.
@@ -106,7 +143,7 @@ type attached struct {
 	detach func() error
 }
 
-func (e *Endpoint) attachKind() (attached, error) {
+func (e *Endpoint) attachKind(hold *AddrHold) (attached, error) {
 	switch e.Kind {
 	case EndpointTCFilter:
 		t, err := AttachTCFilter(e.NetnsPath, e.Link.Name, e.Queues)
@@ -115,7 +152,7 @@ func (e *Endpoint) attachKind() (attached, error) {
 		}
 		return attached{mac: e.Link.MAC, fds: t.Fds, queues: e.Queues, detach: t.Detach}, nil
 	case EndpointMacvtap:
-		return withHeldAddresses(e.NetnsPath, e.Link.Name, func() (attached, error) {
+		return withHeldAddresses(hold, func() (attached, error) {
 			m, err := AttachMacvtap(e.NetnsPath, e.Link.Name, e.Queues)
 			if err != nil {
 				return attached{}, err
@@ -123,7 +160,7 @@ func (e *Endpoint) attachKind() (attached, error) {
 			return attached{mac: m.MAC, fds: m.Queues, queues: e.Queues, detach: m.Detach}, nil
 		})
 	case EndpointTap:
-		return withHeldAddresses(e.NetnsPath, e.Link.Name, func() (attached, error) {
+		return withHeldAddresses(hold, func() (attached, error) {
 			t, err := AttachTap(e.NetnsPath, e.Link.Name, e.Queues)
 			if err != nil {
 				return attached{}, err
@@ -153,9 +190,8 @@ func (e *Endpoint) device(a attached) qemu.Device {
 // pod interface's addresses (macvtap, tap): they come off the interface
 // first, or the pod netns would answer for them in the guest's place, and
 // go back after the endpoint's own detach.
-func withHeldAddresses(netnsPath, ifname string, attachFn func() (attached, error)) (attached, error) {
-	hold, err := HoldAddresses(netnsPath, ifname)
-	if err != nil {
+func withHeldAddresses(hold *AddrHold, attachFn func() (attached, error)) (attached, error) {
+	if err := hold.take(); err != nil {
 		return attached{}, err
 	}
 	a, err := attachFn()

@@ -9,13 +9,15 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"github.com/kite-vm/kite/internal/tether"
 )
 
 // StartOptions are the process-level settings of Start.
 type StartOptions struct {
-	// LogPath receives QEMU's stdout and stderr, appended. Required: QEMU may
-	// outlive the process that started it (a CLI `create`), so its output
-	// goes to a file, never to a pipe that would break when we exit.
+	// LogPath receives QEMU's stdout and stderr, appended. Required: a file
+	// can be read after QEMU exited (boot errors quote it) and cannot fill
+	// up and block QEMU as an unread pipe would.
 	LogPath string
 	Env     []string // nil inherits ours
 	Dir     string   // "" inherits ours
@@ -76,7 +78,9 @@ func spawn(c Cmdline, o StartOptions) (*Process, error) {
 	cmd.ExtraFiles = c.ExtraFiles
 	cmd.Env, cmd.Dir = o.Env, o.Dir
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
+	// Tethered: it dies with the process that owns the sandbox, and so
+	// never runs on unseen after that process was killed.
+	if err := tether.Start(cmd); err != nil {
 		return nil, fmt.Errorf("starting qemu %q: %w", c.Path, err)
 	}
 	p := &Process{cmd: cmd, cmdline: c, logPath: o.LogPath, logStart: st.Size(), done: make(chan struct{})}

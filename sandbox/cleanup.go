@@ -15,6 +15,7 @@ import (
 
 	"github.com/kite-vm/kite/devicemgr"
 	"github.com/kite-vm/kite/internal/mountinfo"
+	"github.com/kite-vm/kite/netmodels"
 	"golang.org/x/sys/unix"
 )
 
@@ -26,7 +27,8 @@ const killWait = 10 * time.Second
 // directory dir: it kills the VM's processes that still run (only those
 // whose command line names the VM's directory, so that a recycled pid is
 // never taken for QEMU), unmounts what is still mounted under dir, removes
-// virtiofsd's lock files, gives passed-through functions back to their
+// virtiofsd's lock files, puts the pod netns back (qdiscs, filters, links,
+// addresses the endpoints changed), gives passed-through functions back to their
 // drivers, drops the sandbox's device claims, and removes the VM directory
 // and the record. Files of the front end in dir stay. A sandbox whose owner
 // still runs is refused with ErrFailedPrecondition.
@@ -40,6 +42,11 @@ func Cleanup(ctx context.Context, dir string) error {
 	}
 	var errs []error
 	errs = append(errs, killLeftovers(ctx, rec.VMDir, rec.Pids))
+	// QEMU is gone: its taps with it. The pod netns goes back, last change
+	// first.
+	for i := len(rec.Net) - 1; i >= 0; i-- {
+		errs = append(errs, netmodels.UndoHostChange(rec.Net[i]))
+	}
 	errs = append(errs, unmountUnder(dir))
 	for _, f := range rec.LockFiles {
 		errs = append(errs, removeIfExists(f))
@@ -59,6 +66,18 @@ func Cleanup(ctx context.Context, dir string) error {
 		return fmt.Errorf("cleaning up sandbox %q: %w", rec.ID, err)
 	}
 	return removeIfExists(Config{Dir: dir}.recordPath())
+}
+
+// Leftovers are the pids of the VM processes (QEMU, virtiofsd) of the
+// sandbox directory dir that still run: none once its owner died, since
+// they are tethered to it, unless something cut them loose. A front end
+// must not call such a sandbox stopped.
+func Leftovers(dir string) ([]int, error) {
+	rec, err := readRecord(dir)
+	if err != nil {
+		return nil, err
+	}
+	return ownedProcesses(rec.VMDir, rec.Pids), nil
 }
 
 // ownerAlive reports whether the recorded owner still runs: the same

@@ -54,6 +54,9 @@ func (s *Sandbox) CreateContainer(ctx context.Context, c *spec.Container, pio IO
 	if err := s.checkDegraded(fmt.Sprintf("sandbox %q", s.cfg.ID), "create a container"); err != nil {
 		return nil, err
 	}
+	if err := s.checkLaterAnnotations(c.ID, c.Annotations); err != nil {
+		return nil, err
+	}
 	ctr := &Container{sb: s, id: c.ID, execs: map[string]*Process{}}
 	if err := s.reserve(ctr); err != nil {
 		return nil, err
@@ -81,7 +84,7 @@ func (s *Sandbox) CreateContainer(ctx context.Context, c *spec.Container, pio IO
 	}
 	pid, err := s.agent().CreateContainer(ctx, req)
 	if err != nil {
-		return nil, fmt.Errorf("creating the container in the guest: %w", err)
+		return nil, fmt.Errorf("creating the container in the guest: %w", s.explain(err))
 	}
 	ctr.timings.Created = time.Since(start)
 	ctr.init = newProcess(ctr, "", pio)
@@ -242,7 +245,7 @@ func (c *Container) Start(ctx context.Context) error {
 		return err
 	}
 	if err := c.sb.agent().StartContainer(ctx, c.id); err != nil {
-		return fmt.Errorf("starting %s: %w", c.name(), err)
+		return fmt.Errorf("starting %s: %w", c.name(), c.sb.explain(err))
 	}
 	return c.init.move(StatusRunning) // fails if it exited meanwhile
 }

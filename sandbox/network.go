@@ -2,13 +2,12 @@ package sandbox
 
 import (
 	"context"
-	"sync"
-
 	"fmt"
-	"github.com/kite-vm/kite/devicemgr"
 	"slices"
 	"strconv"
+	"sync"
 
+	"github.com/kite-vm/kite/devicemgr"
 	"github.com/kite-vm/kite/netmodels"
 	"github.com/kite-vm/kite/vm/attach"
 )
@@ -94,7 +93,7 @@ func (n *Network) Add(ctx context.Context, ifname string) (Interface, error) {
 	if err != nil {
 		return Interface{}, errorf(ErrInvalidArgument, "adding interface %q to sandbox %q: %v", ifname, s.cfg.ID, err)
 	}
-	ep.Bus = port.ID
+	ep.Bus, ep.Journal = port.ID, s.rec
 	r, err := s.m.Attach(ctx, ep)
 	if err != nil {
 		s.lay.topo.Release(port)

@@ -120,7 +120,7 @@ func (p *Process) Signal(ctx context.Context, sig syscall.Signal, all bool) erro
 		return errorf(ErrNotFound, "%s is not running: %v", p.name(), err)
 	}
 	if err != nil {
-		return fmt.Errorf("signalling %s: %w", p.name(), err)
+		return fmt.Errorf("signalling %s: %w", p.name(), p.c.sb.explain(err))
 	}
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/kite-vm/kite/devicemgr"
 	"github.com/kite-vm/kite/internal/atomicfile"
+	"github.com/kite-vm/kite/netmodels"
 )
 
 // record is what cleaning up after a sandbox whose owning process died
@@ -37,6 +38,8 @@ type record struct {
 	// AllocDir is where the sandbox's device claims are kept ("" if it made
 	// none).
 	AllocDir string `json:"allocDir,omitempty"`
+	// Net are the pod netns changes of the endpoints attached, in order.
+	Net []netmodels.HostChange `json:"net,omitempty"`
 }
 
 // recorder keeps the record on disk.
@@ -71,6 +74,22 @@ func (r *recorder) addBindings(root string, bs []devicemgr.Binding) error {
 				rec.Bindings = append(rec.Bindings, b)
 			}
 		}
+	})
+}
+
+// Note implements netmodels.Journal: the endpoint's change is on disk when
+// it returns.
+func (r *recorder) Note(c netmodels.HostChange) error {
+	return r.update(func(rec *record) {
+		rec.Net = slices.DeleteFunc(rec.Net, func(o netmodels.HostChange) bool { return o.Endpoint == c.Endpoint })
+		rec.Net = append(rec.Net, c)
+	})
+}
+
+// Forget implements netmodels.Journal.
+func (r *recorder) Forget(endpoint string) error {
+	return r.update(func(rec *record) {
+		rec.Net = slices.DeleteFunc(rec.Net, func(o netmodels.HostChange) bool { return o.Endpoint == endpoint })
 	})
 }
 

@@ -58,6 +58,9 @@ func Create(ctx context.Context, cfg Config, first *spec.Container) (_ *Sandbox,
 	if cfg.Config == nil || cfg.Dir == "" || first == nil {
 		return nil, errorf(ErrInvalidArgument, "creating a sandbox needs a configuration, a directory and a first container")
 	}
+	if cfg.Config, err = podConfig(cfg.Config, first.Annotations); err != nil {
+		return nil, fmt.Errorf("creating sandbox %q: %w", cfg.ID, err)
+	}
 	s := &Sandbox{cfg: cfg, log: cfg.Logger, observer: cfg.Observer, pid: os.Getpid(), firstID: first.ID, netnsPath: first.NetnsPath,
 		rec: &recorder{path: cfg.recordPath()}, died: make(chan struct{}),
 		containers: map[string]*Container{}}
@@ -128,6 +131,9 @@ func (s *Sandbox) boot(ctx context.Context, first *spec.Container, cu *cleanup.S
 	if s.lay, err = planSandbox(s.cfg, f); err != nil {
 		return err
 	}
+	for _, ep := range s.lay.endpoints {
+		ep.Journal = s.rec // each records its pod netns change before making it
+	}
 	if err := s.recordBoot(); err != nil {
 		return err
 	}
@@ -163,11 +169,17 @@ func (s *Sandbox) recordBoot() error {
 // createInGuest creates the sandbox in the guest: its hostname, and the
 // shared directory and DAX volumes mounted.
 func (s *Sandbox) createInGuest(ctx context.Context, hostname string) error {
+	ctx, done := watcher{s}.watchCreate(ctx)
+	defer done()
 	storages := []*protocol.Storage{s.lay.shared.Storage()}
 	for _, d := range s.lay.dax {
 		storages = append(storages, d.Storage())
 	}
 	err := s.agent().CreateSandbox(ctx, &protocol.CreateSandboxRequest{SandboxId: s.cfg.ID, Hostname: hostname, Storages: storages})
+	if cause := context.Cause(ctx); err != nil && cause != nil && ctx.Err() != nil && !errors.Is(cause, context.DeadlineExceeded) && !errors.Is(cause, context.Canceled) {
+		// QEMU or a share server died under the request: say which.
+		return fmt.Errorf("creating the sandbox in the guest: %w (%v)", cause, err)
+	}
 	if err != nil {
 		return fmt.Errorf("creating the sandbox in the guest: %w", err)
 	}

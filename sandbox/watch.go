@@ -2,16 +2,26 @@ package sandbox
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/kite-vm/kite/fsshare"
+	"github.com/kite-vm/kite/qemu"
 )
 
 // exitGrace is how long a dead virtiofsd waits for QEMU's exit to explain
-// it before the sandbox is marked degraded: QEMU exits a moment after a
-// guest shutdown closes virtiofsd.
+// it before the sandbox is failed: QEMU exits a moment after a guest
+// shutdown closes virtiofsd.
 const exitGrace = 500 * time.Millisecond
+
+// failStop bounds each step of stopping the VM of a failed sandbox: QMP
+// quit (QEMU flushes its block caches), then SIGTERM, then SIGKILL.
+var failStop = qemu.StopTimeouts{Quit: 2 * time.Second, Term: time.Second, Kill: 5 * time.Second}
+
+// logTailBytes of a dead share server's log go into the reason.
+const logTailBytes = 512
 
 // watcher watches the sandbox's VM and share servers for deaths.
 type watcher struct {
@@ -19,22 +29,25 @@ type watcher struct {
 }
 
 // watchVM records every process as exited when QEMU dies under the
-// sandbox, tells the observer, and stops what is left of the VM
-// (virtiofsd, sockets, bindings), so that only the front end's state
-// remains.
+// sandbox (or was stopped because the sandbox failed), tells the observer
+// why, and stops what is left of the VM (virtiofsd, sockets, bindings), so
+// that only the front end's state remains.
 func (w watcher) watchVM() {
 	s := w.s
 	<-s.m.Process().Done()
 	s.mu.Lock()
-	stopping := s.stopping
+	stopping, reason := s.stopping, s.degraded
 	cs := s.containerList()
 	s.mu.Unlock()
 	if stopping {
 		return
 	}
 	close(s.died)
-	err := s.m.Process().ExitErr()
-	s.log.Error("the VM exited under the sandbox", "err", err, "qemu_log", s.m.Process().LogTail(2048))
+	cause := fmt.Errorf("qemu exited: %v", s.m.Process().ExitErr())
+	if reason != "" {
+		cause = errors.New(reason)
+	}
+	s.log.Error("the VM exited under the sandbox", "err", cause, "qemu_log", s.m.Process().LogTail(2048))
 	now := time.Now()
 	for _, c := range cs {
 		for _, p := range c.Processes() {
@@ -43,7 +56,7 @@ func (w watcher) watchVM() {
 			}
 		}
 	}
-	s.observer.SandboxDied(fmt.Errorf("qemu exited: %v", err))
+	s.observer.SandboxDied(cause)
 	ctx, cancel := context.WithTimeout(context.Background(), stopBudget)
 	defer cancel()
 	if err := s.m.Stop(ctx); err != nil {
@@ -58,10 +71,13 @@ func (w watcher) watchShares() {
 	}
 }
 
-// watchVirtiofsd marks the sandbox degraded when a share's virtiofsd dies
-// under a running VM: QEMU 7.2 cannot reconnect to a new one, and the
-// guest's requests on that share would never be answered, so the requests
-// that would touch it are refused from then on rather than left to hang.
+// watchVirtiofsd fails the sandbox when a share's virtiofsd dies under a
+// running VM. QEMU 7.2 cannot reconnect to a new one, and the guest's
+// requests on that share would never be answered: every exec, every read
+// of the rootfs and finally the VM's own shutdown would hang. So the
+// sandbox is marked degraded with the reason, and its VM stopped: every
+// process exits (the front ends report the exits and the reason) and
+// delete has nothing left to wait for.
 func (w watcher) watchVirtiofsd(v *fsshare.Virtiofsd) {
 	s := w.s
 	<-v.Done()
@@ -76,15 +92,90 @@ func (w watcher) watchVirtiofsd(v *fsshare.Virtiofsd) {
 		return
 	default:
 	}
+	reason := shareDeath(v)
 	s.mu.Lock()
 	if s.stopping || s.degraded != "" {
 		s.mu.Unlock()
 		return
 	}
-	tag := v.Plan().Tag
-	reason := fmt.Sprintf("virtiofsd of share %q exited (%v): the guest can no longer reach its files; delete the container", tag, v.ExitErr())
 	s.degraded = reason
 	s.mu.Unlock()
-	s.log.Error("share server died", "share", tag, "pid", v.Pid(), "err", v.ExitErr(), "virtiofsd_log", v.LogTail(2048))
+	s.log.Error("share server died: stopping the VM", "share", v.Plan().Tag, "pid", v.Pid(), "err", v.ExitErr(), "virtiofsd_log", v.LogTail(2048))
 	s.observer.Degraded(reason)
+	ctx, cancel := context.WithTimeout(context.Background(), stopBudget)
+	defer cancel()
+	if _, err := s.m.Process().Stop(ctx, s.m.QMP(), failStop); err != nil {
+		s.log.Error("stopping the VM of the failed sandbox", "err", err)
+	}
+}
+
+// shareDeath says which share server died, how, and what its log said
+// last.
+func shareDeath(v *fsshare.Virtiofsd) string {
+	reason := fmt.Sprintf("virtiofsd of share %q exited (%v): the guest can no longer reach its files", v.Plan().Tag, v.ExitErr())
+	if tail := lastLines(v.LogTail(logTailBytes), 3); tail != "" {
+		reason += "; its log ends: " + tail
+	}
+	return reason
+}
+
+// lastLines joins the last n non-empty lines of s with " | ".
+func lastLines(s string, n int) string {
+	var lines []string
+	for _, l := range strings.Split(s, "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, " | ")
+}
+
+// watchCreate returns a context for the guest requests of Create that ends
+// as soon as QEMU or a share server dies, with the death as its cause, so
+// that a create never waits out a timeout on a VM that cannot answer.
+func (w watcher) watchCreate(ctx context.Context) (context.Context, context.CancelFunc) {
+	s := w.s
+	ctx, cancel := context.WithCancelCause(ctx)
+	for _, d := range s.shareDaemons() {
+		go func() {
+			select {
+			case <-d.Done():
+				cancel(errorf(ErrUnavailable, "%s", shareDeath(d)))
+			case <-ctx.Done():
+			}
+		}()
+	}
+	go func() {
+		select {
+		case <-s.m.Process().Done():
+			cancel(errorf(ErrUnavailable, "qemu exited: %v; its output ends: %s", s.m.Process().ExitErr(), lastLines(s.m.Process().LogTail(logTailBytes), 3)))
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, func() { cancel(nil) }
+}
+
+// explain puts the reason a sandbox failed on an error from a request that
+// failed because of it.
+func (s *Sandbox) explain(err error) error {
+	if err == nil {
+		return nil
+	}
+	if reason := s.Degraded(); reason != "" {
+		return errorf(ErrUnavailable, "%s (%v)", reason, err)
+	}
+	if Classify(err) != ErrUnavailable {
+		return err // the guest answered: the VM is up
+	}
+	// The request fails as the VM's connection closes, a moment before
+	// QEMU is reaped.
+	select {
+	case <-s.m.Process().Done():
+		return errorf(ErrUnavailable, "the VM exited: %v (%v)", s.m.Process().ExitErr(), err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	return err
 }

@@ -21,7 +21,7 @@ func OCIState(s State, alive bool) specs.State {
 		pid = 0
 	}
 	annotations := s.Annotations
-	if s.Degraded != "" && status != StatusStopped {
+	if s.Degraded != "" {
 		annotations = maps.Clone(annotations)
 		if annotations == nil {
 			annotations = map[string]string{}
@@ -39,5 +39,5 @@ func OCIState(s State, alive bool) specs.State {
 }
 
 // DegradedAnnotation carries State.Degraded in `kite state`: the OCI
-// statuses have no word for a container whose sandbox is half broken.
+// statuses have no word for why a container's sandbox failed.
 const DegradedAnnotation = "io.kite.degraded"

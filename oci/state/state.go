@@ -64,8 +64,8 @@ type State struct {
 	ExitCode *int `json:"exitCode,omitempty"`
 	// Terminal says the process runs on a pseudo-terminal.
 	Terminal bool `json:"terminal,omitempty"`
-	// Degraded says why the sandbox can no longer serve the container
-	// fully (a share's server died), empty while it is healthy.
+	// Degraded says why the sandbox failed (a share's server died, so its
+	// VM was stopped), empty while it is healthy.
 	Degraded string `json:"degraded,omitempty"`
 }
 
