@@ -5,13 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"time"
 )
 
 // containerStart runs the same busybox bundle through the kite CLI (a VM
-// per container) and through Debian's runc: create, start, delete.
+// per container: booted cold, claimed from the pool of warm VMs, or cloned
+// from a template) and through the OCI runtimes installed here (runc, crun,
+// gVisor's runsc): create, start, delete.
 type containerStart struct{}
 
 const runcVariant = "runc"
@@ -21,16 +22,13 @@ func (containerStart) Title() string    { return "Container lifecycle, same OCI 
 func (containerStart) Baseline() string { return runcVariant }
 
 type containerTrial struct {
+	peerRuns
 	dir, bundle string
-	kite, runc  ociCLI
+	notes       []string
 	n           int
 }
 
 func (containerStart) Setup(ctx context.Context, env Env) (Trial, error) {
-	runc, err := exec.LookPath("runc")
-	if err != nil {
-		return nil, skip("runc is missing (apt-get install runc)")
-	}
 	if err := firstErr(requireRoot(), requireKite(env), requireGuest(env.Config)); err != nil {
 		return nil, err
 	}
@@ -39,10 +37,10 @@ func (containerStart) Setup(ctx context.Context, env Env) (Trial, error) {
 		return nil, err
 	}
 	t := &containerTrial{dir: dir, bundle: filepath.Join(dir, "bundle")}
-	log := filepath.Join(dir, "cli.log")
-	t.kite = kiteCLI(env, filepath.Join(dir, "k"), log)
-	t.runc = ociCLI{bin: runc, global: []string{"--root", filepath.Join(dir, "r")}, log: log}
-	if err := writeBundle(ctx, t.bundle, []string{"sleep", "100000"}); err != nil {
+	if t.peers, t.notes, err = peers(env, dir); err == nil {
+		err = writeBundle(ctx, t.bundle, []string{"sleep", "100000"})
+	}
+	if err != nil {
 		os.RemoveAll(dir)
 		return nil, err
 	}
@@ -50,57 +48,63 @@ func (containerStart) Setup(ctx context.Context, env Env) (Trial, error) {
 }
 
 func (t *containerTrial) Notes() []string {
-	return []string{"busybox sleep; create, start, then delete --force"}
+	return append([]string{"busybox sleep; create, start, then delete --force",
+		"kite pooled, kite templated: the pool refilled and waited for before each create (untimed), one warm VM left over so that the create triggers no refill"},
+		t.notes...)
 }
 
-func (t *containerTrial) Close(ctx context.Context) error { return os.RemoveAll(t.dir) }
+func (t *containerTrial) Close(ctx context.Context) error {
+	return errors.Join(t.drain(ctx), os.RemoveAll(t.dir))
+}
 
+// Repeat runs each peer's lifecycle once, starting with a different peer
+// each repeat.
 func (t *containerTrial) Repeat(ctx context.Context, rec *Recorder) error {
-	order := []struct {
-		variant string
-		cli     ociCLI
-	}{{"kite", t.kite}, {runcVariant, t.runc}}
-	if rec.Repeat%2 != 0 {
-		order[0], order[1] = order[1], order[0]
+	return t.each(ctx, rec.Repeat, func(p *peer) error { return t.lifecycle(ctx, rec, p) })
+}
+
+// rotate returns ps starting at index r (mod len): the order of the
+// variants changes from repeat to repeat, so none always runs first.
+func rotate[T any](ps []T, r int) []T {
+	if len(ps) == 0 {
+		return nil
 	}
-	for _, o := range order {
-		if err := t.lifecycle(ctx, rec, o.variant, o.cli); err != nil {
-			return err
-		}
-	}
-	return nil
+	i := ((r % len(ps)) + len(ps)) % len(ps)
+	return append(append([]T(nil), ps[i:]...), ps[:i]...)
 }
 
 // lifecycle times create, start and delete of one container.
-func (t *containerTrial) lifecycle(ctx context.Context, rec *Recorder, variant string, cli ociCLI) (err error) {
+func (t *containerTrial) lifecycle(ctx context.Context, rec *Recorder, p *peer) (err error) {
+	if err := p.fill(ctx, 1); err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, p.drain(ctx)) }()
 	t.n++
 	id := fmt.Sprintf("c%d", t.n)
 	t0 := time.Now()
-	if err := cli.run(ctx, "create", "--bundle", t.bundle, id); err != nil {
+	if err := p.create(ctx, t.bundle, id); err != nil {
 		return err
 	}
 	deleted := false
 	defer func() {
 		if !deleted {
-			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), vmStopBudget)
-			defer cancel()
-			err = errors.Join(err, cli.run(dctx, "delete", "--force", id))
+			err = errors.Join(err, p.remove(ctx, id))
 		}
 	}()
 	created := time.Since(t0)
 	t1 := time.Now()
-	if err := cli.run(ctx, "start", id); err != nil {
+	if err := p.start(ctx, id); err != nil {
 		return err
 	}
 	started := time.Since(t1)
 	t2 := time.Now()
 	deleted = true
-	if err := cli.run(ctx, "delete", "--force", id); err != nil {
+	if err := p.cli.run(ctx, "delete", "--force", id); err != nil {
 		return err
 	}
-	rec.Add("create", variant, Millis, ms(created))
-	rec.Add("start", variant, Millis, ms(started))
-	rec.Add("create + start", variant, Millis, ms(created+started))
-	rec.Add("delete --force", variant, Millis, ms(time.Since(t2)))
+	rec.Add("create", p.name, Millis, ms(created))
+	rec.Add("start", p.name, Millis, ms(started))
+	rec.Add("create + start", p.name, Millis, ms(created+started))
+	rec.Add("delete --force", p.name, Millis, ms(time.Since(t2)))
 	return nil
 }

@@ -9,15 +9,20 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
+// bundleVersion is the bundle's ociVersion: the oldest the spec's fields
+// allow, since crun 1.8 (Debian bookworm) refuses a version it does not
+// know ("unknown version specified").
+const bundleVersion = "1.0.2"
+
 // writeBundle makes an OCI bundle in dir: a busybox root file system and a
-// runc-style config.json running args, for both Kite and runc.
+// runc-style config.json running args, for Kite and the other runtimes.
 func writeBundle(ctx context.Context, dir string, args []string) error {
 	if err := makeRootfs(ctx, filepath.Join(dir, "rootfs")); err != nil {
 		return err
 	}
 	caps := []string{"CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"}
 	spec := specs.Spec{
-		Version: specs.Version,
+		Version: bundleVersion,
 		Process: &specs.Process{
 			User: specs.User{}, Args: args, Cwd: "/",
 			Env:             []string{guestPath},

@@ -6,11 +6,14 @@
 //
 // Every benchmark measures Kite side by side with a baseline in the same
 // run, so that a noisy machine moves both: the same QEMU command line
-// started by hand, without Kite's engine (boot), runc on the same bundle
-// (container), one pod (footprint), the guest's own tmpfs (storage), the
-// QMP phase (hotplug), reading the same files by hand (control). A
-// benchmark whose prerequisite is missing is recorded as skipped with the
-// reason, never dropped.
+// started by hand, without Kite's engine (boot), the Debian guest kernel
+// (kernels), runc, crun and gVisor's runsc on the same bundle, beside
+// Kite's cold, pooled and templated pods (container, density, burst), one
+// pod (footprint), a VM without the free page reporting balloon
+// (balloon), the guest's own tmpfs (storage), the QMP phase (hotplug),
+// reading the same files by hand (control). A benchmark whose
+// prerequisite is missing is recorded as skipped with the reason, never
+// dropped; a peer or mode that cannot run is left out with a note.
 //
 // # Results file (results.json), schema 1
 //
@@ -30,8 +33,8 @@
 //	  metrics [{name, variant, unit, samples [float], n, median, min, max}]
 //	}]
 //
-// Units are "ms", "us", "MiB", "MiB/s" (higher is better; the others lower)
-// and "%". A metric is identified by (result name, metric name, variant);
+// Units are "ms", "us", "MiB", "MiB/s" and "pods/s" (higher is better; the
+// others lower) and "%". A metric is identified by (result name, metric name, variant);
 // Compare matches runs on that and refuses runs of different accelerators:
 // TCG and KVM figures must never be mixed.
 package benchmarks

@@ -25,8 +25,9 @@ const rootfsStorageID = "rootfs"
 const sleeperID = "bench"
 
 // sleeperCaps let the workloads drop the guest's page cache between reads
-// (CAP_SYS_ADMIN) and ping (CAP_NET_RAW).
-var sleeperCaps = []string{"CAP_SYS_ADMIN", "CAP_NET_RAW"}
+// (CAP_SYS_ADMIN), ping (CAP_NET_RAW) and read the guest kernel's log for
+// the boot breakdown (CAP_SYSLOG).
+var sleeperCaps = []string{"CAP_SYS_ADMIN", "CAP_NET_RAW", "CAP_SYSLOG"}
 
 // sleeper is a long-running container in a benchmark VM whose agent the
 // benchmark drives itself, to exec the workloads in: the shell scripts

@@ -186,3 +186,34 @@ func processesUnder(dir, name string) []int {
 	}
 	return pids
 }
+
+// TestIntegrationKernels runs the boot breakdown on the test guest: the
+// guest kernel's and the agent's logs must give every step, and the steps
+// add up to the agent's readiness.
+func TestIntegrationKernels(t *testing.T) {
+	env := integrationEnv(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	run := Runner{Env: env, Options: Options{Quick: true, Repeat: 1}}.Run(ctx, []Benchmark{kernels{}}, "test")
+	res := run.Results[0]
+	if res.Status != StatusOK {
+		t.Fatalf("kernels: %s: %s", res.Status, res.Reason)
+	}
+	t.Logf("notes: %q", res.Notes)
+	got := map[string]float64{}
+	for _, m := range res.Metrics {
+		got[m.Name] = m.Median
+		if m.N != 1 {
+			t.Errorf("%s[%s]: %d samples", m.Name, m.Variant, m.N)
+		}
+	}
+	for _, name := range []string{"kernel to /init", "agent start", "agent ready", "container create + start", "pod create + start"} {
+		if got[name] <= 0 {
+			t.Errorf("%s = %v ms, want a positive time (metrics %v)", name, got[name], got)
+		}
+	}
+	if sum := got["kernel to /init"] + got["module loading"] + got["agent start"]; abs(sum-got["agent ready"]) > 0.001 {
+		t.Errorf("the steps add up to %v ms, agent ready is %v ms", sum, got["agent ready"])
+	}
+	leftovers(t, env.WorkDir)
+}

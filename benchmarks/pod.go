@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/kite-vm/kite/configs"
 	"github.com/kite-vm/kite/sandbox"
@@ -24,6 +25,9 @@ type pod struct {
 	ctr   *sandbox.Container
 	dir   string
 	execs int
+	// containerStarted is how long creating and starting the container
+	// took in the booted sandbox.
+	containerStarted time.Duration
 }
 
 // podSpec is a pod to start.
@@ -54,9 +58,11 @@ func startPod(ctx context.Context, s podSpec) (*pod, error) {
 		return nil, errors.Join(err, os.Remove(s.dir))
 	}
 	p := &pod{sb: sb, dir: s.dir}
+	t0 := time.Now()
 	if p.ctr, err = sb.CreateContainer(ctx, c, sandbox.IO{}); err == nil {
 		err = p.ctr.Start(ctx)
 	}
+	p.containerStarted = time.Since(t0)
 	if err != nil {
 		return nil, errors.Join(err, p.stop())
 	}

@@ -55,8 +55,12 @@ func Suite() []Benchmark {
 	return []Benchmark{
 		controlPlane{},
 		boot{},
+		kernels{},
 		containerStart{},
+		density{},
+		burst{},
 		footprint{},
+		balloon{},
 		storage{},
 		hotplugLatency{},
 		network{},

@@ -9,7 +9,7 @@ import (
 )
 
 func TestSuiteNames(t *testing.T) {
-	want := []string{"control", "boot", "container", "footprint", "storage", "hotplug", "network"}
+	want := []string{"control", "boot", "kernels", "container", "density", "burst", "footprint", "balloon", "storage", "hotplug", "network"}
 	if diff := cmp.Diff(want, Names(Suite())); diff != "" {
 		t.Errorf("suite (-want +got):\n%s", diff)
 	}
@@ -29,7 +29,7 @@ func TestSelect(t *testing.T) {
 	}{
 		{"all", nil, Names(Suite()), ""},
 		{"suite order, not argument order", []string{"storage", "boot"}, []string{"boot", "storage"}, ""},
-		{"unknown", []string{"boot", "bogus", "disk"}, nil, `unknown benchmark "bogus", "disk": the benchmarks are control, boot, container, footprint, storage, hotplug, network`},
+		{"unknown", []string{"boot", "bogus", "disk"}, nil, `unknown benchmark "bogus", "disk": the benchmarks are control, boot, kernels, container, density, burst, footprint, balloon, storage, hotplug, network`},
 		{"empty name", []string{""}, nil, `unknown benchmark ""`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -67,10 +67,12 @@ const (
 	MiB     Unit = "MiB"
 	MiBps   Unit = "MiB/s"
 	Percent Unit = "%"
+	// PodsPerSec is a start rate: pods started per second.
+	PodsPerSec Unit = "pods/s"
 )
 
 // HigherIsBetter reports whether a larger value of u is an improvement.
-func (u Unit) HigherIsBetter() bool { return u == MiBps }
+func (u Unit) HigherIsBetter() bool { return u == MiBps || u == PodsPerSec }
 
 // Metric is one measured quantity of one variant (Kite or its baseline).
 type Metric struct {

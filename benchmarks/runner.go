@@ -31,6 +31,9 @@ type Env struct {
 	WorkDir string
 	// Quick selects the smaller sizes and counts of `kite bench --quick`.
 	Quick bool
+	// GuestDirs are guest images (kite guest build --out DIR) the boot
+	// breakdown runs besides Config's, one per guest kernel.
+	GuestDirs []string
 }
 
 // host is what the host offers: Host, or what vm.DetectHost finds.
@@ -102,6 +105,9 @@ func (r Runner) runOne(ctx context.Context, b Benchmark) (res Result) {
 	res.Notes = trial.Notes()
 	rec := &Recorder{}
 	err = r.repeat(ctx, b, trial, rec)
+	if pf, ok := trial.(PartialFailer); ok && err == nil {
+		err = pf.Failed()
+	}
 	res.Metrics = rec.Metrics()
 	if err != nil {
 		res.Status, res.Reason = classify(ctx, err)

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/kite-vm/kite/vm"
 )
 
 // fakeBench is a benchmark whose behaviour the test scripts: it records its
@@ -119,5 +120,69 @@ func TestRunner(t *testing.T) {
 		if !strings.Contains(progress.String(), line) {
 			t.Errorf("progress lacks %q:\n%s", line, progress.String())
 		}
+	}
+}
+
+// peersBench runs three peers through peerRuns; "bad" fails at its second
+// measurement, or "all" of them fail at once.
+type peersBench struct {
+	allFail bool
+	runs    map[string]int
+}
+
+func (b *peersBench) Name() string     { return "peers" }
+func (b *peersBench) Title() string    { return "fake peers" }
+func (b *peersBench) Baseline() string { return "runc" }
+func (b *peersBench) Setup(context.Context, Env) (Trial, error) {
+	t := &peersTrial{b: b}
+	for _, n := range []string{"kite", "bad", "runc"} {
+		t.peers = append(t.peers, &peer{name: n, kind: kindOCI})
+	}
+	return t, nil
+}
+
+type peersTrial struct {
+	peerRuns
+	b *peersBench
+}
+
+func (t *peersTrial) Notes() []string             { return nil }
+func (t *peersTrial) Close(context.Context) error { return nil }
+func (t *peersTrial) Repeat(ctx context.Context, rec *Recorder) error {
+	return t.each(ctx, rec.Repeat, func(p *peer) error {
+		t.b.runs[p.name]++
+		if t.b.allFail || p.name == "bad" && t.b.runs[p.name] == 2 {
+			return errors.New("broke")
+		}
+		rec.Add("m", p.name, Millis, 1)
+		return nil
+	})
+}
+
+// TestRunnerPeerFailsAlone: a peer that fails is left out of the later
+// repeats, the others are measured every time, and the benchmark fails
+// naming the peer; when every peer fails, the repeat fails.
+func TestRunnerPeerFailsAlone(t *testing.T) {
+	b := &peersBench{runs: map[string]int{}}
+	run := Runner{Options: Options{Repeat: 3, Warmup: 1}, Env: Env{Host: &vm.Host{}}}.Run(context.Background(), []Benchmark{b}, "test")
+	res := run.Results[0]
+	if res.Status != StatusFailed || res.Reason != "bad: broke" {
+		t.Errorf("status %s, reason %q; want failed, \"bad: broke\"", res.Status, res.Reason)
+	}
+	if diff := cmp.Diff(map[string]int{"kite": 4, "bad": 2, "runc": 4}, b.runs); diff != "" {
+		t.Errorf("measurements per peer (-want +got):\n%s", diff)
+	}
+	got := map[string]int{}
+	for _, m := range res.Metrics {
+		got[m.Variant] = m.N
+	}
+	if diff := cmp.Diff(map[string]int{"kite": 3, "runc": 3}, got); diff != "" {
+		t.Errorf("samples per variant (-want +got):\n%s", diff)
+	}
+
+	all := &peersBench{allFail: true, runs: map[string]int{}}
+	res = Runner{Options: Options{Repeat: 2}, Env: Env{Host: &vm.Host{}}}.Run(context.Background(), []Benchmark{all}, "test").Results[0]
+	if res.Status != StatusFailed || !strings.Contains(res.Reason, "repeat 2: kite: broke") {
+		t.Errorf("every peer failing: status %s, reason %q", res.Status, res.Reason)
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/kite-vm/kite/benchmarks"
 	"github.com/kite-vm/kite/configs"
+	"github.com/kite-vm/kite/guest"
 	"github.com/kite-vm/kite/internal/version"
 )
 
@@ -20,6 +21,7 @@ type benchOptions struct {
 	out            string
 	repeat, warmup int
 	json           bool
+	guests         stringList
 }
 
 // defaults fills in the counts left to --quick.
@@ -54,13 +56,14 @@ func runBench(ctx context.Context, e *env, args []string) error {
 		}
 	}
 	var o benchOptions
-	fs := newFlags(e, "bench", "[--quick] [--only NAME,...] [--out DIR] [--repeat N] [--json]\n       kite bench compare [--out DIR] A.json B.json\n       kite bench list")
+	fs := newFlags(e, "bench", "[--quick] [--only NAME,...] [--out DIR] [--repeat N] [--guest DIR]... [--json]\n       kite bench compare [--out DIR] A.json B.json\n       kite bench list")
 	fs.BoolVar(&o.quick, "quick", false, "smaller sizes and fewer repeats: a smoke run of a few minutes")
 	fs.StringVar(&o.only, "only", "", "comma-separated benchmarks to run (kite bench list names them)")
 	fs.StringVar(&o.out, "out", "bench-results", "directory for "+benchmarks.ResultsFile+", "+benchmarks.ReportFile+" and "+benchmarks.ChartFile)
 	fs.IntVar(&o.repeat, "repeat", 0, "measured repeats per benchmark (default 3, 2 with --quick)")
 	fs.IntVar(&o.warmup, "warmup", -1, "unrecorded repeats before them (default 1, 0 with --quick)")
 	fs.BoolVar(&o.json, "json", false, "print the results as JSON instead of a table")
+	fs.Var(&o.guests, "guest", "another guest image (kite guest build --out DIR) for the boot breakdown by kernel (repeatable)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -69,6 +72,11 @@ func runBench(ctx context.Context, e *env, args []string) error {
 	}
 	if o.repeat < 0 || o.warmup < -1 {
 		return fmt.Errorf("%w: --repeat and --warmup must not be negative", errUsage)
+	}
+	for _, dir := range o.guests {
+		if _, err := guest.LoadManifest(dir); err != nil {
+			return fmt.Errorf("%w: --guest %s: %w", errUsage, dir, err)
+		}
 	}
 	o.defaults()
 	var only []string
@@ -100,7 +108,7 @@ func runSuite(ctx context.Context, e *env, o benchOptions, only []string, sel []
 		return err
 	}
 	defer os.RemoveAll(work)
-	env := benchmarks.Env{Config: cfg, Kite: exe, WorkDir: work, Quick: o.quick,
+	env := benchmarks.Env{Config: cfg, Kite: exe, WorkDir: work, Quick: o.quick, GuestDirs: o.guests,
 		ConfigPath: configs.Locate(e.globals.configPath, e.getenv, configs.SystemPath)}
 	r := benchmarks.Runner{
 		Env:      env,

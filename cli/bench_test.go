@@ -29,9 +29,10 @@ func TestBenchBadInput(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"unknown name", []string{"bench", "--only", "boot,nope"}, `unknown benchmark "nope": the benchmarks are control, boot, container, footprint, storage, hotplug, network`},
+		{"unknown name", []string{"bench", "--only", "boot,nope"}, `unknown benchmark "nope": the benchmarks are control, boot, kernels, container, density, burst, footprint, balloon, storage, hotplug, network`},
 		{"negative repeat", []string{"bench", "--repeat", "-2"}, "must not be negative"},
 		{"stray argument", []string{"bench", "boot"}, "unexpected arguments"},
+		{"guest without an image", []string{"bench", "--guest", "/nonexistent/guest"}, "--guest /nonexistent/guest: no guest image"},
 		{"compare one file", []string{"bench", "compare", "a.json"}, "need two results files"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

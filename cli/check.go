@@ -45,6 +45,10 @@ func hostOptions(cfg *configs.Config) hostcheck.Options {
 		KernelPath:    cfg.Guest.KernelPath(),
 		InitrdPath:    cfg.Guest.InitrdPath(),
 		Accel:         string(cfg.Hypervisor.Accel),
+		Seccomp:       string(cfg.Runtime.Seccomp),
+		QEMUSeccomp:   cfg.Hypervisor.Seccomp,
+		QEMUUser:      cfg.Hypervisor.User,
+		NinePEveryVM:  cfg.SharedFS.Driver == configs.FSVirtio9P || cfg.Hotplug.Spare9PShares > 0,
 	}
 }
 

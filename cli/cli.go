@@ -93,6 +93,9 @@ func commands() []command {
 		{"network", "hot-plug pod interfaces: network add|rm ID IFNAME, network ls ID", runNetwork},
 		{"volume", "hot-plug volumes: volume add ID NAME SOURCE, volume rm ID NAME, volume ls ID", runVolume},
 		{daemonCommand, "(internal) the per-sandbox host process that create starts", runSandboxDaemon},
+		{poolDaemonCommand, "(internal) a warm VM of the pool, waiting for a create", runPoolDaemon},
+		{"pool", "the pool of warm VMs: pool status [--json], pool fill [--size N] [--wait], pool drain", runPool},
+		{initProxyCommand, "(internal) the process that stands for a container's init (--pid-file)", runInitProxy},
 	}
 	sort.Slice(cmds, func(i, j int) bool { return cmds[i].name < cmds[j].name })
 	return cmds
@@ -103,7 +106,7 @@ func Main(ctx context.Context, args []string, stdio IO, getenv func(string) stri
 	e := &env{io: stdio, getenv: getenv}
 	fs := flag.NewFlagSet("kite", flag.ContinueOnError)
 	fs.SetOutput(stdio.Err)
-	fs.StringVar(&e.globals.root, "root", "/run/kite", "directory for sandbox state")
+	fs.StringVar(&e.globals.root, "root", "", "directory for sandbox state (default: the configuration's runtime.root, "+configs.Default().Runtime.Root+")")
 	fs.StringVar(&e.globals.logPath, "log", "", "log file (default: stderr)")
 	fs.StringVar(&e.globals.logFormat, "log-format", "text", "log format: text or json")
 	fs.BoolVar(&e.globals.debug, "debug", false, "log at debug level")

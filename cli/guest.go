@@ -31,6 +31,10 @@ func runGuestBuild(ctx context.Context, e *env, args []string) error {
 	busybox := fs.String("busybox", guest.DefaultBusybox, "static busybox to include")
 	modules := fs.String("modules", "", "extra kernel modules, comma-separated (dependencies are added)")
 	baseline := fs.Bool("baseline", false, "build the busybox-only baseline image (no agent), for boot benchmarks")
+	kernel := fs.String("kernel", "", `guest kernel: "kite" (built from Debian's linux-source with Kite's config; cached) or "debian" (Debian's linux-image-amd64) (default: guest.kernel_source of the configuration)`)
+	var kernelConfig stringList
+	fs.Var(&kernelConfig, "kernel-config", "config fragment merged after Kite's own (--kernel kite; repeatable), e.g. with CONFIG_XFS_FS=m for --modules xfs")
+	jobs := fs.Int("jobs", 0, "parallel jobs of the Kite kernel's build (default: the number of CPUs)")
 	format := fs.String("format", string(guest.FormatInitramfs),
 		"image layout: initramfs (the whole guest in the initramfs) or nvdimm (a DAX root image, "+guest.RootImageFile+", and a small initramfs that mounts it; for guest.image_type = \"nvdimm\")")
 	if err := parseFlags(fs, args); err != nil {
@@ -44,14 +48,23 @@ func runGuestBuild(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	opts := guest.BuildOptions{
-		OutDir:      *out,
-		CacheDir:    *cache,
-		BusyboxPath: *busybox,
-		Format:      guest.Format(*format),
-		Progress:    progressPrinter(e),
+		OutDir:       *out,
+		CacheDir:     *cache,
+		BusyboxPath:  *busybox,
+		Format:       guest.Format(*format),
+		Kernel:       guest.KernelSource(*kernel),
+		KernelConfig: kernelConfig,
+		Jobs:         *jobs,
+		Progress:     progressPrinter(e),
 	}
 	if opts.OutDir == "" {
 		opts.OutDir = cfg.Guest.Dir
+	}
+	if opts.Kernel == "" {
+		opts.Kernel = guest.KernelSource(cfg.Guest.KernelSource)
+	}
+	if len(opts.KernelConfig) == 0 && cfg.Guest.KernelConfig != "" && opts.Kernel == guest.KernelKite {
+		opts.KernelConfig = []string{cfg.Guest.KernelConfig}
 	}
 	opts.ExtraModules = append(opts.ExtraModules, cfg.Guest.ExtraModules...)
 	if *modules != "" {
@@ -67,8 +80,8 @@ func runGuestBuild(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.io.Out, "guest image in %s (%s): kernel %s, %d modules, initramfs %.1f MiB",
-		opts.OutDir, time.Since(start).Round(10*time.Millisecond), m.Kernel.Release, len(m.Modules),
+	fmt.Fprintf(e.io.Out, "guest image in %s (%s): kernel %s (%s), %d modules, initramfs %.1f MiB",
+		opts.OutDir, time.Since(start).Round(10*time.Millisecond), m.Kernel.Release, m.Kernel.From(), len(m.Modules),
 		float64(m.Initramfs.Size)/(1<<20))
 	if m.RootImage != nil {
 		fmt.Fprintf(e.io.Out, ", NVDIMM root image %s %.1f MiB", guest.RootImageFile, float64(m.RootImage.Size)/(1<<20))
@@ -101,3 +114,4 @@ func progressPrinter(e *env) guest.Progress {
 		fmt.Fprintf(e.io.Err, "[%5.1fs] %-9s %s\n", time.Since(start).Seconds(), ev.Step, ev.Message)
 	})
 }
+

@@ -43,8 +43,12 @@ func runGuestRun(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	root, err := e.stateRoot(cfg)
+	if err != nil {
+		return err
+	}
 	id := "guest-run-" + strconv.Itoa(os.Getpid())
-	dir := filepath.Join(e.globals.root, id)
+	dir := filepath.Join(root, id)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
@@ -52,7 +56,7 @@ func runGuestRun(ctx context.Context, e *env, args []string) error {
 	log := logging.From(ctx).With(logging.KeySandbox, id)
 	start := time.Now()
 	ctr := guestRunContainer(abs, *hostname, fs.Args())
-	sb, err := sandbox.Create(ctx, sandbox.Config{ID: id, Dir: dir, Config: cfg, Root: e.globals.root, Logger: log}, ctr)
+	sb, err := sandbox.Create(ctx, sandbox.Config{ID: id, Dir: dir, Config: cfg, Root: root, Logger: log}, ctr)
 	if err != nil {
 		return err
 	}

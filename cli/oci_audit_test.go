@@ -17,6 +17,7 @@ type snapshot struct {
 	Mounts    []string // mount points under the root or the test's dirs
 	Files     []string // everything under the root
 	Locks     []string // virtiofsd lock files of sockets under the root
+	Cgroups   []string // host cgroups the env's bundles name (cgroupDirs)
 }
 
 func (e *ociEnv) snapshot() snapshot {
@@ -51,6 +52,7 @@ func (e *ociEnv) snapshot() snapshot {
 		}
 		return nil
 	})
+	s.Cgroups = e.cgroupDirs()
 	locks, _ := os.ReadDir("/var/run/virtiofsd")
 	mark := strings.ReplaceAll(e.root, "/", ".")
 	for _, l := range locks {

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/kite-vm/kite/configs"
 	"github.com/kite-vm/kite/oci"
 	"github.com/kite-vm/kite/oci/control"
 	"github.com/kite-vm/kite/oci/state"
@@ -15,11 +16,27 @@ import (
 // store is the state root of the OCI commands, made absolute: the sandbox
 // process runs in /.
 func (e *env) store() (state.Store, error) {
-	root, err := filepath.Abs(e.globals.root)
+	root, err := e.stateRoot(nil)
 	if err != nil {
 		return state.Store{}, err
 	}
 	return state.Store{Root: root}, nil
+}
+
+// stateRoot is --root, else the configuration's runtime.root (cfg, or
+// the effective configuration when cfg is nil), made absolute.
+func (e *env) stateRoot(cfg *configs.Config) (string, error) {
+	root := e.globals.root
+	if root == "" {
+		if cfg == nil {
+			var err error
+			if cfg, err = e.config(); err != nil {
+				return "", err
+			}
+		}
+		root = cfg.Runtime.Root
+	}
+	return filepath.Abs(root)
 }
 
 // container is a container opened by a command, locked when it asked.
@@ -58,10 +75,25 @@ func (e *env) openContainer(ctx context.Context, id string, lock bool) (*contain
 
 func (c *container) unlock() { c.h.Unlock() }
 
+// sandboxDir is the container's sandbox directory.
+func (c *container) sandboxDir() string {
+	if c.st.SandboxDir == "" {
+		return c.h.Dir()
+	}
+	return c.st.SandboxDir
+}
+
 // status is the container's status as `kite state` reports it: stopped
-// when the sandbox process is gone.
+// when the sandbox process or the init proxy is gone.
 func (c *container) status() state.Status {
-	return state.Status(state.OCIState(c.st, c.alive).Status)
+	return state.Status(state.OCIState(c.st, c.st.Alive(state.Proc{})).Status)
+}
+
+// proxyGone says the container's init proxy has exited while its sandbox
+// process runs: the init has exited, or is being killed because the
+// proxy was (oci.RunInitProxy).
+func (c *container) proxyGone() bool {
+	return c.alive && c.st.InitPid > 0 && !proxyAlive(c.st)
 }
 
 // client returns the control client of a running sandbox process.
@@ -95,11 +127,17 @@ func (c *container) remove(ctx context.Context, force bool) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, shutdownWait)
 	defer cancel()
-	for (state.Proc{}).Alive(c.st.Pid, c.st.PidStartTime) {
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("container %q deleted, but its sandbox process %d has not exited: %w", c.h.ID(), c.st.Pid, ctx.Err())
-		case <-time.After(5 * time.Millisecond):
+	for _, p := range []struct {
+		what  string
+		pid   int
+		start uint64
+	}{{"sandbox process", c.st.Pid, c.st.PidStartTime}, {"init proxy", c.st.InitPid, c.st.InitPidStartTime}} {
+		for p.pid > 0 && (state.Proc{}).Alive(p.pid, p.start) {
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("container %q deleted, but its %s %d has not exited: %w", c.h.ID(), p.what, p.pid, ctx.Err())
+			case <-time.After(5 * time.Millisecond):
+			}
 		}
 	}
 	return nil

@@ -19,8 +19,10 @@ const daemonCommand = "sandbox-daemon"
 // is the container's: it writes nothing there itself. Errors go to the log
 // and, during create, to the report pipe.
 func runSandboxDaemon(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, daemonCommand, "--bundle DIR --report-fd N [--console-socket PATH] ID")
+	fs := newFlags(e, daemonCommand, "--bundle DIR --dir DIR --report-fd N [--netns PATH] [--console-socket PATH] ID")
 	bundle := fs.String("bundle", "", "the OCI bundle (absolute)")
+	dir := fs.String("dir", "", "the sandbox directory (absolute)")
+	netns := fs.String("netns", "", "the network namespace Kite made for the container")
 	consoleSocket := fs.String("console-socket", "", "where to send the terminal's master")
 	reportFD := fs.Int("report-fd", control.ReportFD, "the descriptor of the report pipe")
 	if err := parseFlags(fs, args); err != nil {
@@ -44,7 +46,7 @@ func runSandboxDaemon(ctx context.Context, e *env, args []string) error {
 		return exitCodeError{code: exitError}
 	}
 	err = oci.RunDaemon(ctx, oci.DaemonConfig{
-		ID: id, Store: store, Config: cfg, Bundle: *bundle, ConsoleSocket: *consoleSocket,
+		ID: id, Store: store, Config: cfg, Bundle: *bundle, Dir: *dir, Netns: *netns, ConsoleSocket: *consoleSocket,
 		Stdio: stdio, Report: report, Logger: log,
 	})
 	if err != nil {

@@ -5,11 +5,15 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 
+	"github.com/kite-vm/kite/internal/fdclose"
 	"github.com/kite-vm/kite/oci"
 	"github.com/kite-vm/kite/oci/control"
 	"github.com/kite-vm/kite/oci/state"
@@ -25,6 +29,10 @@ type execOptions struct {
 	user        string
 	processFile string
 	detach      bool
+	pidFile     string
+	// consoleSocket receives the master of the terminal of a process on
+	// one (runc's protocol), instead of its stdio being the caller's.
+	consoleSocket string
 }
 
 // stringList is a repeatable string flag.
@@ -37,6 +45,7 @@ func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 func runExec(ctx context.Context, e *env, args []string) error {
 	var o execOptions
 	fs := newFlags(e, "exec", "[flags] ID [--] COMMAND [ARG...]")
+	fs.Var(preserveFDs{}, "preserve-fds", "descriptors to pass to the process beyond stdio: only 0 (a VM's container cannot receive host descriptors)")
 	fs.BoolVar(&o.tty, "tty", false, "run the process on a terminal")
 	fs.BoolVar(&o.tty, "t", false, "short for --tty")
 	fs.Var(&o.env, "env", "add KEY=VALUE to the environment (repeatable)")
@@ -48,6 +57,8 @@ func runExec(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&o.processFile, "p", "", "short for --process")
 	fs.BoolVar(&o.detach, "detach", false, "return once the process runs")
 	fs.BoolVar(&o.detach, "d", false, "short for --detach")
+	fs.StringVar(&o.pidFile, "pid-file", "", "write the pid of the process that stands for the exec (its exit is the exec's) to this file")
+	fs.StringVar(&o.consoleSocket, "console-socket", "", "unix socket to send the terminal's master to (a process on a terminal)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -90,7 +101,13 @@ func (e *env) exec(ctx context.Context, id string, argv []string, o execOptions)
 	if err != nil {
 		return 0, err
 	}
-	stdio, err := execStdio(syncIO(e.io), o.detach)
+	if proc.Terminal && o.detach && o.consoleSocket == "" {
+		return 0, fmt.Errorf("%w: a detached exec on a terminal needs --console-socket to hand the terminal to", errUsage)
+	}
+	if err := fdclose.OnExec(); err != nil {
+		return 0, err
+	}
+	stdio, err := e.execFiles(proc, o)
 	if err != nil {
 		return 0, err
 	}
@@ -101,7 +118,12 @@ func (e *env) exec(ctx context.Context, id string, argv []string, o execOptions)
 		return 0, err
 	}
 	stdio.close() // the sandbox process has its copies
-	c.unlock()    // waiting does not keep others out
+	if o.pidFile != "" {
+		if err := e.startExecProxy(ctx, c, execID, o.pidFile); err != nil {
+			return 0, errors.Join(err, cl.KillExec(ctx, execID, syscall.SIGKILL))
+		}
+	}
+	c.unlock() // waiting does not keep others out
 	if o.detach {
 		return 0, nil
 	}
@@ -113,6 +135,39 @@ func (e *env) exec(ctx context.Context, id string, argv []string, o execOptions)
 	code, err := cl.WaitExec(ctx, execID)
 	stdio.wait()
 	return code, err
+}
+
+// execFiles is the stdio to pass with an exec: a new host terminal's
+// slave side, whose master goes to --console-socket, or the caller's.
+func (e *env) execFiles(proc *specs.Process, o execOptions) (*passedStdio, error) {
+	if proc.Terminal && o.consoleSocket != "" {
+		sock, err := filepath.Abs(o.consoleSocket)
+		if err != nil {
+			return nil, err
+		}
+		slave, err := oci.NewConsole(sock)
+		if err != nil {
+			return nil, err
+		}
+		return &passedStdio{files: control.Stdio{In: slave, Out: slave, Err: slave}, ours: []*os.File{slave}}, nil
+	}
+	return execStdio(syncIO(e.io), o.detach)
+}
+
+// startExecProxy starts the process that stands for exec execID (its
+// exit is the exec's, the signals it gets go to the exec) and writes its
+// pid to pidFile, as runc writes the exec's.
+func (e *env) startExecProxy(ctx context.Context, c *container, execID, pidFile string) error {
+	root := filepath.Dir(c.h.Dir())
+	proxy, err := oci.StartInitProxy(ctx, e.proxySpec(root, c.sandboxDir(), c.h.ID(), execID, "", false))
+	if err != nil {
+		return fmt.Errorf("exec %s: %w", execID, err)
+	}
+	if err := writePidFile(pidFile, proxy.Pid); err != nil {
+		proxy.Kill()
+		return err
+	}
+	return nil
 }
 
 // execProcessSpec is the process to exec: the --process file, or, as runc

@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"syscall"
 
+	"github.com/kite-vm/kite/internal/logging"
+	"github.com/kite-vm/kite/oci"
 	"github.com/kite-vm/kite/oci/state"
 	"github.com/kite-vm/kite/spec"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
 // runStart runs the program of a created container.
@@ -36,7 +39,19 @@ func (e *env) start(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	return cl.Start(ctx)
+	hooks := c.st.Hooks
+	if err := oci.RunHooks(ctx, oci.HookStartContainer, oci.HookStartContainer.Of(hooks), hookState(c.st, specs.StateCreated), c.st.Bundle); err != nil {
+		// The runtime spec: stop the container; delete comes next.
+		return errors.Join(err, cl.Kill(ctx, syscall.SIGKILL, true))
+	}
+	if err := cl.Start(ctx); err != nil {
+		return err
+	}
+	if err := oci.RunHooks(ctx, oci.HookPoststart, oci.HookPoststart.Of(hooks), hookState(c.st, specs.StateRunning), c.st.Bundle); err != nil {
+		logging.From(ctx).Warn("a poststart hook failed", logging.KeyContainer, id, "err", err)
+		fmt.Fprintf(e.io.Err, "kite start: warning: %v\n", err)
+	}
+	return nil
 }
 
 // runKill signals the container's init process, or all its processes.
@@ -145,5 +160,14 @@ func (e *env) delete(ctx context.Context, id string, force bool) error {
 			return fmt.Errorf("cannot delete container %s that is not stopped: %s", id, s)
 		}
 	}
-	return c.remove(ctx, force)
+	// A container whose proxy is gone is stopping: its sandbox process,
+	// which kills it, may not have recorded the exit yet.
+	if err := c.remove(ctx, force || c.proxyGone()); err != nil {
+		return err
+	}
+	if err := oci.RunHooks(ctx, oci.HookPoststop, oci.HookPoststop.Of(c.st.Hooks), hookState(c.st, specs.StateStopped), c.st.Bundle); err != nil {
+		logging.From(ctx).Warn("a poststop hook failed", logging.KeyContainer, id, "err", err)
+		fmt.Fprintf(e.io.Err, "kite delete: warning: %v\n", err)
+	}
+	return nil
 }

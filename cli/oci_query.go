@@ -37,7 +37,7 @@ func runState(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	return printJSON(e, newContainerState(c.st, c.alive))
+	return printJSON(e, newContainerState(c.st, c.st.Alive(state.Proc{})))
 }
 
 // runList prints every container.
@@ -63,7 +63,7 @@ func runList(_ context.Context, e *env, args []string) error {
 	}
 	list := make([]containerState, 0, len(states))
 	for _, st := range states {
-		list = append(list, newContainerState(st, state.Proc{}.Alive(st.Pid, st.PidStartTime)))
+		list = append(list, newContainerState(st, st.Alive(state.Proc{})))
 	}
 	switch {
 	case *quiet:

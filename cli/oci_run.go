@@ -28,7 +28,7 @@ func runRun(ctx context.Context, e *env, args []string) error {
 	var console *consoleRelay
 	if !*detach && o.consoleSocket == "" {
 		// A terminal and nobody to hand it to: relay it through ours.
-		if _, plan, err := loadBundle(id, o.bundle); err == nil && plan.Terminal {
+		if _, plan, _, err := loadBundle(id, o.bundle); err == nil && plan.Terminal {
 			if console, err = startConsoleRelay(sio); err != nil {
 				return err
 			}

@@ -42,6 +42,10 @@ func overrides() []override {
 		intKnob("shared_fs.msize_kib", func(c *Config) *int { return &c.SharedFS.MsizeKiB }),
 		textKnob("shared_fs.ninep_cache", func(c *Config) encoding.TextUnmarshaler { return &c.SharedFS.NinePCache }),
 		textKnob("devices.vfio_mode", func(c *Config) encoding.TextUnmarshaler { return &c.Devices.VFIOMode }),
+		// The guest IOMMU and the guest's huge pages are the pod's own VM's
+		// (its huge pages come out of its RAM, bounded by memory_mib).
+		boolKnob("hypervisor.enable_iommu", func(c *Config) *bool { return &c.Hypervisor.EnableIOMMU }),
+		intKnob("devices.guest_hugepages_mib", func(c *Config) *int { return &c.Devices.GuestHugepagesMiB }),
 		intKnob("hotplug.spare_root_ports", func(c *Config) *int { return &c.Hotplug.SpareRootPorts }),
 	}
 }

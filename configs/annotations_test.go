@@ -14,18 +14,20 @@ import (
 // from its default.
 func validOverrides() map[string]string {
 	return map[string]string{
-		"hypervisor.vcpus":         "4",
-		"hypervisor.memory_mib":    "2048",
-		"hypervisor.vcpu_pinning":  "true",
-		"agent.log_level":          "debug",
-		"guest.image_type":         "nvdimm",
-		"network.model":            "macvtap",
-		"network.queues":           "8",
-		"shared_fs.cache":          "never",
-		"shared_fs.msize_kib":      "128",
-		"shared_fs.ninep_cache":    "loose",
-		"devices.vfio_mode":        "vfio",
-		"hotplug.spare_root_ports": "8",
+		"hypervisor.vcpus":            "4",
+		"hypervisor.memory_mib":       "2048",
+		"hypervisor.vcpu_pinning":     "true",
+		"agent.log_level":             "debug",
+		"guest.image_type":            "nvdimm",
+		"network.model":               "macvtap",
+		"network.queues":              "8",
+		"shared_fs.cache":             "never",
+		"shared_fs.msize_kib":         "128",
+		"shared_fs.ninep_cache":       "loose",
+		"devices.vfio_mode":           "vfio",
+		"hypervisor.enable_iommu":     "true",
+		"devices.guest_hugepages_mib": "64",
+		"hotplug.spare_root_ports":    "8",
 	}
 }
 
@@ -36,10 +38,13 @@ func TestEachAllowedAnnotationSetsItsKnob(t *testing.T) {
 	if got, want := len(AllowedAnnotations()), len(validOverride); got != want {
 		t.Fatalf("%d allowed annotations, test covers %d", got, want)
 	}
-	base := Default()
 	for _, name := range AllowedAnnotations() {
 		key := strings.TrimPrefix(name, AnnotationPrefix)
 		t.Run(key, func(t *testing.T) {
+			base := Default()
+			if key == "devices.vfio_mode" {
+				base.Hypervisor.EnableIOMMU = true // "vfio" needs it
+			}
 			value, ok := validOverride[key]
 			if !ok {
 				t.Fatalf("no test value for %s", name)

@@ -30,6 +30,7 @@ type Config struct {
 	SharedFS   SharedFS   `toml:"shared_fs" json:"shared_fs"`
 	Devices    Devices    `toml:"devices" json:"devices"`
 	Hotplug    Hotplug    `toml:"hotplug" json:"hotplug"`
+	Pool       Pool       `toml:"pool" json:"pool"`
 }
 
 // DefaultTOML returns the documented default configuration file, for
@@ -59,7 +60,9 @@ func (c *Config) Validate() error {
 		c.SharedFS.Validate(),
 		c.Devices.Validate(),
 		c.Hotplug.Validate(),
+		c.Pool.Validate(),
 		c.validateCombinations(),
+		c.validateTemplate(),
 	)
 }
 
@@ -70,6 +73,7 @@ func (c *Config) validateCombinations() error {
 		errs = append(errs, keyError("hotplug.method", ErrInvalid,
 			` "acpi": needs hypervisor.machine = "q35" (microvm has no ACPI PCI hotplug): use "native"`))
 	}
+	errs = append(errs, c.validateIOMMU()...)
 	if c.Guest.ImageType == ImageNVDIMM {
 		if c.Hypervisor.Machine == MachineMicroVM {
 			errs = append(errs, keyError("guest.image_type", ErrInvalid,
@@ -81,6 +85,27 @@ func (c *Config) validateCombinations() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// validateIOMMU checks what a guest IOMMU and the guest's own vfio-pci
+// need: the IOMMU is q35's (intel-iommu), and vfio-pci in the guest refuses
+// a device no IOMMU translates for; the guest's huge pages come out of its
+// RAM.
+func (c *Config) validateIOMMU() []error {
+	var errs []error
+	if c.Hypervisor.EnableIOMMU && c.Hypervisor.Machine == MachineMicroVM {
+		errs = append(errs, keyError("hypervisor.enable_iommu", ErrInvalid,
+			` true: needs hypervisor.machine = "q35" (QEMU's intel-iommu is a q35 device)`))
+	}
+	if c.Devices.VFIOMode == VFIOUserspace && !c.Hypervisor.EnableIOMMU {
+		errs = append(errs, keyError("devices.vfio_mode", ErrInvalid,
+			` "vfio": needs hypervisor.enable_iommu = true (the guest's vfio-pci needs an IOMMU to bind a device)`))
+	}
+	if h := c.Devices.GuestHugepagesMiB; h > 0 && h >= c.Hypervisor.MemoryMiB {
+		errs = append(errs, keyError("devices.guest_hugepages_mib", ErrInvalid,
+			" %d: must be below hypervisor.memory_mib (%d): the guest's huge pages come out of its RAM", h, c.Hypervisor.MemoryMiB))
+	}
+	return errs
 }
 
 // Clone returns a deep copy of c.

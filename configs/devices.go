@@ -31,6 +31,8 @@ type Devices struct {
 	NUMAAware     bool     `toml:"numa_aware" json:"numa_aware"`
 	AllocationDir string   `toml:"allocation_dir" json:"allocation_dir"`
 	BindTimeout   Duration `toml:"bind_timeout" json:"bind_timeout"`
+	// GuestHugepagesMiB is reserved in the guest as 2 MiB huge pages.
+	GuestHugepagesMiB int `toml:"guest_hugepages_mib" json:"guest_hugepages_mib"`
 }
 
 // Validate checks every knob of the section.
@@ -38,6 +40,10 @@ func (d Devices) Validate() error {
 	errs := []error{
 		oneOf("devices.vfio_mode", d.VFIOMode, d.VFIOMode.Values()),
 		durationRange("devices.bind_timeout", d.BindTimeout, 100*time.Millisecond, 5*time.Minute),
+		inRange("devices.guest_hugepages_mib", d.GuestHugepagesMiB, 0, maxMemoryMiB),
+	}
+	if d.GuestHugepagesMiB%HugepageMiB != 0 {
+		errs = append(errs, keyError("devices.guest_hugepages_mib", ErrInvalid, " %d: accepted values: a multiple of %d MiB", d.GuestHugepagesMiB, HugepageMiB))
 	}
 	if d.AllocationDir != "" {
 		errs = append(errs, absPath("devices.allocation_dir", d.AllocationDir))

@@ -24,6 +24,24 @@ func (ImageType) Values() []ImageType { return []ImageType{ImageInitramfs, Image
 // UnmarshalText accepts only Values().
 func (t *ImageType) UnmarshalText(b []byte) error { return parseEnum(t, b, t.Values()) }
 
+// KernelSource is where `kite guest build` takes the guest kernel from.
+type KernelSource string
+
+// Kernel sources.
+const (
+	// KernelKite: a small kernel built from Debian's linux-source with
+	// Kite's config fragment (guest/kernel/kite.config), cached.
+	KernelKite KernelSource = "kite"
+	// KernelDebian: Debian's linux-image-amd64, Kite's drivers as modules.
+	KernelDebian KernelSource = "debian"
+)
+
+// Values lists the accepted kernel sources.
+func (KernelSource) Values() []KernelSource { return []KernelSource{KernelKite, KernelDebian} }
+
+// UnmarshalText accepts only Values().
+func (k *KernelSource) UnmarshalText(b []byte) error { return parseEnum(k, b, k.Values()) }
+
 // validModuleName reports whether s is a plain module name as modprobe takes
 // it (no path, no options).
 func validModuleName(s string) bool {
@@ -38,6 +56,9 @@ type Guest struct {
 	ImageType    ImageType `toml:"image_type" json:"image_type"`
 	Image        string    `toml:"image" json:"image"`
 	ExtraModules []string  `toml:"extra_modules" json:"extra_modules"`
+	// KernelSource and KernelConfig are read by `kite guest build` only.
+	KernelSource KernelSource `toml:"kernel_source" json:"kernel_source"`
+	KernelConfig string       `toml:"kernel_config" json:"kernel_config"`
 }
 
 // Validate checks every knob of the section.
@@ -48,6 +69,13 @@ func (g Guest) Validate() error {
 		relOrAbsPath("guest.initrd", g.Initrd),
 		oneOf("guest.image_type", g.ImageType, g.ImageType.Values()),
 		relOrAbsPath("guest.image", g.Image),
+		oneOf("guest.kernel_source", g.KernelSource, g.KernelSource.Values()),
+	}
+	if g.KernelConfig != "" {
+		errs = append(errs, absPath("guest.kernel_config", g.KernelConfig))
+		if g.KernelSource != KernelKite {
+			errs = append(errs, keyError("guest.kernel_config", ErrInvalid, ": a config fragment is for kernel_source %q, not %q", KernelKite, g.KernelSource))
+		}
 	}
 	for _, m := range g.ExtraModules {
 		if !validModuleName(m) {

@@ -46,6 +46,11 @@ const (
 	maxTBSizeMiB    = 2048      // QEMU caps the TCG translation buffer near 2 GiB on x86-64
 	maxKernelParams = 1024      // the guest's whole command line is cut at 2048 bytes; Kite's own words need the rest
 	maxShutdown     = time.Hour // a longer wait is a hung stop, not a slow one
+	// The console log's budget: boot errors quote its last 4 KiB, which
+	// each of its two generations must hold many times over; above 1 GiB
+	// it no longer bounds anything on a tmpfs.
+	minConsoleLogKiB = 64
+	maxConsoleLogKiB = 1 << 20
 )
 
 // Hypervisor configures QEMU and the virtual machine's size.
@@ -60,11 +65,21 @@ type Hypervisor struct {
 	MemoryMiB       int      `toml:"memory_mib" json:"memory_mib"`
 	MemorySlots     int      `toml:"memory_slots" json:"memory_slots"`
 	MaxMemoryMiB    int      `toml:"max_memory_mib" json:"max_memory_mib"`
+	MemoryFromPod   bool     `toml:"memory_from_pod" json:"memory_from_pod"`
 	KernelParams    string   `toml:"kernel_params" json:"kernel_params"`
 	ConsoleLog      bool     `toml:"console_log" json:"console_log"`
+	ConsoleLogKiB   int      `toml:"console_log_max_kib" json:"console_log_max_kib"`
 	ShutdownTimeout Duration `toml:"shutdown_timeout" json:"shutdown_timeout"`
 	VCPUPinning     bool     `toml:"vcpu_pinning" json:"vcpu_pinning"`
 	Hugepages       bool     `toml:"hugepages" json:"hugepages"`
+	EnableIOMMU     bool     `toml:"enable_iommu" json:"enable_iommu"`
+	Seccomp         bool     `toml:"seccomp" json:"seccomp"`
+	User            string   `toml:"user" json:"user"`
+
+	// FreePageReporting gives the guest a virtio-balloon device with free
+	// page reporting, through which QEMU hands the pages the guest frees
+	// back to the host.
+	FreePageReporting bool `toml:"free_page_reporting" json:"free_page_reporting"`
 }
 
 // Validate checks every knob of the section and the limits between them.
@@ -81,8 +96,10 @@ func (h Hypervisor) Validate() error {
 		atMost("hypervisor.memory_mib", h.MemoryMiB, minMemoryMiB, h.MaxMemoryMiB, "hypervisor.max_memory_mib"),
 		inRange("hypervisor.memory_slots", h.MemorySlots, 0, maxMemorySlots),
 		h.validateKernelParams(),
+		inRange("hypervisor.console_log_max_kib", h.ConsoleLogKiB, minConsoleLogKiB, maxConsoleLogKiB),
 		durationRange("hypervisor.shutdown_timeout", h.ShutdownTimeout, 100*time.Millisecond, maxShutdown),
 		h.validateHugepages(),
+		validateUser("hypervisor.user", h.User),
 	)
 }
 

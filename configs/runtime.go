@@ -50,11 +50,33 @@ func (LogFormat) Values() []LogFormat { return []LogFormat{LogText, LogJSON} }
 // UnmarshalText accepts only Values().
 func (f *LogFormat) UnmarshalText(b []byte) error { return parseEnum(f, b, f.Values()) }
 
-// Runtime configures the host side of Kite: where it keeps state and how it logs.
+// SeccompMode says what happens to a container's seccomp profile
+// (linux.seccomp).
+type SeccompMode string
+
+// Seccomp modes.
+const (
+	// SeccompEnforce compiles the profile and installs it in the guest for
+	// every process of the container.
+	SeccompEnforce SeccompMode = "enforce"
+	// SeccompIgnore drops the profile: the container's system calls are
+	// filtered by nothing but the VM boundary.
+	SeccompIgnore SeccompMode = "ignore"
+)
+
+// Values lists the accepted seccomp modes.
+func (SeccompMode) Values() []SeccompMode { return []SeccompMode{SeccompEnforce, SeccompIgnore} }
+
+// UnmarshalText accepts only Values().
+func (m *SeccompMode) UnmarshalText(b []byte) error { return parseEnum(m, b, m.Values()) }
+
+// Runtime configures the host side of Kite: where it keeps state, how it
+// logs, and which container policy it enforces.
 type Runtime struct {
-	Root      string    `toml:"root" json:"root"`
-	LogLevel  LogLevel  `toml:"log_level" json:"log_level"`
-	LogFormat LogFormat `toml:"log_format" json:"log_format"`
+	Root      string      `toml:"root" json:"root"`
+	LogLevel  LogLevel    `toml:"log_level" json:"log_level"`
+	LogFormat LogFormat   `toml:"log_format" json:"log_format"`
+	Seccomp   SeccompMode `toml:"seccomp" json:"seccomp"`
 }
 
 // Validate checks every knob of the section.
@@ -63,5 +85,6 @@ func (r Runtime) Validate() error {
 		absPath("runtime.root", r.Root),
 		oneOf("runtime.log_level", r.LogLevel, r.LogLevel.Values()),
 		oneOf("runtime.log_format", r.LogFormat, r.LogFormat.Values()),
+		oneOf("runtime.seccomp", r.Seccomp, r.Seccomp.Values()),
 	)
 }

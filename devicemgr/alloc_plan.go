@@ -49,7 +49,8 @@ type planner struct {
 // groups as asked, then pool requests by choice (preferred NUMA nodes
 // first, then BDF order). A function is refused when it is unknown, a
 // bridge, asked for twice, or when any function of its IOMMU group belongs
-// to another sandbox: a group is the unit VFIO hands to one VM. Functions
+// to another sandbox: a group is the unit VFIO hands to one VM. A function
+// several requests name is given once, to the first. Functions
 // the sandbox already holds are granted again, so a restarted setup
 // re-plans to the same result.
 func Plan(in PlanInput) ([]Assignment, error) {
@@ -85,8 +86,8 @@ func (p *planner) take(bdf, source string) error {
 	if isBridge(f) {
 		return fmt.Errorf("%w: %s asks for %s, a PCI bridge, which cannot be passed through", ErrBadRequest, source, bdf)
 	}
-	if prev, dup := p.chosen[bdf]; dup {
-		return fmt.Errorf("%w: %s is asked for by both %s and %s", ErrBadRequest, bdf, prev, source)
+	if _, dup := p.chosen[bdf]; dup {
+		return nil // named twice (PCIDEVICE_* and /dev/vfio/<group>, say): given once
 	}
 	if err := p.free(f); err != nil {
 		return fmt.Errorf("%w (asked for by %s)", err, source)
@@ -124,6 +125,12 @@ func (p *planner) takeGroup(r GroupRequest) error {
 	}
 	if len(members) == 0 {
 		return fmt.Errorf("%w: %s: the host has no IOMMU group %d with a passable function", ErrUnknownDevice, r.Source, r.Group)
+	}
+	for _, bdf := range members {
+		if drv := p.byBDF[bdf].Driver; drv != vfioPCI {
+			return fmt.Errorf("%w: %s: %s of IOMMU group %d is bound to %s, not vfio-pci: a /dev/vfio/<group> node passes a group the host bound to vfio-pci already (bind it, or ask for the function by address)",
+				ErrBadRequest, r.Source, bdf, r.Group, orNone(drv))
+		}
 	}
 	for _, bdf := range members {
 		if err := p.take(bdf, r.Source); err != nil {

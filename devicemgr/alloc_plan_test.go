@@ -22,7 +22,7 @@ func allocTree(t *testing.T) []Function {
 	tr.Add(sysfstest.Function{BDF: "0000:00:01.0", Vendor: "0x8086", Device: "0x2030", Class: "0x060400", NUMANode: "0", IOMMUGroup: "1", Driver: "pcieport"})
 	tr.Add(sysfstest.Function{BDF: "0000:01:00.0", Vendor: "0x8086", Device: "0x1521", Class: "0x020000", NUMANode: "0", IOMMUGroup: "1"})
 	tr.Add(sysfstest.Function{BDF: "0000:01:00.1", Vendor: "0x8086", Device: "0x1521", Class: "0x020000", NUMANode: "0", IOMMUGroup: "1", Driver: "igb"})
-	tr.Add(sysfstest.Function{BDF: "0000:5e:00.0", Vendor: "0x8086", Device: "0x0b25", Class: "0x088000", NUMANode: "0", IOMMUGroup: "50"})
+	tr.Add(sysfstest.Function{BDF: "0000:5e:00.0", Vendor: "0x8086", Device: "0x0b25", Class: "0x088000", NUMANode: "0", IOMMUGroup: "50", Driver: "vfio-pci"})
 	for i, pf := range []string{"0000:3b:00.0", "0000:af:00.0"} {
 		bus := pf[5:7]
 		tr.Add(sysfstest.Function{BDF: pf, Vendor: "0x8086", Device: "0x1572", Class: "0x020000",
@@ -91,6 +91,14 @@ func TestPlan(t *testing.T) {
 			want: []Assignment{{BDF: "0000:3b:02.0", Source: "annotation", NUMANode: 0, Group: 11}},
 		},
 		{
+			name: "a function named twice is given once",
+			reqs: Requests{
+				Exact:  []ExactRequest{{Source: "PCIDEVICE_X", BDFs: []string{"0000:5e:00.0"}}, {Source: "/dev/vfio/devices/vfio0", BDFs: []string{"0000:5e:00.0"}}},
+				Groups: []GroupRequest{{Source: "linux.devices /dev/vfio/50", Group: 50}},
+			},
+			want: []Assignment{{BDF: "0000:5e:00.0", Source: "PCIDEVICE_X", NUMANode: 0, Group: 50}},
+		},
+		{
 			name:   "the sandbox's own functions are granted again",
 			owners: map[string]string{"0000:3b:02.2": "sb1"},
 			reqs:   Requests{Exact: []ExactRequest{{Source: "--device", BDFs: []string{"0000:3b:02.2"}}}},
@@ -147,13 +155,10 @@ func TestPlanRefusals(t *testing.T) {
 			wantText: []string{"0000:00:01.0", "bridge"},
 		},
 		{
-			name: "asked twice",
-			reqs: Requests{
-				Exact:  []ExactRequest{{Source: "PCIDEVICE_X", BDFs: []string{"0000:5e:00.0"}}},
-				Groups: []GroupRequest{{Source: "linux.devices /dev/vfio/50", Group: 50}},
-			},
+			name:     "group not on vfio-pci",
+			reqs:     Requests{Groups: []GroupRequest{{Source: "linux.devices /dev/vfio/1", Group: 1}}},
 			wantErr:  ErrBadRequest,
-			wantText: []string{"0000:5e:00.0", "PCIDEVICE_X", "/dev/vfio/50"},
+			wantText: []string{"/dev/vfio/1", "0000:01:00.0 of IOMMU group 1 is bound to no driver, not vfio-pci"},
 		},
 		{
 			name:     "unknown group",

@@ -4,12 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"path"
 	"slices"
-	"strconv"
 	"strings"
-
-	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/kite-vm/kite/internal/pci"
 )
@@ -37,9 +33,6 @@ const PCIDeviceEnvPrefix = "PCIDEVICE_"
 
 // infoSuffix ends the device-info companion variable of PCIDEVICE_<RESOURCE>.
 const infoSuffix = "_INFO"
-
-// vfioDir is where VFIO group device nodes live.
-const vfioDir = "/dev/vfio"
 
 // ValidBDF reports whether s is a PCI address as sysfs writes it
 // (0000:3b:02.1): see pci.ParseAddress.
@@ -91,25 +84,6 @@ func ParseBDFList(source, list string) (ExactRequest, error) {
 		req.BDFs = append(req.BDFs, bdf)
 	}
 	return req, nil
-}
-
-// ParseOCIDevices turns /dev/vfio/<group> entries of an OCI spec's
-// linux.devices into group requests. /dev/vfio/vfio (the container node)
-// and devices outside /dev/vfio are not PCI requests and are skipped.
-func ParseOCIDevices(devs []specs.LinuxDevice) ([]GroupRequest, error) {
-	var reqs []GroupRequest
-	for _, d := range devs {
-		dir, name := path.Split(path.Clean(d.Path))
-		if path.Clean(dir) != vfioDir || name == "vfio" {
-			continue
-		}
-		n, err := strconv.Atoi(name)
-		if err != nil || n < 0 {
-			return nil, fmt.Errorf("%w: linux.devices %q: want /dev/vfio/<IOMMU group number>", ErrBadRequest, d.Path)
-		}
-		reqs = append(reqs, GroupRequest{Source: "linux.devices " + d.Path, Group: n})
-	}
-	return reqs, nil
 }
 
 // DeviceInfo is the value of PCIDEVICE_<RESOURCE>_INFO: for each allocated

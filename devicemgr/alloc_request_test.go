@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
 func TestParsePCIDeviceEnv(t *testing.T) {
@@ -59,47 +58,35 @@ func TestParsePCIDeviceEnvBadInput(t *testing.T) {
 	}
 }
 
-func TestParseOCIDevices(t *testing.T) {
-	got, err := ParseOCIDevices([]specs.LinuxDevice{
-		{Path: "/dev/vfio/vfio"}, {Path: "/dev/vfio/42"}, {Path: "/dev/fuse"}, {Path: "/dev/vfio/7"},
-	})
-	if err != nil {
-		t.Fatal(err)
+func TestRewritePCIDeviceEnv(t *testing.T) {
+	env := []string{
+		"HOME=/root",
+		"PCIDEVICE_INTEL_COM_SRIOV=0000:3b:02.0,0000:3b:02.1",
+		`PCIDEVICE_INTEL_COM_SRIOV_INFO={"0000:3b:02.1":{"generic":{"deviceID":"0000:3b:02.1"},"vfio":{"dev-mount":"/dev/vfio/12","mount":"/dev/vfio/vfio"},"extra":{"k":"v"}}}`,
 	}
-	want := []GroupRequest{{Source: "linux.devices /dev/vfio/42", Group: 42}, {Source: "linux.devices /dev/vfio/7", Group: 7}}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("ParseOCIDevices() (-want +got):\n%s", diff)
-	}
-	for _, bad := range []string{"/dev/vfio/abc", "/dev/vfio/-1", "/dev/vfio/1x"} {
-		if _, err := ParseOCIDevices([]specs.LinuxDevice{{Path: bad}}); !errors.Is(err, ErrBadRequest) || !strings.Contains(err.Error(), bad) {
-			t.Errorf("ParseOCIDevices(%q) error = %v, want ErrBadRequest naming it", bad, err)
+	for _, tt := range []struct {
+		name  string
+		guest map[string]GuestFunction
+		info  string
+	}{
+		{"guest kernel", map[string]GuestFunction{"0000:3b:02.0": {Addr: "0000:01:00.0"}, "0000:3b:02.1": {Addr: "0000:02:00.0"}},
+			`{"0000:02:00.0":{"extra":{"k":"v"},"generic":{"deviceID":"0000:02:00.0"}}}`},
+		{"vfio", map[string]GuestFunction{"0000:3b:02.0": {Addr: "0000:01:00.0", VFIONode: "/dev/vfio/3"}, "0000:3b:02.1": {Addr: "0000:02:00.0", VFIONode: "/dev/vfio/4"}},
+			`{"0000:02:00.0":{"extra":{"k":"v"},"generic":{"deviceID":"0000:02:00.0"},"vfio":{"dev-mount":"/dev/vfio/4","mount":"/dev/vfio/vfio"}}}`},
+	} {
+		got, err := RewritePCIDeviceEnv(env, tt.guest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []string{"HOME=/root", "PCIDEVICE_INTEL_COM_SRIOV=0000:01:00.0,0000:02:00.0", "PCIDEVICE_INTEL_COM_SRIOV_INFO=" + tt.info}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("%s: RewritePCIDeviceEnv() (-want +got):\n%s", tt.name, diff)
 		}
 	}
 }
 
-func TestRewritePCIDeviceEnv(t *testing.T) {
-	m := map[string]string{"0000:3b:02.0": "0000:01:00.0", "0000:3b:02.1": "0000:02:00.0"}
-	env := []string{
-		"HOME=/root",
-		"PCIDEVICE_INTEL_COM_SRIOV=0000:3b:02.0,0000:3b:02.1",
-		`PCIDEVICE_INTEL_COM_SRIOV_INFO={"0000:3b:02.1":{"generic":{"deviceID":"0000:3b:02.1"},"vfio":{"dev-mount":"/dev/vfio/12","mount":"/dev/vfio/vfio"}}}`,
-	}
-	got, err := RewritePCIDeviceEnv(env, m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []string{
-		"HOME=/root",
-		"PCIDEVICE_INTEL_COM_SRIOV=0000:01:00.0,0000:02:00.0",
-		`PCIDEVICE_INTEL_COM_SRIOV_INFO={"0000:02:00.0":{"generic":{"deviceID":"0000:02:00.0"},"vfio":{"dev-mount":"/dev/vfio/12","mount":"/dev/vfio/vfio"}}}`,
-	}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("RewritePCIDeviceEnv() (-want +got):\n%s", diff)
-	}
-}
-
 func TestRewritePCIDeviceEnvUntranslatable(t *testing.T) {
-	m := map[string]string{"0000:3b:02.0": "0000:01:00.0"}
+	m := map[string]GuestFunction{"0000:3b:02.0": {Addr: "0000:01:00.0"}}
 	tests := []struct {
 		name    string
 		env     []string

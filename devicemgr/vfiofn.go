@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"time"
 
 	"github.com/kite-vm/kite/agent/protocol"
 	"github.com/kite-vm/kite/configs"
@@ -14,6 +15,7 @@ import (
 	"github.com/kite-vm/kite/qemu"
 	"github.com/kite-vm/kite/vfio"
 	"github.com/kite-vm/kite/vm/attach"
+	"google.golang.org/protobuf/types/known/durationpb"
 )
 
 // VFIOFunction is a host PCI function passed through to the guest with
@@ -32,6 +34,13 @@ type VFIOFunction struct {
 	// Together are the functions passed through with this one: members of
 	// its IOMMU group among them do not make the group unviable.
 	Together []string
+	// StandIn, set only by tests, has QEMU emulate the function instead
+	// (see StandIn): the same port, guest path and agent request, another
+	// QEMU device, nothing bound on the host.
+	StandIn *StandIn
+	// Timeout bounds the agent's wait for the function and its driver
+	// (hotplug.device_timeout); 0 leaves the agent's default.
+	Timeout time.Duration
 }
 
 var _ attach.Attachment = (*VFIOFunction)(nil)
@@ -47,6 +56,13 @@ func (f *VFIOFunction) Needs() attach.Needs { return attach.Needs{} }
 // refusal never takes a device from the host), binds it to vfio-pci and
 // registers giving it back to its driver.
 func (f *VFIOFunction) Attach(_ context.Context, host *cleanup.Stack) (attach.Plugged, error) {
+	if f.StandIn != nil {
+		dev, err := f.StandIn.device(f.ID, f.Port)
+		if err != nil {
+			return attach.Plugged{}, err
+		}
+		return attach.Plugged{Device: dev, Guest: f.Guest()}, nil
+	}
 	if err := CheckViable(f.SysfsRoot, append([]string{f.BDF}, f.Together...)...); err != nil {
 		return attach.Plugged{}, err
 	}
@@ -59,10 +75,20 @@ func (f *VFIOFunction) Attach(_ context.Context, host *cleanup.Stack) (attach.Pl
 }
 
 // Device is the vfio-pci device, without option ROM: Kite boots a kernel
-// directly, and a VF's ROM BAR only slows QEMU down.
+// directly, and a VF's ROM BAR only slows QEMU down. A stand-in's is its
+// emulated device (nil when the stand-in is invalid, which Attach reports).
 func (f *VFIOFunction) Device() qemu.Device {
+	if f.StandIn != nil {
+		dev, _ := f.StandIn.device(f.ID, f.Port)
+		return dev
+	}
 	return qemu.VFIO{ID: f.ID, Bus: f.Port.ID, Host: f.BDF, NoROM: true}
 }
+
+// KeepsHostNetdev reports that attaching leaves the host's netdev of the
+// function where it is: a stand-in takes nothing from the host, so a
+// physical endpoint has nothing to rebuild when it is detached.
+func (f *VFIOFunction) KeepsHostNetdev() bool { return f.StandIn != nil }
 
 // Guest is the agent's request for the function.
 func (f *VFIOFunction) Guest() attach.AddDevice {
@@ -70,8 +96,11 @@ func (f *VFIOFunction) Guest() attach.AddDevice {
 	if f.Mode == configs.VFIOUserspace {
 		mode = protocol.DeviceMode_DEVICE_MODE_VFIO
 	}
-	return attach.AddDevice{Device: &protocol.Device{Id: f.ID, Kind: protocol.DeviceKind_DEVICE_KIND_VFIO,
-		GuestPciPath: f.Port.GuestPath(), Mode: mode}}
+	d := &protocol.Device{Id: f.ID, Kind: protocol.DeviceKind_DEVICE_KIND_VFIO, GuestPciPath: f.Port.GuestPath(), Mode: mode}
+	if f.Timeout > 0 {
+		d.Timeout = durationpb.New(f.Timeout)
+	}
+	return attach.AddDevice{Device: d}
 }
 
 // CheckViable checks that the IOMMU group of each function can be passed

@@ -123,6 +123,12 @@ func testVFIOHotplug(t *testing.T) {
 	if err != nil {
 		t.Fatalf("binding %s: %v", vf, err)
 	}
+	// QEMU runs unprivileged: the group's node is handed to its user, as
+	// vm.Machine.Attach does.
+	if err := qemu.HandOverVFIO(root, vf, testQEMUUser(t)); err != nil {
+		host.Clean()
+		t.Fatal(err)
+	}
 	plugged, err := hotplug.Plug(ctx, q, fn.Name(), p.Device)
 	if err != nil {
 		host.Clean()
@@ -160,7 +166,9 @@ func testVFIOHotplug(t *testing.T) {
 }
 
 // pausedQEMU starts the test host's QEMU paused with the root ports and
-// native hotplug, stopped when the test ends.
+// native hotplug, stopped when the test ends. It is confined as Kite's
+// default confines it: seccomp, an unprivileged user, and ipc_lock alone,
+// kept for the functions hot-plugged later.
 func pausedQEMU(t *testing.T, ports []qemu.RootPort) (int, *qmp.Client) {
 	t.Helper()
 	dir := t.TempDir()
@@ -170,7 +178,7 @@ func pausedQEMU(t *testing.T, ports []qemu.RootPort) (int, *qmp.Client) {
 		Accel:   qemu.Accel{Type: qemu.AccelTCG, TBSizeMiB: 16}, CPU: qemu.CPU{Model: "max", VCPUs: 1},
 		Memory: qemu.Memory{SizeMiB: 128}, Paused: true,
 		QMPSocket: filepath.Join(dir, "qmp.sock"), PidFile: filepath.Join(dir, "qemu.pid"),
-		RootPorts: ports,
+		RootPorts: ports, Seccomp: true, Caps: qemu.VFIOCaps,
 	}
 	cl, err := cfg.Build()
 	if err != nil {
@@ -178,7 +186,7 @@ func pausedQEMU(t *testing.T, ports []qemu.RootPort) (int, *qmp.Client) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	proc, err := qemu.Start(ctx, cl, qemu.StartOptions{LogPath: filepath.Join(dir, "qemu.log")})
+	proc, err := qemu.Start(ctx, cl, qemu.StartOptions{LogPath: filepath.Join(dir, "qemu.log"), User: testQEMUUser(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,4 +202,15 @@ func pausedQEMU(t *testing.T, ports []qemu.RootPort) (int, *qmp.Client) {
 		q.Close()
 	})
 	return proc.Pid(), q
+}
+
+// testQEMUUser is the unprivileged user the test host's nested QEMU runs
+// as: numbers, since the test host has no user database to speak of.
+func testQEMUUser(t *testing.T) *qemu.User {
+	t.Helper()
+	u, err := qemu.LookupUser("65534:65534")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/kite-vm/kite/fsshare/safepath"
+	"github.com/kite-vm/kite/internal/mountinfo"
 	"golang.org/x/sys/unix"
 )
 
@@ -42,37 +43,74 @@ func unbind(path string) error {
 	return nil
 }
 
-// bindMount binds src (with what is mounted below it) at target with
-// private propagation, read-only if asked; on failure nothing is left
-// mounted at target.
-func bindMount(src, target string, readOnly bool) error {
-	fail := func(err error) error { return errors.Join(err, detachMounts(target)) }
-	if err := unix.Mount(src, target, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
-		return fmt.Errorf("bind-mounting: %w", err)
+// BindOptions say how a host path is bound, as the OCI bind mount options
+// do (runc's semantics).
+type BindOptions struct {
+	// Recursive takes the mounts below the source along (rbind); without
+	// it the bind shows the source's own file system only (bind).
+	Recursive bool
+	// ReadOnly makes the bind's own mount read-only (ro); the mounts below
+	// it keep their flags, as with runc.
+	ReadOnly bool
+	// RecursiveReadOnly makes every mount of the bind read-only (rro,
+	// runtime-spec 1.1); it implies ReadOnly.
+	RecursiveReadOnly bool
+}
+
+// readOnlyBind is how directory volumes are bound: recursively, and wholly
+// read-only if asked.
+func readOnlyBind(readOnly bool) BindOptions {
+	return BindOptions{Recursive: true, ReadOnly: readOnly, RecursiveReadOnly: readOnly}
+}
+
+// bindMount binds src at target with private propagation, as opts say; on
+// failure nothing is left mounted at target. The bind is built detached
+// (open_tree) and made read-only before it is attached: a mount's flags
+// changed after it propagated would not reach its copies, such as the one
+// in the mount namespace virtiofsd serves the shared directory from.
+func bindMount(src, target string, opts BindOptions) error {
+	flags := uint(unix.OPEN_TREE_CLONE | unix.OPEN_TREE_CLOEXEC)
+	if opts.Recursive {
+		flags |= unix.AT_RECURSIVE
 	}
-	if err := unix.Mount("", target, "", unix.MS_PRIVATE|unix.MS_REC, ""); err != nil {
-		return fail(fmt.Errorf("making the bind mount private: %w", err))
+	fd, err := unix.OpenTree(unix.AT_FDCWD, src, flags)
+	if err != nil {
+		return fmt.Errorf("bind-mounting: cloning %s: %w", src, err)
 	}
-	if readOnly {
-		attr := &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}
-		if err := unix.MountSetattr(-1, target, unix.AT_RECURSIVE, attr); err != nil {
-			return fail(fmt.Errorf("making the bind mount read-only: %w", err))
+	defer unix.Close(fd) // a tree never attached goes with its last descriptor
+	all := &unix.MountAttr{Propagation: unix.MS_PRIVATE}
+	if opts.RecursiveReadOnly {
+		all.Attr_set = unix.MOUNT_ATTR_RDONLY
+	}
+	if err := unix.MountSetattr(fd, "", unix.AT_EMPTY_PATH|unix.AT_RECURSIVE, all); err != nil {
+		return fmt.Errorf("making the bind mount private: %w", err)
+	}
+	if opts.ReadOnly && !opts.RecursiveReadOnly {
+		if err := unix.MountSetattr(fd, "", unix.AT_EMPTY_PATH, &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}); err != nil {
+			return fmt.Errorf("making the bind mount read-only: %w", err)
 		}
+	}
+	// target is the /proc/self/fd path of a mount point resolved beneath
+	// its directory (mountPoint): follow it, and nothing else.
+	if err := unix.MoveMount(fd, "", unix.AT_FDCWD, target, unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_SYMLINKS); err != nil {
+		return fmt.Errorf("bind-mounting on %s: %w", target, err)
 	}
 	return nil
 }
 
-// detachMounts lazily detaches everything mounted at target.
-func detachMounts(target string) error {
-	for {
-		err := unix.Unmount(target, unix.MNT_DETACH)
-		if errors.Is(err, unix.EINVAL) || errors.Is(err, fs.ErrNotExist) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("unmounting %s: %w", target, err)
+// hasSubmounts reports whether anything is mounted below target, per the
+// mount table.
+func hasSubmounts(target string) (bool, error) {
+	ms, err := mountinfo.Read("/proc/self/mountinfo")
+	if err != nil {
+		return false, err
+	}
+	for _, m := range ms {
+		if strings.HasPrefix(m.Target, target+"/") {
+			return true, nil
 		}
 	}
+	return false, nil
 }
 
 // removeUpTo removes target and its empty parents below top. Only empty
@@ -106,25 +144,17 @@ func removeIfExists(path string) error {
 	return nil
 }
 
-// OpenSource resolves a source path the way the mount will see it: a
-// source that is a symbolic link may only lead to a sibling in its own
-// directory (safepath), never to a host path the spec does not name; the
-// bind is then made from the opened file, so a link swapped after the
-// check cannot redirect it.
+// OpenSource resolves a bind source as the host does, every symbolic link
+// followed, as runc does: the source is named by the spec, that is by the
+// orchestrator, who may name any host path (docs/security.md, "Symbolic
+// links"). The bind is then made from the opened file, so a link swapped
+// after the resolution cannot redirect it.
 func OpenSource(hostPath string) (*safepath.Path, error) {
 	if !filepath.IsAbs(hostPath) {
 		return nil, fmt.Errorf("%w: share source %q is not an absolute path", ErrInvalid, hostPath)
 	}
-	clean := filepath.Clean(hostPath)
-	root, rel := filepath.Dir(clean), filepath.Base(clean)
-	if clean == "/" {
-		root, rel = "/", "."
-	}
-	p, err := safepath.Open(root, rel)
-	switch {
-	case errors.Is(err, safepath.ErrEscape):
-		return nil, fmt.Errorf("%w: share source %s: %w (name the link's target in the spec instead)", ErrInvalid, hostPath, err)
-	case err != nil:
+	p, err := safepath.OpenHost(filepath.Clean(hostPath))
+	if err != nil {
 		return nil, fmt.Errorf("%w: share source %s: %w", ErrHost, hostPath, err)
 	}
 	return p, nil

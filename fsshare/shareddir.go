@@ -110,37 +110,57 @@ func (d *SharedDir) Attach(ctx context.Context, host *cleanup.Stack) (attach.Plu
 	return plugged, nil
 }
 
+// Bound is what Bind made.
+type Bound struct {
+	// Submounts says mounts below the source came along (a recursive
+	// bind of a directory with mounts under it). The guest sees them as
+	// part of one file system: a guest mount made read-only would make
+	// them read-only too, so a bind whose own mount alone is read-only
+	// relies on the host's flags instead.
+	Submounts bool
+}
+
 // Bind makes hostPath (a directory or a file) appear in the guest at name
-// inside the shared directory, read-only if asked, by a bind mount with
-// private propagation: mounts made later under hostPath do not follow it.
-// name is a relative path of letters, digits and _.- components
-// ("c1/rootfs"); GuestPath(name) is where the guest has it.
-func (d *SharedDir) Bind(name, hostPath string, readOnly bool) error {
+// inside the shared directory, as opts say, by a bind mount with private
+// propagation: mounts made later under hostPath do not follow it. name is
+// a relative path of letters, digits and _.- components ("c1/rootfs");
+// GuestPath(name) is where the guest has it.
+func (d *SharedDir) Bind(name, hostPath string, opts BindOptions) (Bound, error) {
 	if err := checkName(name); err != nil {
-		return err
+		return Bound{}, err
 	}
 	src, err := OpenSource(hostPath)
 	if err != nil {
-		return err
+		return Bound{}, err
 	}
 	defer src.Close()
 	st, err := src.Stat()
 	if err != nil {
-		return fmt.Errorf("%w: sharing %q: %w", ErrHost, hostPath, err)
+		return Bound{}, fmt.Errorf("%w: sharing %q: %w", ErrHost, hostPath, err)
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	switch {
 	case !d.ready:
-		return fmt.Errorf("%w: the shared directory %s is not attached", ErrInvalid, d.Path())
+		return Bound{}, fmt.Errorf("%w: the shared directory %s is not attached", ErrInvalid, d.Path())
 	case d.binds[name]:
-		return fmt.Errorf("%w: %q is already shared", ErrInvalid, name)
+		return Bound{}, fmt.Errorf("%w: %q is already shared", ErrInvalid, name)
 	}
-	if err := d.bind(name, src.ProcPath(), st.IsDir(), readOnly); err != nil {
-		return fmt.Errorf("sharing %s as %q: %w", hostPath, name, err)
+	b, err := d.bind(name, src.ProcPath(), st.IsDir(), opts)
+	if err != nil {
+		return Bound{}, fmt.Errorf("sharing %s as %q: %w", hostPath, name, err)
 	}
 	d.binds[name] = true
-	return nil
+	return b, nil
+}
+
+// BindRoot shares a container's root file system at name, recursively and
+// writable even when the container's root is read-only: as runc does, the
+// guest creates the mount points the image lacks (/etc/resolv.conf in a
+// pause image) in the root, then remounts it read-only.
+func (d *SharedDir) BindRoot(name, hostPath string) error {
+	_, err := d.Bind(name, hostPath, BindOptions{Recursive: true})
+	return err
 }
 
 // Unbind undoes Bind: the bind mount is detached (lazily: a guest that
@@ -152,8 +172,13 @@ func (d *SharedDir) Unbind(name string) error {
 	if !d.binds[name] {
 		return fmt.Errorf("%w: %q is not shared", ErrNotFound, name)
 	}
+	// A failed unbind (a link the guest put on the way) keeps the name,
+	// for a later Unbind or the directory's removal to finish.
+	if err := d.unbind(name); err != nil {
+		return err
+	}
 	delete(d.binds, name)
-	return d.unbind(name)
+	return nil
 }
 
 // UnbindAll unbinds every name under prefix/ (a container's).
@@ -163,51 +188,46 @@ func (d *SharedDir) UnbindAll(prefix string) error {
 	var errs []error
 	for name := range d.binds {
 		if strings.HasPrefix(name, prefix+"/") {
-			delete(d.binds, name)
-			errs = append(errs, d.unbind(name))
+			err := d.unbind(name)
+			if err == nil {
+				delete(d.binds, name)
+			}
+			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
 }
 
 // bind mounts hostPath at name, undoing its own steps when one fails.
-func (d *SharedDir) bind(name, hostPath string, dir, readOnly bool) error {
+func (d *SharedDir) bind(name, hostPath string, dir bool, opts BindOptions) (Bound, error) {
 	target := filepath.Join(d.Path(), name)
-	if err := makeMountPoint(target, dir); err != nil {
-		return err
+	mp, err := mountPoint(d.Path(), name, dir)
+	if err != nil {
+		return Bound{}, err
 	}
-	if err := bindMount(hostPath, target, readOnly); err != nil {
-		return errors.Join(err, d.unbind(name))
+	defer mp.Close()
+	if err := bindMount(hostPath, mp.ProcPath(), opts); err != nil {
+		return Bound{}, errors.Join(err, d.unbind(name))
 	}
-	return nil
-}
-
-func makeMountPoint(target string, dir bool) error {
-	if _, err := os.Lstat(target); err == nil {
-		return fmt.Errorf("%w: mount point %s exists", ErrInvalid, target)
-	}
-	if !dir {
-		if err := os.MkdirAll(filepath.Dir(target), 0o700); err != nil {
-			return err
-		}
-		f, err := os.OpenFile(target, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	var b Bound
+	if opts.Recursive && dir {
+		sub, err := hasSubmounts(target)
 		if err != nil {
-			return err
+			return Bound{}, errors.Join(fmt.Errorf("reading the mount table: %w", err), d.unbind(name))
 		}
-		return f.Close()
+		b.Submounts = sub
 	}
-	return os.MkdirAll(target, 0o700)
+	return b, nil
 }
 
 // unbind detaches what is mounted at name and removes the mount point and
 // the now empty parents under the shared directory. Only empty directories
 // and the placeholder file go: nothing is ever removed through a mount.
 func (d *SharedDir) unbind(name string) error {
-	target := filepath.Join(d.Path(), name)
-	if err := detachMounts(target); err != nil {
+	if err := detachBeneath(d.Path(), name); err != nil {
 		return err
 	}
-	return removeUpTo(target, d.Path())
+	return removeBeneath(d.Path(), name)
 }
 
 // remove unbinds every name left, then the directory's own mount, then the

@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/kite-vm/kite/internal/fdclose"
 	"github.com/kite-vm/kite/internal/filetail"
 	"github.com/kite-vm/kite/internal/tether"
 	"golang.org/x/sys/unix"
@@ -56,6 +57,11 @@ func StartVirtiofsd(ctx context.Context, p VirtiofsdPlan) (*Virtiofsd, error) {
 	cmd := exec.Command(p.Binary, p.Args...)
 	cmd.Stdout, cmd.Stderr = log, log
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// No descriptor of ours but stdio reaches virtiofsd, even one inherited
+	// without close-on-exec by the process that started us.
+	if err := fdclose.OnExec(); err != nil {
+		return nil, fmt.Errorf("starting virtiofsd %q: %w", p.Binary, err)
+	}
 	// Tethered: it dies with the process that owns the sandbox, and so
 	// never runs on unseen after that process was killed.
 	if err := tether.Start(cmd); err != nil {

@@ -2,7 +2,6 @@ package fsshare
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"regexp"
 
@@ -53,14 +52,22 @@ func bindDirectory(source, target, top string, readOnly bool, kind string, host 
 	if !st.IsDir() {
 		return fmt.Errorf("%w: a %s volume must be a directory, %s is not", ErrInvalid, kind, source)
 	}
-	if err := os.MkdirAll(target, 0o700); err != nil {
+	// target may be in a directory the guest writes (a 9p backend's):
+	// it is made and used beneath top (mountPoint).
+	rel, err := filepath.Rel(top, target)
+	if err != nil || !filepath.IsLocal(rel) {
+		return fmt.Errorf("%w: mount point %s is not below %s", ErrInvalid, target, top)
+	}
+	mp, err := mountPoint(top, rel, true)
+	if err != nil {
 		return err
 	}
-	host.Add("remove "+target, func() error { return removeUpTo(target, top) })
-	if err := bindMount(src.ProcPath(), target, readOnly); err != nil {
+	defer mp.Close()
+	host.Add("remove "+target, func() error { return removeBeneath(top, rel) })
+	if err := bindMount(src.ProcPath(), mp.ProcPath(), readOnlyBind(readOnly)); err != nil {
 		return err
 	}
-	host.Add("unmount "+target, func() error { return detachMounts(target) })
+	host.Add("unmount "+target, func() error { return detachBeneath(top, rel) })
 	return nil
 }
 

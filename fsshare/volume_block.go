@@ -2,11 +2,14 @@ package fsshare
 
 import (
 	"context"
+	"fmt"
+	"os"
 
 	"github.com/kite-vm/kite/fsshare/blockvol"
 	"github.com/kite-vm/kite/internal/cleanup"
 	"github.com/kite-vm/kite/qemu"
 	"github.com/kite-vm/kite/vm/attach"
+	"golang.org/x/sys/unix"
 )
 
 // BlockVolume is an image file or a block device hot-plugged as a
@@ -43,14 +46,28 @@ func (b *BlockVolume) Needs() attach.Needs { return attach.Needs{} }
 // Preview implements attach.Previewer.
 func (b *BlockVolume) Preview() qemu.Device { return b.plan.Device }
 
-// Attach locks the image or device for this sandbox.
+// Attach locks the image or device for this sandbox and opens it for
+// QEMU, which gets the open file (an fd set) rather than the path: QEMU
+// runs as an unprivileged user that may not open the source itself.
 func (b *BlockVolume) Attach(_ context.Context, host *cleanup.Stack) (attach.Plugged, error) {
 	lock, err := blockvol.Acquire(b.vol)
 	if err != nil {
 		return attach.Plugged{}, err
 	}
 	host.Add("unlock "+b.vol.Source, lock.Release)
-	return attach.Plugged{Device: b.plan.Device, Guest: attach.AddStorage{Storage: b.plan.Storage}}, nil
+	dev := b.plan.Device
+	flags := os.O_RDWR
+	if dev.ReadOnly {
+		flags = os.O_RDONLY
+	}
+	f, err := os.OpenFile(b.vol.Source, flags|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return attach.Plugged{}, fmt.Errorf("%w: opening %s %q for the VM: %w", ErrHost, b.vol.Kind, b.vol.Source, err)
+	}
+	// QEMU holds its own copy once it has the device.
+	host.Add("close "+b.vol.Source, f.Close)
+	dev.File = f
+	return attach.Plugged{Device: dev, Guest: attach.AddStorage{Storage: b.plan.Storage}}, nil
 }
 
 // GuestPath implements Volume.

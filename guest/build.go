@@ -22,8 +22,9 @@ func (b *builder) report(s Step, msg string) { b.o.Progress.Report(Event{Step: s
 
 // inputs are the build's local inputs, read once.
 type inputs struct {
-	kernel      kernelDeb
-	agent       []byte // nil for InitBusybox
+	kernel      kernelDeb  // the Debian kernel package, or the Kite kernel's source package
+	kite        *kiteInput // the Kite kernel's fragments and build key; nil for KernelDebian
+	agent       []byte     // nil for InitBusybox
 	agentBlob   *Blob
 	busybox     []byte
 	busyboxBlob Blob
@@ -85,10 +86,46 @@ func (b *builder) readInputs(ctx context.Context) (inputs, error) {
 		}
 		in.agentBlob = &blob
 	}
-	if in.kernel, err = b.kernelDeb(ctx); err != nil {
+	if b.o.Kernel == KernelKite {
+		in.kernel, in.kite, err = b.kiteKernel(ctx)
+	} else {
+		in.kernel, err = b.kernelDeb(ctx)
+	}
+	if err != nil {
 		return inputs{}, err
 	}
 	return in, nil
+}
+
+// kernelID is the kernel record of the inputs, without the outputs.
+func (in inputs) kernelID() Kernel {
+	k := Kernel{Source: KernelDebian, Package: in.kernel.Package, Version: in.kernel.Version, DebSHA256: in.kernel.SHA256}
+	if in.kite != nil {
+		k.Source, k.BuildKey = KernelKite, in.kite.key
+	}
+	return k
+}
+
+// kernelTree returns the kernel's tree in the cache: extracted from the
+// Debian package, or built (KernelKite), unless the cache has it.
+func (b *builder) kernelTree(ctx context.Context, in inputs) (*kernelTree, error) {
+	if in.kite != nil {
+		return b.kiteTree(ctx, in.kernel, in.kite)
+	}
+	if tree := loadTree(b.o.CacheDir, in.kernel); tree != nil {
+		return tree, nil
+	}
+	b.report(StepExtract, fmt.Sprintf("extracting %s (%s)", filepath.Base(in.kernel.Path), fileMiB(in.kernel.Path)))
+	return scanTree(ctx, b.o.CacheDir, in.kernel, in.requested)
+}
+
+// moduleDeb is the package missing module files are extracted from: none
+// for the Kite kernel, whose tree holds them all.
+func (in inputs) moduleDeb() string {
+	if in.kite != nil {
+		return ""
+	}
+	return in.kernel.Path
 }
 
 // goVersion describes a Go binary by its module version and VCS revision;
@@ -132,8 +169,7 @@ func (b *builder) cached(in inputs, old *Manifest) bool {
 // match reports whether m was built from these inputs.
 func (in inputs) match(m *Manifest, init Init, format Format) bool {
 	return m.Format == ManifestFormat && m.Init == init && m.Layout() == format &&
-		m.Kernel.Package == in.kernel.Package && m.Kernel.Version == in.kernel.Version &&
-		m.Kernel.DebSHA256 == in.kernel.SHA256 &&
+		m.Kernel.sameInput(in.kernelID()) &&
 		equalBlob(m.Agent, in.agentBlob) && m.Busybox == in.busyboxBlob &&
 		slices.Equal(m.Requested, in.requested)
 }
@@ -145,24 +181,20 @@ func equalBlob(a, b *Blob) bool {
 // build does the work: kernel tree, module order, vmlinux, initramfs, and
 // the manifest last. old is the image being replaced, or nil.
 func (b *builder) build(ctx context.Context, in inputs, old *Manifest) (*Manifest, error) {
-	tree := loadTree(b.o.CacheDir, in.kernel)
-	if tree == nil {
-		b.report(StepExtract, fmt.Sprintf("extracting %s (%s)", filepath.Base(in.kernel.Path), fileMiB(in.kernel.Path)))
-		var err error
-		if tree, err = scanTree(ctx, b.o.CacheDir, in.kernel, in.requested); err != nil {
-			return nil, err
-		}
+	tree, err := b.kernelTree(ctx, in)
+	if err != nil {
+		return nil, err
 	}
 	b.report(StepModules, fmt.Sprintf("resolving %d modules for %s", len(in.requested), tree.Release))
 	plan, err := tree.Index.Resolve(in.requested)
 	if err != nil {
-		return nil, fmt.Errorf("kernel %s: %w", tree.Release, err)
+		return nil, fmt.Errorf("kernel %s: %w%s", tree.Release, err, b.moduleHint())
 	}
-	files, err := tree.moduleFiles(ctx, in.kernel.Path, plan.Load)
+	files, err := tree.moduleFiles(ctx, in.moduleDeb(), plan.Load)
 	if err != nil {
 		return nil, err
 	}
-	kernel, err := b.vmlinux(tree, in.kernel, old)
+	kernel, err := b.vmlinux(tree, in, old)
 	if err != nil {
 		return nil, err
 	}
@@ -181,6 +213,13 @@ func (b *builder) build(ctx context.Context, in inputs, old *Manifest) (*Manifes
 		p := tree.modulePath(mod)
 		img.modules = append(img.modules, initramfs.File(p, 0o644, files[p]))
 		m.Modules = append(m.Modules, Module{Name: mod.Name, Path: "/" + p, SHA256: tree.SHA256[mod.Name]})
+	}
+	if tree.Builtin != "" {
+		data, ok := tree.readFile(tree.Builtin, tree.BuiltinSHA256)
+		if !ok {
+			return nil, fmt.Errorf("kernel cache %s is damaged: remove it and build again", tree.dir)
+		}
+		img.kernelFiles = append(img.kernelFiles, initramfs.File(tree.Builtin, 0o644, data))
 	}
 	if img.applets, err = busyboxApplets(ctx, b.o.BusyboxPath); err != nil {
 		return nil, err
@@ -205,33 +244,53 @@ func (b *builder) writeFullInitramfs(img imageInputs, m *Manifest) error {
 	return b.writeInitramfs(entries, len(img.modules), m)
 }
 
-// vmlinux converts the tree's bzImage unless the old image already has the
-// vmlinux of this very package (say, only the agent changed).
-func (b *builder) vmlinux(tree *kernelTree, kd kernelDeb, old *Manifest) (Kernel, error) {
-	k := Kernel{Package: kd.Package, Version: kd.Version, Release: tree.Release, DebSHA256: kd.SHA256}
+// vmlinux writes the kernel: the Kite kernel's ELF as built, or the
+// Debian bzImage converted; unless the old image already has the vmlinux of
+// this very input (say, only the agent changed).
+func (b *builder) vmlinux(tree *kernelTree, in inputs, old *Manifest) (Kernel, error) {
+	k := in.kernelID()
+	k.Release = tree.Release
 	out := PathsIn(b.o.OutDir).Kernel
-	if old != nil && old.Kernel.DebSHA256 == kd.SHA256 {
+	if old != nil && old.Kernel.sameInput(k) {
 		if have, err := hashFile(out); err == nil && have.SHA256 == old.Kernel.VmlinuxSHA256 {
 			b.report(StepVmlinux, "vmlinux is up to date")
 			k.VmlinuxSHA256, k.VmlinuxSize = have.SHA256, have.Size
 			return k, nil
 		}
 	}
-	bz, ok := tree.readFile(tree.Vmlinuz, tree.VmlinuzSHA256)
-	if !ok {
-		return Kernel{}, fmt.Errorf("kernel cache %s is damaged: remove it and build again", tree.dir)
+	var elf []byte
+	if tree.Vmlinux != "" {
+		var ok bool
+		if elf, ok = tree.readFile(tree.Vmlinux, tree.VmlinuxSHA256); !ok {
+			return Kernel{}, fmt.Errorf("kernel cache %s is damaged: remove it and build again", tree.dir)
+		}
+		b.report(StepVmlinux, fmt.Sprintf("copying vmlinux of %s (%s)", tree.Release, mib(int64(len(elf)))))
+	} else {
+		bz, ok := tree.readFile(tree.Vmlinuz, tree.VmlinuzSHA256)
+		if !ok {
+			return Kernel{}, fmt.Errorf("kernel cache %s is damaged: remove it and build again", tree.dir)
+		}
+		b.report(StepVmlinux, fmt.Sprintf("decompressing vmlinux from %s (%s)", tree.Vmlinuz, mib(int64(len(bz)))))
+		img, err := vmlinux.Extract(bz)
+		if err != nil {
+			return Kernel{}, fmt.Errorf("converting %s to vmlinux: %w", tree.Vmlinuz, err)
+		}
+		elf = img.ELF
 	}
-	b.report(StepVmlinux, fmt.Sprintf("decompressing vmlinux from %s (%s)", tree.Vmlinuz, mib(int64(len(bz)))))
-	img, err := vmlinux.Extract(bz)
-	if err != nil {
-		return Kernel{}, fmt.Errorf("converting %s to vmlinux: %w", tree.Vmlinuz, err)
-	}
-	blob, err := writeBytesAtomic(out, 0o644, img.ELF)
+	blob, err := writeBytesAtomic(out, 0o644, elf)
 	if err != nil {
 		return Kernel{}, err
 	}
 	k.VmlinuxSHA256, k.VmlinuxSize = blob.SHA256, blob.Size
 	return k, nil
+}
+
+// moduleHint says what to do about a module the kernel lacks.
+func (b *builder) moduleHint() string {
+	if b.o.Kernel != KernelKite {
+		return ""
+	}
+	return " (the Kite kernel has only what guest/kernel/kite.config enables: add the module's CONFIG_ symbol as =m in a fragment, --kernel-config, or use --kernel debian)"
 }
 
 func (b *builder) writeInitramfs(entries []initramfs.Entry, modules int, m *Manifest) error {

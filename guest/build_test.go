@@ -21,7 +21,7 @@ import (
 
 // wantLoad is the default set's load order with crc16 built in.
 const wantLoad = "virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_console " +
-	"failover net_failover virtio_net virtio_blk fuse virtiofs netfs fscache 9pnet 9pnet_virtio 9p " +
+	"failover net_failover virtio_net virtio_blk virtio_balloon fuse virtiofs netfs fscache 9pnet 9pnet_virtio 9p " +
 	"libnvdimm nd_btt nd_pmem nfit mbcache jbd2 crc32c_generic ext4 " +
 	"vsock vmw_vsock_virtio_transport_common vmw_vsock_virtio_transport"
 
@@ -66,7 +66,7 @@ func TestBuildLayout(t *testing.T) {
 	}
 	deb, _ := os.ReadFile(f.deb)
 	agent, _ := os.ReadFile(f.agent)
-	wantKernel := Kernel{Package: "linux-image-" + testRelease, Version: "6.1.999-1", Release: testRelease,
+	wantKernel := Kernel{Source: KernelDebian, Package: "linux-image-" + testRelease, Version: "6.1.999-1", Release: testRelease,
 		DebSHA256: sha(deb), VmlinuxSHA256: sha(f.vmlinux), VmlinuxSize: int64(len(f.vmlinux))}
 	if diff := cmp.Diff(wantKernel, m.Kernel); diff != "" {
 		t.Errorf("kernel record mismatch (-want +got):\n%s", diff)

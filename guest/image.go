@@ -35,11 +35,14 @@ $bb poweroff -f
 
 // imageInputs is what goes into an initramfs.
 type imageInputs struct {
-	init     []byte
-	busybox  []byte
-	applets  []string
-	modules  []initramfs.Entry // the .ko files
-	manifest *Manifest         // the guest's copy (no Initramfs record yet)
+	init    []byte
+	busybox []byte
+	applets []string
+	modules []initramfs.Entry // the .ko files
+	// kernelFiles are the kernel's other files under /lib/modules
+	// (modules.builtin, which the agent reads to skip built-in modules).
+	kernelFiles []initramfs.Entry
+	manifest    *Manifest // the guest's copy (no Initramfs record yet)
 }
 
 // entries lays out the image. The layout is a contract with the agent.
@@ -57,6 +60,7 @@ func (in imageInputs) entries() ([]initramfs.Entry, error) {
 		es = append(es, initramfs.Symlink(path.Join("bin", a), "busybox"))
 	}
 	es = append(es, in.modules...)
+	es = append(es, in.kernelFiles...)
 	var load strings.Builder
 	for _, m := range in.manifest.Modules {
 		load.WriteString(m.Path + "\n")

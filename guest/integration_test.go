@@ -42,6 +42,8 @@ func buildTestAgent(t *testing.T) string {
 	return out
 }
 
+// TestIntegrationBuildAndBoot builds and boots the image with Debian's
+// kernel, whose drivers are modules the guest loads at boot.
 func TestIntegrationBuildAndBoot(t *testing.T) {
 	testutil.RequireRoot(t)
 	testutil.RequireBinary(t, "apt-get", "apt")
@@ -50,7 +52,8 @@ func TestIntegrationBuildAndBoot(t *testing.T) {
 	agent := buildTestAgent(t)
 	ctx := context.Background()
 	logf := ProgressFunc(func(e Event) { t.Logf("  %-9s %s", e.Step, e.Message) })
-	opts := BuildOptions{OutDir: t.TempDir(), CacheDir: testCacheDir(), AgentPath: agent, BusyboxPath: busybox, Progress: logf}
+	opts := BuildOptions{OutDir: t.TempDir(), CacheDir: testCacheDir(), AgentPath: agent, BusyboxPath: busybox,
+		Kernel: KernelDebian, Progress: logf}
 
 	start := time.Now()
 	m, err := Build(ctx, opts)
@@ -77,24 +80,9 @@ func TestIntegrationBuildAndBoot(t *testing.T) {
 		t.Errorf("unchanged rebuild did work: %+v", ev)
 	}
 
-	accels := []string{testutil.Accel()}
-	if accels[0] != "tcg" {
-		accels = append(accels, "tcg")
-	}
+	accels := testAccels()
 	for _, accel := range accels {
-		res := boot(t, qemu, accel, PathsIn(opts.OutDir), "KITE-TEST-INIT-", 3*time.Minute)
-		t.Logf("boot (%s): %v to %q", accel, res.elapsed.Round(time.Millisecond), res.marker)
-		f := strings.Fields(res.marker[strings.Index(res.marker, "KITE-TEST-INIT-"):])
-		if f[0] != "KITE-TEST-INIT-OK" {
-			t.Fatalf("init failed under %s: %s\nconsole:\n%s", accel, res.marker, res.console)
-		}
-		// KITE-TEST-INIT-OK <n> modules <v> virtio-devices <p> proc-modules <c> console-devices ...
-		if want := strconv.Itoa(len(m.Modules)); len(f) < 9 || f[1] != want || f[5] != want {
-			t.Fatalf("guest loaded %s modules (%s in /proc/modules), want %s", f[1], f[5], want)
-		}
-		if f[3] != "1" || f[7] != "1" {
-			t.Errorf("want the virtio-serial-pci device seen and bound to virtio_console: %s", res.marker)
-		}
+		bootAndCheck(t, qemu, accel, opts.OutDir, m)
 	}
 
 	// The busybox baseline, same kernel and modules.
@@ -111,23 +99,77 @@ func TestIntegrationBuildAndBoot(t *testing.T) {
 	}
 }
 
+func testAccels() []string {
+	accels := []string{testutil.Accel()}
+	if accels[0] != "tcg" {
+		accels = append(accels, "tcg")
+	}
+	return accels
+}
+
+// guestReport is what the test agent printed.
+type guestReport struct {
+	fields []string          // KITE-TEST-INIT-OK <n> modules <v> virtio-devices <p> proc-modules <c> console-devices ...
+	lists  map[string]string // fs=, pci=, virtio=, nd=: comma-separated
+}
+
+// has reports whether the comma-separated list key holds every name.
+func (r guestReport) missing(key string, names ...string) []string {
+	have := strings.Split(r.lists[key], ",")
+	var out []string
+	for _, n := range names {
+		if !slices.Contains(have, n) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// bootAndCheck boots the image in dir with the test agent as /init and
+// checks that it loaded the manifest's modules and bound the
+// virtio-serial-pci device.
+func bootAndCheck(t *testing.T, qemu, accel, dir string, m *Manifest) guestReport {
+	t.Helper()
+	res := boot(t, qemu, accel, PathsIn(dir), "KITE-TEST-INIT-", 3*time.Minute)
+	t.Logf("boot (%s): %v to %q", accel, res.elapsed.Round(time.Millisecond), res.marker)
+	f := strings.Fields(res.marker[strings.Index(res.marker, "KITE-TEST-INIT-"):])
+	if f[0] != "KITE-TEST-INIT-OK" {
+		t.Fatalf("init failed under %s: %s\nconsole:\n%s", accel, res.marker, res.console)
+	}
+	if want := strconv.Itoa(len(m.Modules)); len(f) < 9 || f[1] != want || f[5] != want {
+		t.Fatalf("guest loaded %s modules (%s in /proc/modules), want %s", f[1], f[5], want)
+	}
+	if f[3] != "1" || f[7] != "1" {
+		t.Errorf("want the virtio-serial-pci device seen and bound to virtio_console: %s", res.marker)
+	}
+	r := guestReport{fields: f, lists: map[string]string{}}
+	for _, field := range f {
+		if k, v, ok := strings.Cut(field, "="); ok {
+			r.lists[k] = v
+		}
+	}
+	return r
+}
+
+// moduleSymbols maps each default module to its config symbol.
+var moduleSymbols = map[string]string{
+	"virtio_ring": "VIRTIO", "virtio": "VIRTIO", "virtio_pci_modern_dev": "VIRTIO_PCI_LIB",
+	"virtio_pci_legacy_dev": "VIRTIO_PCI_LIB_LEGACY", "virtio_pci": "VIRTIO_PCI", "virtio_console": "VIRTIO_CONSOLE",
+	"failover": "FAILOVER", "net_failover": "NET_FAILOVER", "virtio_net": "VIRTIO_NET",
+	"virtio_blk": "VIRTIO_BLK", "virtio_balloon": "VIRTIO_BALLOON",
+	"fuse": "FUSE_FS", "virtiofs": "VIRTIO_FS", "netfs": "NETFS_SUPPORT", "fscache": "FSCACHE",
+	"9pnet": "NET_9P", "9pnet_virtio": "NET_9P_VIRTIO", "9p": "9P_FS",
+	"libnvdimm": "LIBNVDIMM", "nd_btt": "ND_BTT", "nd_pmem": "BLK_DEV_PMEM", "nfit": "ACPI_NFIT",
+	"crc16": "CRC16", "mbcache": "FS_MBCACHE", "jbd2": "JBD2", "crc32c_generic": "CRYPTO_CRC32C", "ext4": "EXT4_FS",
+	"vsock": "VSOCKETS", "vmw_vsock_virtio_transport_common": "VIRTIO_VSOCKETS_COMMON",
+	"vmw_vsock_virtio_transport": "VIRTIO_VSOCKETS",
+}
+
 // checkAgainstConfig confirms, with the kernel's own config, that every
 // default module Build chose to load is =m and every one it skipped as
 // built in is =y.
 func checkAgainstConfig(t *testing.T, m *Manifest, cacheDir string) {
 	t.Helper()
-	symbols := map[string]string{
-		"virtio_ring": "VIRTIO", "virtio": "VIRTIO", "virtio_pci_modern_dev": "VIRTIO_PCI_LIB",
-		"virtio_pci_legacy_dev": "VIRTIO_PCI_LIB_LEGACY", "virtio_pci": "VIRTIO_PCI", "virtio_console": "VIRTIO_CONSOLE",
-		"failover": "FAILOVER", "net_failover": "NET_FAILOVER", "virtio_net": "VIRTIO_NET",
-		"virtio_blk": "VIRTIO_BLK",
-		"fuse":       "FUSE_FS", "virtiofs": "VIRTIO_FS", "netfs": "NETFS_SUPPORT", "fscache": "FSCACHE",
-		"9pnet": "NET_9P", "9pnet_virtio": "NET_9P_VIRTIO", "9p": "9P_FS",
-		"libnvdimm": "LIBNVDIMM", "nd_btt": "ND_BTT", "nd_pmem": "BLK_DEV_PMEM", "nfit": "ACPI_NFIT",
-		"crc16": "CRC16", "mbcache": "FS_MBCACHE", "jbd2": "JBD2", "crc32c_generic": "CRYPTO_CRC32C", "ext4": "EXT4_FS",
-		"vsock": "VSOCKETS", "vmw_vsock_virtio_transport_common": "VIRTIO_VSOCKETS_COMMON",
-		"vmw_vsock_virtio_transport": "VIRTIO_VSOCKETS",
-	}
 	c := deb.Candidate{Package: m.Kernel.Package, Version: m.Kernel.Version, Architecture: "amd64"}
 	config := kernelConfig(t, filepath.Join(cacheDir, c.FileName()))
 	loaded := map[string]bool{}
@@ -135,7 +177,7 @@ func checkAgainstConfig(t *testing.T, m *Manifest, cacheDir string) {
 		loaded[n] = true
 	}
 	for _, name := range DefaultModules() {
-		sym := "CONFIG_" + symbols[name]
+		sym := "CONFIG_" + moduleSymbols[name]
 		v := config[sym]
 		if v != "m" && v != "y" {
 			t.Errorf("%s: %s is %q in the kernel config", name, sym, v)

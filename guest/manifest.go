@@ -62,12 +62,35 @@ func (m *Manifest) Layout() Format {
 
 // Kernel identifies the kernel and the vmlinux made from it.
 type Kernel struct {
-	Package       string `json:"package"` // e.g. linux-image-6.1.0-56-amd64
-	Version       string `json:"version"` // Debian version, e.g. 6.1.192-2
-	Release       string `json:"release"` // uname -r, e.g. 6.1.0-56-amd64
-	DebSHA256     string `json:"deb_sha256"`
+	// Source is where the kernel came from; "" in manifests older than the
+	// field means KernelDebian.
+	Source KernelSource `json:"source,omitempty"`
+	// Package is the Debian package: the kernel's (linux-image-6.1.0-56-amd64)
+	// or, for KernelKite, the source's (linux-source-6.1).
+	Package   string `json:"package"`
+	Version   string `json:"version"` // Debian version, e.g. 6.1.192-2
+	Release   string `json:"release"` // uname -r, e.g. 6.1.0-56-amd64 or 6.1.192-kite
+	DebSHA256 string `json:"deb_sha256"`
+	// BuildKey is the cache key of a KernelKite build: the hash of the
+	// source, the config fragments, the toolchain and the build recipe.
+	BuildKey      string `json:"build_key,omitempty"`
 	VmlinuxSHA256 string `json:"vmlinux_sha256"`
 	VmlinuxSize   int64  `json:"vmlinux_size"`
+}
+
+// From returns Source with the default filled in.
+func (k Kernel) From() KernelSource {
+	if k.Source == "" {
+		return KernelDebian
+	}
+	return k.Source
+}
+
+// sameInput reports whether k and o were made from the same input (package
+// or build), whatever their outputs.
+func (k Kernel) sameInput(o Kernel) bool {
+	return k.From() == o.From() && k.Package == o.Package && k.Version == o.Version &&
+		k.DebSHA256 == o.DebSHA256 && k.BuildKey == o.BuildKey
 }
 
 // Module is one module in the image.

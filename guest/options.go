@@ -14,6 +14,23 @@ const (
 	DefaultOutDir        = "/var/lib/kite/guest"
 	DefaultBusybox       = "/bin/busybox" // from Debian's busybox-static
 	DefaultKernelPackage = "linux-image-amd64"
+	DefaultSourcePackage = "linux-source"
+	DefaultKernel        = KernelDebian
+)
+
+// KernelSource selects where the guest kernel comes from; it matches the
+// configuration's guest.kernel_source.
+type KernelSource string
+
+const (
+	// KernelKite builds a small kernel from Debian's linux-source package
+	// (the same version as the Debian kernel) with Kite's config fragment
+	// (guest/kernel/kite.config): what Kite needs is built in, so the
+	// guest loads few or no modules at boot.
+	KernelKite KernelSource = "kite"
+	// KernelDebian takes Debian's linux-image-amd64 and loads Kite's
+	// devices' drivers as modules at boot.
+	KernelDebian KernelSource = "debian"
 )
 
 // ErrInvalidOptions means BuildOptions cannot describe a build.
@@ -68,12 +85,29 @@ type BuildOptions struct {
 	AgentVersion string
 	// BusyboxPath is a static busybox; default DefaultBusybox.
 	BusyboxPath string
-	// KernelPackage is the apt package to take the kernel from, a
-	// meta-package like the default DefaultKernelPackage or a concrete
-	// linux-image-<release> package.
+	// Kernel selects the kernel; default DefaultKernel, or KernelDebian
+	// when KernelDeb is set.
+	Kernel KernelSource
+	// KernelPackage is the apt package to take the kernel from
+	// (KernelDebian), a meta-package like the default DefaultKernelPackage
+	// or a concrete linux-image-<release> package.
 	KernelPackage string
-	// KernelDeb, when set, is a local kernel .deb used instead of apt.
+	// KernelDeb, when set, is a local kernel .deb used instead of apt
+	// (KernelDebian).
 	KernelDeb string
+	// SourcePackage is the apt package the Kite kernel is built from
+	// (KernelKite): a meta-package like the default DefaultSourcePackage or
+	// a concrete linux-source-<version> package.
+	SourcePackage string
+	// SourceDeb, when set, is a local linux-source .deb used instead of apt
+	// (KernelKite).
+	SourceDeb string
+	// KernelConfig are config fragment files merged after Kite's own
+	// (KernelKite), e.g. to build a module that ExtraModules then loads.
+	KernelConfig []string
+	// Jobs is the kernel build's make -j (KernelKite); default: the number
+	// of CPUs.
+	Jobs int
 	// ExtraModules are module names loaded after DefaultModules (with
 	// their dependencies); '-' and '_' are equivalent.
 	ExtraModules []string
@@ -83,14 +117,18 @@ type BuildOptions struct {
 	Progress Progress
 }
 
-// DefaultModules returns the modules every image loads, in a working load
+// DefaultModules returns the modules every image needs, in a working load
 // order: virtio console/PCI, virtio-net, virtio-blk, virtio-fs, 9p, NVDIMM/DAX, ext4 and
-// virtio vsock. Modules the kernel has built in are skipped at build time.
+// virtio vsock. Modules the kernel has built in are skipped at build time:
+// the Kite kernel has all of them built in (less KiteOmits), so its images
+// load none.
 func DefaultModules() []string {
 	return []string{
 		"virtio_ring", "virtio", "virtio_pci_modern_dev", "virtio_pci_legacy_dev", "virtio_pci", "virtio_console",
 		"failover", "net_failover", "virtio_net",
 		"virtio_blk",
+		// The free page reporting balloon (hypervisor.free_page_reporting).
+		"virtio_balloon",
 		"fuse", "virtiofs",
 		"netfs", "fscache", "9pnet", "9pnet_virtio", "9p",
 		"libnvdimm", "nd_btt", "nd_pmem", "nfit",
@@ -99,6 +137,14 @@ func DefaultModules() []string {
 		"crc16", "mbcache", "jbd2", "crc32c_generic", "ext4",
 		"vsock", "vmw_vsock_virtio_transport_common", "vmw_vsock_virtio_transport",
 	}
+}
+
+// KiteOmits are the default modules the Kite kernel does not have at all,
+// with why: pieces of Debian's module split Kite's devices do not use.
+var KiteOmits = map[string]string{
+	"virtio_pci_legacy_dev": "every Kite virtio device is modern (virtio 1.0)",
+	"nd_btt":                "Kite's NVDIMMs hold fsdax (PFN) namespaces, not BTT ones",
+	"fscache":               "9p is mounted without a local cache",
 }
 
 // BootModules returns what the small initramfs of a FormatNVDIMM image
@@ -147,8 +193,29 @@ func (o BuildOptions) withDefaults() (BuildOptions, error) {
 	if o.BusyboxPath == "" {
 		o.BusyboxPath = DefaultBusybox
 	}
+	if o.Kernel == "" {
+		o.Kernel = DefaultKernel
+		if o.KernelDeb != "" {
+			o.Kernel = KernelDebian // a kernel package says which kernel
+		}
+	}
+	switch o.Kernel {
+	case KernelKite:
+		if o.KernelDeb != "" {
+			return o, fmt.Errorf("%w: a kernel .deb (KernelDeb) is for the %q kernel, not %q", ErrInvalidOptions, KernelDebian, o.Kernel)
+		}
+	case KernelDebian:
+		if o.SourceDeb != "" || len(o.KernelConfig) > 0 {
+			return o, fmt.Errorf("%w: a source .deb or config fragments are for the %q kernel, not %q", ErrInvalidOptions, KernelKite, o.Kernel)
+		}
+	default:
+		return o, fmt.Errorf("%w: kernel %q (want %q or %q)", ErrInvalidOptions, o.Kernel, KernelKite, KernelDebian)
+	}
 	if o.KernelPackage == "" {
 		o.KernelPackage = DefaultKernelPackage
+	}
+	if o.SourcePackage == "" {
+		o.SourcePackage = DefaultSourcePackage
 	}
 	if o.Progress == nil {
 		o.Progress = noProgress{}
@@ -161,7 +228,7 @@ func (o BuildOptions) withDefaults() (BuildOptions, error) {
 func (o BuildOptions) requestedModules() []string {
 	var names []string
 	if !o.NoDefaultModules {
-		names = DefaultModules()
+		names = o.forKernel(DefaultModules())
 	}
 	var out []string
 	for _, n := range append(names, o.ExtraModules...) {
@@ -170,4 +237,13 @@ func (o BuildOptions) requestedModules() []string {
 		}
 	}
 	return out
+}
+
+// forKernel drops from a module list what the selected kernel does not
+// have (KiteOmits for the Kite kernel).
+func (o BuildOptions) forKernel(names []string) []string {
+	if o.Kernel != KernelKite {
+		return names
+	}
+	return slices.DeleteFunc(slices.Clone(names), func(n string) bool { _, ok := KiteOmits[n]; return ok })
 }

@@ -5,10 +5,14 @@ type Step string
 
 // The steps a build reports, in the order they happen.
 const (
-	StepResolve   Step = "resolve"   // asking apt which kernel package is current
-	StepDownload  Step = "download"  // apt-get download of the kernel package
-	StepExtract   Step = "extract"   // reading the kernel and modules out of the .deb
-	StepVmlinux   Step = "vmlinux"   // decompressing the bzImage into vmlinux
+	StepResolve   Step = "resolve"   // asking apt which kernel (or source) package is current
+	StepDownload  Step = "download"  // apt-get download of the kernel (or source) package
+	StepKernel    Step = "kernel"    // building the Kite kernel: start and end
+	StepExtract   Step = "extract"   // reading the kernel and modules out of the .deb, or unpacking the source
+	StepConfig    Step = "config"    // the Kite kernel's configuration: fragments merged and checked
+	StepCompile   Step = "compile"   // compiling the Kite kernel (reported every few seconds)
+	StepInstall   Step = "install"   // the Kite kernel's vmlinux and modules into the cache
+	StepVmlinux   Step = "vmlinux"   // decompressing the bzImage into vmlinux, or copying the Kite one
 	StepModules   Step = "modules"   // resolving the module load order
 	StepRootImage Step = "rootimage" // writing the NVDIMM root image (FormatNVDIMM)
 	StepInitramfs Step = "initramfs" // writing the initramfs

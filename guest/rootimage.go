@@ -33,11 +33,11 @@ func (b *builder) writeNVDIMM(ctx context.Context, tree *kernelTree, in inputs, 
 	if err := b.writeRootImage(ctx, entries, m); err != nil {
 		return err
 	}
-	plan, err := tree.Index.Resolve(BootModules())
+	plan, err := tree.Index.Resolve(b.o.forKernel(BootModules()))
 	if err != nil {
 		return fmt.Errorf("kernel %s: boot modules: %w", tree.Release, err)
 	}
-	files, err := tree.moduleFiles(ctx, in.kernel.Path, plan.Load)
+	files, err := tree.moduleFiles(ctx, in.moduleDeb(), plan.Load)
 	if err != nil {
 		return err
 	}

@@ -25,16 +25,27 @@ const maxFileSize = 256 << 20
 // without it is incomplete and rebuilt.
 const treeFile = "tree.json"
 
-// kernelTree is what the cache keeps from one kernel package: the bzImage,
-// every module's metadata and hash, and the module files extracted so far
-// (only those some build needed: the whole set is ~400 MiB).
+// treeFormat is the version of tree.json; a tree of another version is
+// made again.
+const treeFormat = 2
+
+// kernelTree is what the cache keeps of one kernel. From a Debian kernel
+// package: the bzImage, every module's metadata and hash, and the module
+// files extracted so far (only those some build needed: the whole set is
+// ~400 MiB). From a Kite kernel build: the ELF vmlinux and every module.
 type kernelTree struct {
 	dir string
 
-	DebSHA256     string            `json:"deb_sha256"`
+	Format        int               `json:"format"`
+	DebSHA256     string            `json:"deb_sha256,omitempty"`
+	BuildKey      string            `json:"build_key,omitempty"` // a Kite kernel's
 	Release       string            `json:"release"`
-	Vmlinuz       string            `json:"vmlinuz"` // path in the tree
-	VmlinuzSHA256 string            `json:"vmlinuz_sha256"`
+	Vmlinuz       string            `json:"vmlinuz,omitempty"` // bzImage, path in the tree
+	VmlinuzSHA256 string            `json:"vmlinuz_sha256,omitempty"`
+	Vmlinux       string            `json:"vmlinux,omitempty"` // ELF, path in the tree
+	VmlinuxSHA256 string            `json:"vmlinux_sha256,omitempty"`
+	Builtin       string            `json:"builtin,omitempty"` // modules.builtin, path in the tree
+	BuiltinSHA256 string            `json:"builtin_sha256,omitempty"`
 	Index         kmod.Index        `json:"index"`
 	SHA256        map[string]string `json:"sha256"` // module name -> .ko hash
 }
@@ -52,7 +63,7 @@ func loadTree(cacheDir string, kd kernelDeb) *kernelTree {
 		return nil
 	}
 	t := &kernelTree{dir: dir}
-	if json.Unmarshal(b, t) != nil || t.DebSHA256 != kd.SHA256 {
+	if json.Unmarshal(b, t) != nil || t.Format != treeFormat || t.DebSHA256 != kd.SHA256 {
 		return nil
 	}
 	return t
@@ -64,6 +75,7 @@ func loadTree(cacheDir string, kd kernelDeb) *kernelTree {
 func scanTree(ctx context.Context, cacheDir string, kd kernelDeb, want []string) (*kernelTree, error) {
 	t := &kernelTree{
 		dir:       filepath.Join(cacheDir, treeDirName(kd.Candidate)),
+		Format:    treeFormat,
 		DebSHA256: kd.SHA256,
 		Index:     kmod.Index{Modules: map[string]kmod.Module{}},
 		SHA256:    map[string]string{},
@@ -84,14 +96,17 @@ func scanTree(ctx context.Context, cacheDir string, kd kernelDeb, want []string)
 	if t.Vmlinuz == "" {
 		return nil, fmt.Errorf("extracting %s: no boot/vmlinuz-* in the package", kd.Path)
 	}
+	return t, t.save()
+}
+
+// save writes tree.json, last.
+func (t *kernelTree) save() error {
 	b, err := json.Marshal(t)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	if _, err := writeBytesAtomic(filepath.Join(t.dir, treeFile), 0o644, b); err != nil {
-		return nil, err
-	}
-	return t, nil
+	_, err = writeBytesAtomic(filepath.Join(t.dir, treeFile), 0o644, b)
+	return err
 }
 
 // scanEntry handles one file of the package's data archive.
@@ -118,7 +133,9 @@ func (t *kernelTree) scanEntry(name string, r io.Reader, wanted map[string]bool)
 	}
 	if modPath == "modules.builtin" {
 		t.Index.Builtin = kmod.ParseBuiltin(data)
-		return nil
+		blob, err := t.store(name, data)
+		t.Builtin, t.BuiltinSHA256 = name, blob.SHA256
+		return err
 	}
 	if !strings.HasSuffix(modPath, ".ko") {
 		return nil
@@ -182,7 +199,8 @@ func (t *kernelTree) readFile(name, sha string) ([]byte, bool) {
 }
 
 // moduleFiles returns the contents of mods, extracting from the package
-// those the tree does not hold yet (or holds damaged).
+// those the tree does not hold yet (or holds damaged). A Kite kernel's tree
+// holds every module (debPath is ""): one missing is a damaged cache.
 func (t *kernelTree) moduleFiles(ctx context.Context, debPath string, mods []kmod.Module) (map[string][]byte, error) {
 	files := map[string][]byte{}
 	missing := map[string]bool{}
@@ -196,6 +214,9 @@ func (t *kernelTree) moduleFiles(ctx context.Context, debPath string, mods []kmo
 	}
 	if len(missing) == 0 {
 		return files, nil
+	}
+	if debPath == "" {
+		return nil, fmt.Errorf("kernel cache %s is damaged (module files %v): remove it and build again", t.dir, slices.Sorted(maps.Keys(missing)))
 	}
 	err := walkDeb(ctx, debPath, func(name string, r io.Reader) error {
 		if !missing[name] {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/kite-vm/kite/agent/protocol"
 	"github.com/kite-vm/kite/internal/cleanup"
 	"github.com/kite-vm/kite/qemu"
 	"github.com/kite-vm/kite/vm/attach"
@@ -50,14 +51,23 @@ func (p *Physical) Attach(ctx context.Context, host *cleanup.Stack) (attach.Plug
 	if err != nil {
 		return attach.Plugged{}, errors.Join(fmt.Errorf("passing interface %q through: %w", p.Record.Name, err), fn.Clean())
 	}
-	host.AddCtx("give VF "+p.Record.BDF+" back as "+p.Record.Name, func(ctx context.Context) error {
-		ctx, cancel := context.WithTimeout(ctx, rebindWait+5*time.Second)
-		defer cancel()
-		return p.Record.Restore(ctx, rebinder{fn: &fn, root: p.SysfsRoot})
-	})
+	if k, ok := p.Function.(netdevKeeper); ok && k.KeepsHostNetdev() {
+		host.Push("detach "+p.Function.Name(), &fn)
+	} else {
+		host.AddCtx("give VF "+p.Record.BDF+" back as "+p.Record.Name, func(ctx context.Context) error {
+			ctx, cancel := context.WithTimeout(ctx, rebindWait+5*time.Second)
+			defer cancel()
+			return p.Record.Restore(ctx, rebinder{fn: &fn, root: p.SysfsRoot})
+		})
+	}
 	p.Endpoint.mu.Lock()
 	p.Endpoint.mac, p.Endpoint.queues = p.Record.MAC, 1
 	p.Endpoint.mu.Unlock()
+	if ad, ok := plugged.Guest.(attach.AddDevice); ok && ad.Device.GetMode() == protocol.DeviceMode_DEVICE_MODE_VFIO {
+		// The guest gives the VF to its own vfio-pci (devices.vfio_mode
+		// "vfio", for DPDK): no netdev to configure there.
+		return plugged, nil
+	}
 	iface := guestInterface(p.Endpoint.Link, p.Record.MAC, p.Endpoint.MTU)
 	iface.GuestPciPath = p.GuestPath
 	cfg := attach.ConfigureInterface{Interface: iface, Routes: p.Endpoint.Routes, Neighbors: p.Endpoint.Neighbors,
@@ -67,6 +77,13 @@ func (p *Physical) Attach(ctx context.Context, host *cleanup.Stack) (attach.Plug
 		steps = attach.Steps{plugged.Guest, cfg}
 	}
 	return attach.Plugged{Device: plugged.Device, Guest: steps}, nil
+}
+
+// netdevKeeper is a function whose attach leaves the host's netdev where
+// it was (a stand-in QEMU emulates, in tests: devicemgr.StandIn), so there
+// is nothing to rebuild when it is detached.
+type netdevKeeper interface {
+	KeepsHostNetdev() bool
 }
 
 // rebinder gives a VF back to its host driver (the function's own undo)

@@ -37,6 +37,13 @@ type DaemonConfig struct {
 	Config *configs.Config
 	// Bundle is the absolute path of the OCI bundle.
 	Bundle string
+	// Dir is the sandbox directory (SandboxDir), which `kite create` made:
+	// the engine's, and the control socket's.
+	Dir string
+	// Netns, when set, is the network namespace Kite made for the
+	// container (NewNetns), which hooks have configured: the VM takes its
+	// interfaces as those of a pod netns the spec named.
+	Netns string
 	// ConsoleSocket, for a container with a terminal, is the unix socket
 	// the terminal's master is sent to.
 	ConsoleSocket string
@@ -48,6 +55,9 @@ type DaemonConfig struct {
 	// Logger receives what happens after create has returned; nil
 	// discards it.
 	Logger *slog.Logger
+	// Create makes the sandbox: nil is sandbox.Create (a VM booted for
+	// it); a warm process of the pool gives its warm VM's Creator.
+	Create sandbox.CreateFunc
 }
 
 // daemon is the running sandbox process: an adapter from the control
@@ -63,6 +73,9 @@ type daemon struct {
 	term   *hostTerminal // nil without a terminal
 
 	opMu sync.Mutex // serializes the requests that change the container
+
+	// stopped is closed once the container's end is recorded (setStopped).
+	stopped chan struct{}
 
 	mu      sync.Mutex
 	st      state.State // guarded by mu
@@ -109,14 +122,21 @@ func create(ctx context.Context, cfg DaemonConfig) (_ *daemon, err error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &daemon{id: cfg.ID, log: cfg.Logger, handle: h, st: st}
+	d := &daemon{id: cfg.ID, log: cfg.Logger, handle: h, st: st, stopped: make(chan struct{})}
 	var cu cleanup.Stack
 	defer func() {
 		if cerr := cu.Clean(); cerr != nil {
 			d.log.Error("undoing a failed create", "err", cerr)
 		}
 	}()
-	sb, err := sandbox.Create(ctx, sandbox.Config{ID: cfg.ID, Dir: h.Dir(), Config: cfg.Config, Root: cfg.Store.Root,
+	if cfg.Dir == "" {
+		cfg.Dir = h.Dir()
+	}
+	create := cfg.Create
+	if create == nil {
+		create = sandbox.Create
+	}
+	sb, err := create(ctx, sandbox.Config{ID: cfg.ID, Dir: cfg.Dir, Config: cfg.Config, Root: cfg.Store.Root, JoinCgroup: true,
 		Observer: d, Logger: cfg.Logger}, ctr)
 	if err != nil {
 		return nil, err
@@ -130,7 +150,7 @@ func create(ctx context.Context, cfg DaemonConfig) (_ *daemon, err error) {
 	if d.c, err = d.sb.CreateContainer(ctx, ctr, pio); err != nil {
 		return nil, err
 	}
-	if d.ln, err = control.Listen(filepath.Join(h.Dir(), control.ControlSocketName)); err != nil {
+	if d.ln, err = control.Listen(filepath.Join(cfg.Dir, control.ControlSocketName)); err != nil {
 		return nil, err
 	}
 	cu.Add("closing the control socket", d.ln.Close)
@@ -145,6 +165,15 @@ func create(ctx context.Context, cfg DaemonConfig) (_ *daemon, err error) {
 }
 
 // load reads and converts the bundle.
+// ContainerOf is the container cfg's bundle describes, as RunDaemon would
+// create it: a warm process checks a claim's pod against its VM with it.
+func ContainerOf(cfg DaemonConfig) (*spec.Container, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return load(cfg)
+}
+
 func load(cfg DaemonConfig) (*spec.Container, error) {
 	s, err := spec.Load(cfg.Bundle)
 	if err != nil {
@@ -153,6 +182,9 @@ func load(cfg DaemonConfig) (*spec.Container, error) {
 	ctr, err := spec.Convert(s, spec.Input{ContainerID: cfg.ID, Bundle: cfg.Bundle})
 	if err != nil {
 		return nil, err
+	}
+	if cfg.Netns != "" {
+		ctr.NetnsPath = cfg.Netns
 	}
 	if ctr.Terminal && cfg.ConsoleSocket == "" {
 		return nil, fmt.Errorf("%w: process.terminal is set but no console socket was given (--console-socket)", control.ErrInvalidArgument)

@@ -2,11 +2,10 @@ package oci
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"path/filepath"
+	"os"
+	"syscall"
 
-	"github.com/kite-vm/kite/oci/control"
 	"github.com/kite-vm/kite/oci/state"
 	"github.com/kite-vm/kite/sandbox"
 )
@@ -16,15 +15,20 @@ import (
 // engine's cleanup from its crash record (the VM's processes, mounts, lock
 // files, bindings, claims, the VM's directory), then this front end's own
 // files. The caller holds the container's lock.
-func CleanupDead(ctx context.Context, h *state.Handle, _ state.State) error {
-	if err := sandbox.Cleanup(ctx, h.Dir()); err != nil {
-		return fmt.Errorf("cleaning up container %q: %w", h.ID(), err)
+func CleanupDead(ctx context.Context, h *state.Handle, st state.State) error {
+	// An init proxy outlives its sandbox process only briefly (it exits
+	// when it loses its watch), or not at all; a create that failed half
+	// way may have left one waiting to proceed.
+	if p := (state.Proc{}); st.InitPid > 0 && p.Alive(st.InitPid, st.InitPidStartTime) {
+		syscall.Kill(st.InitPid, syscall.SIGKILL)
 	}
-	var errs []error
-	for _, name := range []string{control.ControlSocketName, DaemonLogName} {
-		errs = append(errs, removeIfExists(filepath.Join(h.Dir(), name)))
+	dir := sandboxDirOf(h, st)
+	if _, err := os.Stat(dir); err == nil {
+		if err := sandbox.Cleanup(ctx, dir); err != nil {
+			return fmt.Errorf("cleaning up container %q: %w", h.ID(), err)
+		}
 	}
-	if err := errors.Join(errs...); err != nil {
+	if err := removeFrontEndFiles(h, st); err != nil {
 		return fmt.Errorf("cleaning up container %q: %w", h.ID(), err)
 	}
 	return h.Remove()

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"slices"
 
 	"github.com/kite-vm/kite/oci/control"
@@ -27,8 +26,16 @@ func (d *daemon) Start(ctx context.Context) error {
 	return nil
 }
 
-// Kill signals the init process, or every process of the container.
+// Kill signals the init process, or every process of the container, or
+// an exec.
 func (d *daemon) Kill(ctx context.Context, req control.KillRequest) error {
+	if req.ExecID != "" {
+		p, err := d.c.Exec(req.ExecID)
+		if err != nil {
+			return err
+		}
+		return p.Signal(ctx, req.Signal, false)
+	}
 	return d.c.Init().Signal(ctx, req.Signal, req.All)
 }
 
@@ -128,11 +135,20 @@ func (d *daemon) Shutdown(_ context.Context, req control.ShutdownRequest) error 
 		d.mu.Unlock()
 		return fmt.Errorf("%w: cannot delete container %q that is not stopped: %s", control.ErrFailedPrecondition, d.id, cur)
 	}
+	d.mu.Unlock()
+	if req.Force {
+		d.killInit()
+	}
+	d.mu.Lock()
 	d.removed = true
 	d.mu.Unlock()
 	err := d.teardown()
+	d.setStopped(sandbox.UnknownExit) // for the watchers: the state is gone
 	// The socket goes with the listener; Serve then ends.
-	err = errors.Join(err, d.ln.Close(), removeIfExists(filepath.Join(d.handle.Dir(), DaemonLogName)))
+	d.mu.Lock()
+	st := d.st
+	d.mu.Unlock()
+	err = errors.Join(err, d.ln.Close(), removeFrontEndFiles(d.handle, st))
 	if err != nil {
 		return fmt.Errorf("deleting container %q: %w", d.id, err)
 	}

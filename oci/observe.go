@@ -31,7 +31,8 @@ func (d *daemon) Degraded(reason string) {
 	d.writeLocked()
 }
 
-// setStopped records the container's end, once.
+// setStopped records the container's end, once, then tells the init's
+// watchers (stopped).
 func (d *daemon) setStopped(code int) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -41,6 +42,7 @@ func (d *daemon) setStopped(code int) {
 	d.st.Status = state.StatusStopped
 	d.st.ExitCode = &code
 	d.writeLocked()
+	close(d.stopped)
 }
 
 // setStatus moves the container from one status to another, unless it has

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/creack/pty"
+	"github.com/kite-vm/kite/oci/control"
 	"github.com/kite-vm/kite/spec"
 	"golang.org/x/sys/unix"
 )
@@ -43,6 +44,22 @@ func openTerminal(controlling bool) (*hostTerminal, error) {
 		}
 	}
 	return t, nil
+}
+
+// NewConsole allocates a raw host terminal for a process, sends its master
+// to the console socket at path (runc's protocol) and returns the slave,
+// which becomes the process's stdio.
+func NewConsole(path string) (*os.File, error) {
+	t, err := openTerminal(false)
+	if err != nil {
+		return nil, err
+	}
+	if err := control.SendConsole(path, t.master); err != nil {
+		t.close()
+		return nil, err
+	}
+	t.master.Close() // the caller holds it now
+	return t.slave, nil
 }
 
 func (t *hostTerminal) close() {

@@ -1,6 +1,9 @@
 package qemu
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"os"
+)
 
 // ChardevBackend is the kind of a character device.
 type ChardevBackend string
@@ -16,6 +19,10 @@ type Chardev struct {
 	ID      string
 	Backend ChardevBackend
 	Path    string
+	// FD, for a socket, is the reference (fd number, or getfd name over
+	// QMP) of a socket passed to QEMU instead of Path: a listening one with
+	// Server, a connected one without.
+	FD string
 	// Server makes QEMU listen on a socket. It never waits for a client
 	// (wait=off): QEMU must not block at startup on a peer.
 	Server bool
@@ -28,6 +35,9 @@ type Chardev struct {
 // Arg renders the -chardev value.
 func (c Chardev) Arg() string {
 	props := []Prop{Str("id", c.ID), Str("path", c.Path)}
+	if c.Backend == ChardevSocket && c.FD != "" {
+		props[1] = Str("fd", c.FD)
+	}
 	if c.Backend == ChardevSocket {
 		props = append(props, Bool("server", c.Server))
 		if c.Server {
@@ -46,9 +56,14 @@ func (c Chardev) MarshalJSON() ([]byte, error) {
 	switch c.Backend {
 	case ChardevSocket:
 		path := newJSONObject()
-		path.str("path", c.Path)
 		addr := newJSONObject()
-		addr.str("type", "unix")
+		if c.FD != "" {
+			path.str("str", c.FD)
+			addr.str("type", "fd")
+		} else {
+			path.str("path", c.Path)
+			addr.str("type", "unix")
+		}
 		addr.set("data", path)
 		data.set("addr", addr)
 		data.prop(Bool("server", c.Server))
@@ -67,6 +82,16 @@ func (c Chardev) MarshalJSON() ([]byte, error) {
 	o.str("id", c.ID)
 	o.set("backend", backend)
 	return json.Marshal(o)
+}
+
+// clientSocket is the chardev of a socket QEMU connects to: conn, passed
+// as an fd, when set, or path.
+func clientSocket(id, path string, conn *os.File, fds FDs, reconnect int) Chardev {
+	c := Chardev{ID: id, Backend: ChardevSocket, Path: path, Reconnect: reconnect}
+	if conn != nil {
+		c.FD, c.Reconnect = fds.Ref(conn), 0
+	}
+	return c
 }
 
 // Netdev is a -netdev (QMP netdev_add), e.g. Type "tap" or "vhost-user".

@@ -1,5 +1,7 @@
 package qemu
 
+import "os"
+
 const blkKind = "virtio-blk"
 
 // AIO is the host I/O engine of a block device.
@@ -24,6 +26,11 @@ type VirtioBlk struct {
 	ReadOnly   bool
 	DirectIO   bool // cache.direct=on: O_DIRECT, bypassing the host page cache
 	AIO        AIO
+	// File, when set, is Path opened by the caller (read-write, or
+	// read-only with ReadOnly), passed to QEMU in an fd set (DeviceFDSet(ID)
+	// on the command line, a free one when hot-plugged): an unprivileged
+	// QEMU may not open Path. nil lets QEMU open Path.
+	File *os.File
 }
 
 // Validate checks the spec alone.
@@ -44,18 +51,30 @@ func (b VirtioBlk) Validate() error {
 }
 
 // Parts returns the protocol node, the format node and the device.
-func (b VirtioBlk) Parts(FDs) Parts {
+func (b VirtioBlk) Parts(fds FDs) Parts {
 	driver := "file"
 	if b.HostDevice {
 		driver = "host_device"
 	}
-	file := []Prop{Str("filename", b.Path)}
+	var sets []FDSet
+	filename := b.Path
+	if b.File != nil {
+		s := FDSet{ID: DeviceFDSet(b.ID), File: b.File, Ref: fds.Ref(b.File)}
+		if c, ok := fds.(FDSetChooser); ok {
+			if id, ok := c.FDSetID(b.File); ok {
+				s.ID = id
+			}
+		}
+		sets, filename = append(sets, s), FDSetPath(s.ID)
+	}
+	file := []Prop{Str("filename", filename)}
 	file = onIf(file, "read-only", b.ReadOnly)
 	file = strIf(file, "aio", string(b.AIO))
 	file = onIf(file, "cache.direct", b.DirectIO)
 	format := []Prop{Str("file", b.fileNode())}
 	format = onIf(format, "read-only", b.ReadOnly)
 	return Parts{
+		FDSets: sets,
 		Blockdevs: []Blockdev{
 			{Driver: driver, NodeName: b.fileNode(), Props: file},
 			{Driver: "raw", NodeName: b.ID, Props: format},

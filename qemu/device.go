@@ -19,17 +19,25 @@ type Device interface {
 // QEMU needs them created. Adding a device over QMP walks the lists in the
 // order of the fields; removing it walks them backwards.
 type Parts struct {
+	FDSets    []FDSet
 	Objects   []Object
 	Chardevs  []Chardev
 	Netdevs   []Netdev
 	Fsdevs    []Fsdev
 	Blockdevs []Blockdev
 	Devices   []DeviceProps
+
+	// handed are files passed to QEMU that it reopens through
+	// /proc/self/fd, for Start's access check.
+	handed []pathUse
 }
 
 // Args renders the parts as command-line arguments.
 func (p Parts) Args() []string {
 	var args []string
+	for _, s := range p.FDSets {
+		args = append(args, "-add-fd", opts("", Str("fd", s.Ref), Int("set", s.ID)))
+	}
 	for _, o := range p.Objects {
 		args = append(args, "-object", o.Arg())
 	}
@@ -58,19 +66,24 @@ type FDs interface {
 }
 
 // fdTable numbers files for exec.Cmd.ExtraFiles: the i-th distinct file is
-// fd 3+i in QEMU.
+// fd base+i in QEMU.
 type fdTable struct {
+	base  int // the first file's fd; 0 means 3, the first after stdio
 	files []*os.File
 }
 
 func (t *fdTable) Ref(f *os.File) string {
+	base := t.base
+	if base == 0 {
+		base = 3
+	}
 	for i, g := range t.files {
 		if g == f {
-			return strconv.Itoa(3 + i)
+			return strconv.Itoa(base + i)
 		}
 	}
 	t.files = append(t.files, f)
-	return strconv.Itoa(3 + len(t.files) - 1)
+	return strconv.Itoa(base + len(t.files) - 1)
 }
 
 // NamedFD is a file to send to QEMU with the QMP getfd command under Name.
@@ -85,6 +98,22 @@ type NamedFD struct {
 type NamedFDs struct {
 	Prefix string
 	Files  []NamedFD
+	// Sets are the fd sets chosen for the files that go into one (FDSet),
+	// free in the running QEMU; a file without one gets its device's
+	// DeviceFDSet.
+	Sets map[*os.File]int64
+}
+
+// FDSetChooser is implemented by FDs that choose the fd set of a file
+// themselves (hot plug picks one the running QEMU does not use).
+type FDSetChooser interface {
+	FDSetID(f *os.File) (int64, bool)
+}
+
+// FDSetID implements FDSetChooser.
+func (n *NamedFDs) FDSetID(f *os.File) (int64, bool) {
+	id, ok := n.Sets[f]
+	return id, ok
 }
 
 // Ref implements FDs.

@@ -11,6 +11,14 @@
 // to QEMU (tap queues, vhost fds) are referenced through an FDs allocator:
 // fd numbers on the command line, getfd names over QMP.
 //
+// Start confines QEMU (docs/security.md): with Config.Seccomp, QEMU's own
+// seccomp filter; with StartOptions.User, an unprivileged user holding no
+// capability but those its command line needs (capsOf). QEMU then opens no
+// path of the VM directory: Start passes it the QMP listener and the
+// console, devices pass connected sockets (a SerialPort's or VirtioFS's
+// Conn), disks in fd sets (FDSet) and NVDIMM images open, and Start checks,
+// as that user, the paths QEMU still opens itself.
+//
 // The package never logs and never talks QMP itself: stopping takes a Quitter,
 // which the QMP client satisfies.
 package qemu

@@ -1,9 +1,6 @@
 package qemu
 
-import (
-	"path/filepath"
-	"strconv"
-)
+import "strconv"
 
 const mib = 1 << 20
 
@@ -19,22 +16,29 @@ type Memory struct {
 	// the caller's back: a VM that may get vhost-user devices hot-plugged
 	// later must be started with it, and only the caller knows that.
 	Shared bool
-	// Hugepages, when set, puts the shared RAM in a file on a hugetlbfs
-	// mount instead of a memfd. It needs Shared: huge-page RAM is for pods
-	// whose vhost-user backends (DPDK) map it, and DPDK wants huge pages.
+	// Hugepages, when set, takes the shared RAM from the host's huge page
+	// pool (a hugetlb memfd) instead of normal pages. It needs Shared:
+	// huge-page RAM is for pods whose vhost-user backends (DPDK) map it,
+	// and DPDK wants huge pages.
 	Hugepages *Hugepages
+	// File backs the RAM with this file (memory-backend-file) rather than
+	// anonymous memory or a memfd: a VM template's RAM. With Shared the
+	// guest writes into the file (the template VM, saved with its RAM left
+	// there); without, the file's pages are mapped copy-on-write, shared
+	// with every other VM mapping them until the guest writes one (a
+	// template's clone). QEMU 7.2 opens the file read-write either way.
+	File string
 	// Slots and MaxMiB reserve hotpluggable memory space; every NVDIMM takes
 	// a slot and its size out of MaxMiB-SizeMiB.
 	Slots  int
 	MaxMiB int
 }
 
-// Hugepages is a hugetlbfs backing for the guest RAM.
+// Hugepages is a huge-page backing for the guest RAM: a memfd from the
+// kernel's pool of PageMiB pages (MFD_HUGETLB), which needs no hugetlbfs
+// mount and no file QEMU would create in one, and leaves nothing behind.
 type Hugepages struct {
-	// MountPath is a hugetlbfs mount (e.g. /dev/hugepages). QEMU creates its
-	// RAM file there and unlinks it at once, so nothing is left behind.
-	MountPath string
-	// PageMiB is the mount's page size; Memory.SizeMiB must be a multiple.
+	// PageMiB is the huge page size; Memory.SizeMiB must be a multiple.
 	PageMiB int
 	// HostNodes binds the RAM to these host NUMA nodes (policy=bind), the
 	// nodes of the devices passed through, so their DMA stays local. Empty:
@@ -56,6 +60,12 @@ func (m Memory) Validate() error {
 	if m.Slots == 0 && m.MaxMiB != 0 {
 		return invalid("", "", "Memory.MaxMiB", "needs Slots > 0")
 	}
+	if m.File != "" {
+		if m.Hugepages != nil {
+			return invalid("", "", "Memory.File", "cannot back huge-page RAM (Hugepages takes it from a hugetlb memfd)")
+		}
+		return checkPath("", "", "Memory.File", m.File)
+	}
 	if m.Hugepages != nil {
 		return m.Hugepages.validate(m)
 	}
@@ -66,8 +76,6 @@ func (h Hugepages) validate(m Memory) error {
 	switch {
 	case !m.Shared:
 		return invalid("", "", "Memory.Hugepages", "needs Memory.Shared")
-	case !filepath.IsAbs(h.MountPath):
-		return invalid("", "", "Memory.Hugepages.MountPath", "%q is not an absolute path", h.MountPath)
 	case h.PageMiB <= 0:
 		return invalid("", "", "Memory.Hugepages.PageMiB", "must be > 0, got %d", h.PageMiB)
 	case m.SizeMiB%h.PageMiB != 0:
@@ -90,20 +98,25 @@ func (m Memory) args() []string {
 		props = append(props, Int("slots", int64(m.Slots)), Str("maxmem", strconv.Itoa(m.MaxMiB)+"M"))
 	}
 	args := []string{"-m", opts(size, props...)}
-	if m.Shared {
+	if m.Shared || m.File != "" {
 		args = append(args, "-object", m.backend().Arg(), "-numa", opts("node", Str("memdev", memObjectID)))
 	}
 	return args
 }
 
-// backend is the shared RAM's backend: a memfd, or a file on hugetlbfs.
+// backend is the RAM's backend: a file (File), or a shared memfd, of huge
+// pages or not.
 func (m Memory) backend() Object {
-	size := Int("size", int64(m.SizeMiB)*mib)
+	if m.File != "" {
+		return Object{QOMType: "memory-backend-file", ID: memObjectID, Props: []Prop{
+			Int("size", int64(m.SizeMiB)*mib), Str("mem-path", m.File), Bool("share", m.Shared)}}
+	}
+	props := []Prop{Int("size", int64(m.SizeMiB)*mib), Bool("share", true)}
 	h := m.Hugepages
 	if h == nil {
-		return Object{QOMType: "memory-backend-memfd", ID: memObjectID, Props: []Prop{size, Bool("share", true)}}
+		return Object{QOMType: "memory-backend-memfd", ID: memObjectID, Props: props}
 	}
-	props := []Prop{size, Str("mem-path", h.MountPath), Bool("share", true)}
+	props = append(props, Bool("hugetlb", true), Int("hugetlbsize", int64(h.PageMiB)*mib))
 	// The command line takes a list as the key repeated once per value.
 	for _, n := range h.HostNodes {
 		props = append(props, Str("host-nodes", strconv.Itoa(n)))
@@ -111,5 +124,5 @@ func (m Memory) backend() Object {
 	if len(h.HostNodes) > 0 {
 		props = append(props, Str("policy", "bind"))
 	}
-	return Object{QOMType: "memory-backend-file", ID: memObjectID, Props: props}
+	return Object{QOMType: "memory-backend-memfd", ID: memObjectID, Props: props}
 }

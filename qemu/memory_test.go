@@ -8,7 +8,7 @@ import (
 )
 
 func hugepages(nodes ...int) *Hugepages {
-	return &Hugepages{MountPath: "/dev/hugepages", PageMiB: 2, HostNodes: nodes}
+	return &Hugepages{PageMiB: 2, HostNodes: nodes}
 }
 
 func TestMemoryArgs(t *testing.T) {
@@ -22,15 +22,15 @@ func TestMemoryArgs(t *testing.T) {
 		{"memfd", Memory{SizeMiB: 256, Shared: true},
 			append([]string{"-m", "256M", "-object", "memory-backend-memfd,id=mem,size=268435456,share=on"}, numa...)},
 		{"hugepages unbound", Memory{SizeMiB: 256, Shared: true, Hugepages: hugepages()},
-			append([]string{"-m", "256M", "-object", "memory-backend-file,id=mem,size=268435456,mem-path=/dev/hugepages,share=on"}, numa...)},
+			append([]string{"-m", "256M", "-object", "memory-backend-memfd,id=mem,size=268435456,share=on,hugetlb=on,hugetlbsize=2097152"}, numa...)},
 		{"hugepages on node 1", Memory{SizeMiB: 512, Shared: true, Hugepages: hugepages(1), Slots: 2, MaxMiB: 2048},
 			append([]string{"-m", "512M,slots=2,maxmem=2048M", "-object",
-				"memory-backend-file,id=mem,size=536870912,mem-path=/dev/hugepages,share=on,host-nodes=1,policy=bind"}, numa...)},
+				"memory-backend-memfd,id=mem,size=536870912,share=on,hugetlb=on,hugetlbsize=2097152,host-nodes=1,policy=bind"}, numa...)},
 		{"hugepages on two nodes", Memory{SizeMiB: 256, Shared: true, Hugepages: hugepages(0, 2)},
 			append([]string{"-m", "256M", "-object",
-				"memory-backend-file,id=mem,size=268435456,mem-path=/dev/hugepages,share=on,host-nodes=0,host-nodes=2,policy=bind"}, numa...)},
-		{"comma in mount path", Memory{SizeMiB: 2, Shared: true, Hugepages: &Hugepages{MountPath: "/mnt/a,b", PageMiB: 2}},
-			append([]string{"-m", "2M", "-object", "memory-backend-file,id=mem,size=2097152,mem-path=/mnt/a,,b,share=on"}, numa...)},
+				"memory-backend-memfd,id=mem,size=268435456,share=on,hugetlb=on,hugetlbsize=2097152,host-nodes=0,host-nodes=2,policy=bind"}, numa...)},
+		{"1 GiB pages", Memory{SizeMiB: 2048, Shared: true, Hugepages: &Hugepages{PageMiB: 1024}},
+			append([]string{"-m", "2048M", "-object", "memory-backend-memfd,id=mem,size=2147483648,share=on,hugetlb=on,hugetlbsize=1073741824"}, numa...)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if err := tc.m.Validate(); err != nil {
@@ -50,8 +50,7 @@ func TestMemoryValidateHugepages(t *testing.T) {
 		field string
 	}{
 		{"not shared", Memory{SizeMiB: 256, Hugepages: hugepages()}, "Memory.Hugepages"},
-		{"relative mount", Memory{SizeMiB: 256, Shared: true, Hugepages: &Hugepages{MountPath: "hugepages", PageMiB: 2}}, "Memory.Hugepages.MountPath"},
-		{"no page size", Memory{SizeMiB: 256, Shared: true, Hugepages: &Hugepages{MountPath: "/dev/hugepages"}}, "Memory.Hugepages.PageMiB"},
+		{"no page size", Memory{SizeMiB: 256, Shared: true, Hugepages: &Hugepages{}}, "Memory.Hugepages.PageMiB"},
 		{"odd size", Memory{SizeMiB: 255, Shared: true, Hugepages: hugepages()}, "Memory.SizeMiB"},
 		{"negative node", Memory{SizeMiB: 256, Shared: true, Hugepages: hugepages(-1)}, "Memory.Hugepages.HostNodes"},
 		{"node past MAX_NODES", Memory{SizeMiB: 256, Shared: true, Hugepages: hugepages(128)}, "Memory.Hugepages.HostNodes"},

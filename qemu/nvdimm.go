@@ -1,5 +1,7 @@
 package qemu
 
+import "os"
+
 const nvdimmKind = "nvdimm"
 
 // NVDIMM is an emulated persistent-memory DIMM backed by a host file: with a
@@ -12,6 +14,12 @@ type NVDIMM struct {
 	Size     int64  // bytes mapped from Path
 	ReadOnly bool   // QEMU demands Unarmed with it
 	Unarmed  bool   // tells the guest the DIMM cannot persist writes
+	// File, when set, is Path opened by the caller (read-only with
+	// ReadOnly), passed to QEMU, which opens it as /proc/self/fd/N: QEMU
+	// 7.2's file memory backend takes a path only, and this one needs no
+	// search permission on Path's directories, only read (and write)
+	// permission on the image itself. nil lets QEMU open Path.
+	File *os.File
 }
 
 // Validate checks the spec alone.
@@ -30,8 +38,14 @@ func (n NVDIMM) Validate() error {
 
 // Parts returns the file memory backend and the nvdimm device (not PCI: it
 // has no bus).
-func (n NVDIMM) Parts(FDs) Parts {
-	props := []Prop{Str("mem-path", n.Path), Int("size", n.Size), Bool("share", true)}
+func (n NVDIMM) Parts(fds FDs) Parts {
+	path := n.Path
+	var handed []pathUse
+	if n.File != nil {
+		path = "/proc/self/fd/" + fds.Ref(n.File)
+		handed = append(handed, pathUse{what: "NVDIMM image of " + n.ID, path: n.Path, file: n.File, write: !n.ReadOnly})
+	}
+	props := []Prop{Str("mem-path", path), Int("size", n.Size), Bool("share", true)}
 	props = onIf(props, "readonly", n.ReadOnly)
 	var dev []Prop
 	dev = append(dev, Str("memdev", n.ID))
@@ -39,6 +53,7 @@ func (n NVDIMM) Parts(FDs) Parts {
 	return Parts{
 		Objects: []Object{{QOMType: "memory-backend-file", ID: n.ID, Props: props}},
 		Devices: []DeviceProps{{Driver: "nvdimm", ID: n.ID, Props: dev}},
+		handed:  handed,
 	}
 }
 

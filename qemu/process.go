@@ -10,6 +10,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/kite-vm/kite/internal/fdclose"
 	"github.com/kite-vm/kite/internal/tether"
 )
 
@@ -21,6 +22,11 @@ type StartOptions struct {
 	LogPath string
 	Env     []string // nil inherits ours
 	Dir     string   // "" inherits ours
+	// User runs QEMU unprivileged (LookupUser), with no capability but
+	// Cmdline.Caps; nil keeps ours (root). Start first checks that the user
+	// can open what QEMU opens by path (kernel, initrd, NVDIMM images,
+	// disks, sockets) and hands it the VFIO groups of the command line.
+	User *User
 }
 
 // Process is a running (or exited) QEMU started by Start.
@@ -28,7 +34,8 @@ type Process struct {
 	cmd      *exec.Cmd
 	cmdline  Cmdline
 	logPath  string
-	logStart int64 // where this run's output begins in logPath
+	logStart int64         // where this run's output begins in logPath
+	console  *consoleDrain // nil without a console log
 	done     chan struct{}
 	exitErr  error // written once before done is closed
 }
@@ -42,16 +49,24 @@ type Process struct {
 // and of the console log.
 //
 // QEMU runs in its own process group, so a signal aimed at our terminal's
-// group does not reach it, and without a parent-death signal: the owner
-// decides when it ends. The caller keeps ownership of the files in
-// c.ExtraFiles and may close them once Start returns.
+// group does not reach it, tethered to this process (internal/tether),
+// with no descriptor but stdio, the ones Build handed over and
+// c.ExtraFiles, and, with o.User, as that user with c.Caps alone. The
+// caller keeps ownership of the files in c.ExtraFiles and may close them
+// once Start returns.
 func Start(ctx context.Context, c Cmdline, o StartOptions) (*Process, error) {
 	if c.Path == "" || c.QMPSocket == "" || o.LogPath == "" {
 		return nil, fmt.Errorf("starting qemu: %w: Cmdline.Path, Cmdline.QMPSocket and StartOptions.LogPath are required", ErrInvalid)
 	}
-	// A socket file left by an earlier QEMU must not be taken for ours.
-	if err := os.Remove(c.QMPSocket); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("removing stale QMP socket %q: %w", c.QMPSocket, err)
+	if len(c.handover) == 0 {
+		// QEMU binds the socket (a Cmdline made by hand): a socket file
+		// left by an earlier QEMU must not be taken for ours.
+		if err := os.Remove(c.QMPSocket); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("removing stale QMP socket %q: %w", c.QMPSocket, err)
+		}
+	}
+	if err := c.prepare(o.User); err != nil {
+		return nil, fmt.Errorf("starting qemu: %w", err)
 	}
 	p, err := spawn(c, o)
 	if err != nil {
@@ -73,25 +88,97 @@ func spawn(c Cmdline, o StartOptions) (*Process, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening qemu log: %w", err)
 	}
+	hand, console, err := c.openHandover()
+	if err != nil {
+		c.removeQMPSocket()
+		return nil, err
+	}
+	defer closeAll(hand) // the child has its own copies
+	started := false
+	defer func() {
+		if !started && console != nil {
+			console.close()
+		}
+	}()
 	cmd := exec.Command(c.Path, c.Args...)
 	cmd.Stdout, cmd.Stderr = log, log
-	cmd.ExtraFiles = c.ExtraFiles
+	cmd.ExtraFiles = append(hand, c.ExtraFiles...)
 	cmd.Env, cmd.Dir = o.Env, o.Dir
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	// Tethered: it dies with the process that owns the sandbox, and so
-	// never runs on unseen after that process was killed.
-	if err := tether.Start(cmd); err != nil {
+	if o.User != nil {
+		cmd.SysProcAttr.Credential = o.User.credential()
+		for _, cp := range c.Caps {
+			cmd.SysProcAttr.AmbientCaps = append(cmd.SysProcAttr.AmbientCaps, uintptr(cp))
+		}
+	}
+	// No descriptor of ours but stdio and ExtraFiles reaches QEMU, even one
+	// inherited without close-on-exec by the process that started us.
+	if err := fdclose.OnExec(); err != nil {
+		c.removeQMPSocket()
 		return nil, fmt.Errorf("starting qemu %q: %w", c.Path, err)
 	}
-	p := &Process{cmd: cmd, cmdline: c, logPath: o.LogPath, logStart: st.Size(), done: make(chan struct{})}
+	// Tethered: it dies with the process that owns the sandbox, and so
+	// never runs on unseen after that process was killed. The credentials
+	// above are applied before the parent-death signal is armed.
+	if err := tether.Start(cmd); err != nil {
+		c.removeQMPSocket()
+		return nil, fmt.Errorf("starting qemu %q: %w", c.Path, err)
+	}
+	started = true
+	p := &Process{cmd: cmd, cmdline: c, logPath: o.LogPath, logStart: st.Size(), console: console, done: make(chan struct{})}
+	// Written before the reaper runs, which removes it once QEMU is gone.
+	if len(c.handover) > 0 && c.PidFile != "" {
+		if err := writePidFile(c.PidFile, p.Pid()); err != nil {
+			p.cmd.Process.Signal(syscall.SIGKILL)
+			go p.reap()
+			<-p.done
+			return nil, err
+		}
+	}
 	go p.reap()
 	return p, nil
 }
 
+// prepare checks what an unprivileged QEMU opens by path (unless it keeps
+// CAP_DAC_OVERRIDE, which reaches every path) and hands it its VFIO
+// groups.
+func (c Cmdline) prepare(u *User) error {
+	if u == nil {
+		return nil
+	}
+	if !hasCap(c.Caps, CapDACOverride) {
+		if err := checkAccess(u, c.uses); err != nil {
+			return err
+		}
+	}
+	for _, bdf := range c.vfio {
+		if err := HandOverVFIO("/sys", bdf, u); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// removeQMPSocket removes the socket Start bound, when QEMU did not start.
+func (c Cmdline) removeQMPSocket() {
+	if len(c.handover) > 0 {
+		os.Remove(c.QMPSocket)
+	}
+}
+
+func closeAll(files []*os.File) {
+	for _, f := range files {
+		f.Close()
+	}
+}
+
 // reap waits for QEMU, then removes the pidfile if it still names our QEMU
-// (QEMU removes it on a clean exit, not when killed).
+// (QEMU removes one it wrote on a clean exit, not when killed; Start's is
+// never QEMU's to remove).
 func (p *Process) reap() {
 	err := p.cmd.Wait()
+	p.finishConsole()
+	p.cmdline.removeQMPSocket() // bound by Start: QEMU does not remove it
 	if pf := p.cmdline.PidFile; pf != "" {
 		if b, rerr := os.ReadFile(pf); rerr == nil && strings.TrimSpace(string(b)) == strconv.Itoa(p.Pid()) {
 			os.Remove(pf)

@@ -1,5 +1,7 @@
 package qemu
 
+import "os"
+
 const serialPortKind = "serial-port"
 
 // SerialPort is a virtio-serial port on its own virtio-serial-pci controller,
@@ -15,6 +17,10 @@ type SerialPort struct {
 	// Reconnect (seconds) makes QEMU reconnect to SocketPath after the host
 	// side closed it, so a restarted host process can reach the agent again.
 	Reconnect int
+	// Conn, when set, is a socket already connected to SocketPath, passed
+	// to QEMU in its stead (an unprivileged QEMU cannot reach the path);
+	// it cannot reconnect.
+	Conn *os.File
 }
 
 // Validate checks the spec alone.
@@ -28,15 +34,18 @@ func (s SerialPort) Validate() error {
 	if s.Reconnect < 0 {
 		return invalid(serialPortKind, s.ID, "Reconnect", "%d is negative", s.Reconnect)
 	}
+	if s.Conn != nil && s.Reconnect > 0 {
+		return invalid(serialPortKind, s.ID, "Reconnect", "needs SocketPath: a passed Conn cannot reconnect")
+	}
 	return nil
 }
 
 // Parts returns the client socket chardev, the controller "<ID>-serial" and
 // the port "<ID>" on the controller's bus.
-func (s SerialPort) Parts(FDs) Parts {
+func (s SerialPort) Parts(fds FDs) Parts {
 	ctrl := s.ID + "-serial"
 	return Parts{
-		Chardevs: []Chardev{{ID: s.ID, Backend: ChardevSocket, Path: s.SocketPath, Reconnect: s.Reconnect}},
+		Chardevs: []Chardev{clientSocket(s.ID, s.SocketPath, s.Conn, fds, s.Reconnect)},
 		Devices: []DeviceProps{
 			{Driver: "virtio-serial-pci", ID: ctrl, Bus: s.Bus},
 			{Driver: "virtserialport", ID: s.ID, Bus: ctrl + ".0", Props: []Prop{

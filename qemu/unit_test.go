@@ -26,7 +26,7 @@ func TestCommaEscaping(t *testing.T) {
 	}
 	for _, want := range []string{
 		"local,id=p9,path=/srv/odd,,dir,security_model=none",
-		"file,id=console,path=/run/kite/a,,b/console.log",
+		"socket,id=console,fd=4,server=off", // the log is Start's to write
 	} {
 		if !slices.Contains(cl.Args, want) {
 			t.Errorf("args lack %q:\n%s", want, strings.Join(cl.Args, "\n"))
@@ -90,9 +90,10 @@ func TestFDNumbering(t *testing.T) {
 		t.Errorf("ExtraFiles (-want +got):\n%s", diff)
 	}
 	for _, want := range []string{
-		"vhost-vsock-pci,id=vs,guest-cid=3,vhostfd=3",
-		"tap,id=n0,fds=4:5,vhost=on,vhostfds=6:7",
-		"tap,id=n1,fds=8,vhost=off",
+		// fd 3 is the QMP listener Start passes.
+		"vhost-vsock-pci,id=vs,guest-cid=3,vhostfd=4",
+		"tap,id=n0,fds=5:6,vhost=on,vhostfds=7:8",
+		"tap,id=n1,fds=9,vhost=off",
 	} {
 		if !slices.Contains(cl.Args, want) {
 			t.Errorf("args lack %q", want)

@@ -42,6 +42,9 @@ func (c Config) validateFields() error {
 			return err
 		}
 	}
+	if c.ConsoleLogMax < 0 || c.ConsoleLogMax == 1 {
+		return invalid("", "", "ConsoleLogMax", "%d: want 0 (unbounded) or at least 2 bytes, half for each generation", c.ConsoleLogMax)
+	}
 	if c.CPU.Model == "host" && c.Accel.Type != AccelKVM {
 		return invalid("", "", "CPU.Model", "host needs the kvm accelerator (try max)")
 	}
@@ -96,6 +99,9 @@ func (c Config) validateTopology() error {
 	ns.claim("object", memObjectID)
 	ns.claim("chardev", qmpChardevID)
 	ns.claim("chardev", consoleChardevID)
+	if c.Machine.IOMMU {
+		ns.claim("device", iommuID)
+	}
 	ports := map[string]string{} // root port -> device on it
 	for _, r := range c.RootPorts {
 		ns.claim("device", r.ID)

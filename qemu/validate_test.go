@@ -32,6 +32,8 @@ func TestValidate(t *testing.T) {
 		{"no name", func(c *Config) { c.Name = "" }, "", "", "Name"},
 		{"relative QMP socket", func(c *Config) { c.QMPSocket = "qmp.sock" }, "", "", "QMPSocket"},
 		{"relative console log", func(c *Config) { c.ConsoleLog = "console.log" }, "", "", "ConsoleLog"},
+		{"negative console budget", func(c *Config) { c.ConsoleLogMax = -1 }, "", "", "ConsoleLogMax"},
+		{"console budget of one byte", func(c *Config) { c.ConsoleLogMax = 1 }, "", "", "ConsoleLogMax"},
 		{"machine pc", func(c *Config) { c.Machine.Type = "pc" }, "", "", "Machine.Type"},
 		{"microvm native hotplug", func(c *Config) { c.Machine.Type = MachineMicrovm }, "", "", "Machine.NativeHotplug"},
 		{"accel hvf", func(c *Config) { c.Accel.Type = "hvf" }, "", "", "Accel.Type"},

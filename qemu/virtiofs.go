@@ -1,5 +1,7 @@
 package qemu
 
+import "os"
+
 const virtioFSKind = "virtio-fs"
 
 // maxFSTag is the virtio-fs tag size in the device's config space.
@@ -13,6 +15,9 @@ type VirtioFS struct {
 	SocketPath string // virtiofsd listens; QEMU connects
 	Tag        string // the guest mounts it with mount -t virtiofs TAG
 	QueueSize  int    // 0 means 1024; a power of two up to 1024
+	// Conn, when set, is a connection to virtiofsd on SocketPath, passed to
+	// QEMU in its stead (an unprivileged QEMU cannot reach the path).
+	Conn *os.File
 }
 
 // Validate checks the spec alone.
@@ -30,13 +35,13 @@ func (v VirtioFS) Validate() error {
 }
 
 // Parts returns the socket chardev and the device.
-func (v VirtioFS) Parts(FDs) Parts {
+func (v VirtioFS) Parts(fds FDs) Parts {
 	q := v.QueueSize
 	if q == 0 {
 		q = 1024
 	}
 	return Parts{
-		Chardevs: []Chardev{{ID: v.ID, Backend: ChardevSocket, Path: v.SocketPath}},
+		Chardevs: []Chardev{clientSocket(v.ID, v.SocketPath, v.Conn, fds, 0)},
 		Devices: []DeviceProps{{Driver: "vhost-user-fs-pci", ID: v.ID, Bus: v.Bus, Props: []Prop{
 			Str("chardev", v.ID), Str("tag", v.Tag), Int("queue-size", int64(q)),
 		}}},

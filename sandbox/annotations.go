@@ -26,7 +26,7 @@ func podConfig(c *configs.Config, annotations map[string]string) (*configs.Confi
 // sandbox, io.kite.* annotations that are not allowed or do not parse, and
 // allowed ones that would change the running VM's configuration: they
 // apply to a pod's VM, which is already running.
-func (s *Sandbox) checkLaterAnnotations(id string, annotations map[string]string) error {
+func checkLaterAnnotations(s *Sandbox, id string, annotations map[string]string) error {
 	var ours []string
 	for _, k := range slices.Sorted(maps.Keys(annotations)) {
 		if strings.HasPrefix(k, configs.AnnotationPrefix) {

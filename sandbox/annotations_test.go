@@ -55,17 +55,17 @@ func TestLaterContainerAnnotations(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := &Sandbox{cfg: Config{ID: "pod", Config: cfg}}
-	if err := s.checkLaterAnnotations("app", map[string]string{"io.kubernetes.cri.container-type": "container"}); err != nil {
+	if err := checkLaterAnnotations(s, "app", map[string]string{"io.kubernetes.cri.container-type": "container"}); err != nil {
 		t.Errorf("foreign annotations refused: %v", err)
 	}
-	if err := s.checkLaterAnnotations("app", map[string]string{"io.kite.hypervisor.memory_mib": "768"}); err != nil {
+	if err := checkLaterAnnotations(s, "app", map[string]string{"io.kite.hypervisor.memory_mib": "768"}); err != nil {
 		t.Errorf("the pod's own value refused: %v", err)
 	}
-	err = s.checkLaterAnnotations("app", map[string]string{"io.kite.hypervisor.memory_mib": "1024"})
+	err = checkLaterAnnotations(s, "app", map[string]string{"io.kite.hypervisor.memory_mib": "1024"})
 	if !errors.Is(err, ErrFailedPrecondition) || !strings.Contains(err.Error(), "io.kite.hypervisor.memory_mib") {
 		t.Errorf("a change to the running VM: %v, want ErrFailedPrecondition naming the annotation", err)
 	}
-	err = s.checkLaterAnnotations("app", map[string]string{"io.kite.hypervisor.path": "/x"})
+	err = checkLaterAnnotations(s, "app", map[string]string{"io.kite.hypervisor.path": "/x"})
 	if !errors.Is(err, ErrInvalidArgument) || !strings.Contains(err.Error(), "io.kite.hypervisor.path") {
 		t.Errorf("a disallowed annotation: %v, want ErrInvalidArgument naming it", err)
 	}

@@ -41,7 +41,7 @@ func Cleanup(ctx context.Context, dir string) error {
 		return errorf(ErrFailedPrecondition, "sandbox %q is still owned by process %d", rec.ID, rec.Owner.PID)
 	}
 	var errs []error
-	errs = append(errs, killLeftovers(ctx, rec.VMDir, rec.Pids))
+	errs = append(errs, killLeftovers(ctx, rec.VMDir, rec.Pids), removeCgroups(ctx, rec.Cgroups))
 	// QEMU is gone: its taps with it. The pod netns goes back, last change
 	// first.
 	for i := len(rec.Net) - 1; i >= 0; i-- {
@@ -65,19 +65,20 @@ func Cleanup(ctx context.Context, dir string) error {
 	if err := os.RemoveAll(rec.VMDir); err != nil {
 		return fmt.Errorf("cleaning up sandbox %q: %w", rec.ID, err)
 	}
-	return removeIfExists(Config{Dir: dir}.recordPath())
+	return errors.Join(removeIfExists(Config{Dir: dir}.recordPath()), removeSlot(rec.SlotDir))
 }
 
-// Leftovers are the pids of the VM processes (QEMU, virtiofsd) of the
-// sandbox directory dir that still run: none once its owner died, since
-// they are tethered to it, unless something cut them loose. A front end
-// must not call such a sandbox stopped.
-func Leftovers(dir string) ([]int, error) {
-	rec, err := readRecord(dir)
-	if err != nil {
-		return nil, err
+// removeSlot removes the pool slot directory a warm VM was booted in, once
+// its VM directory is gone; "" is none. What the pool put there is the
+// pool's to remove first.
+func removeSlot(slot string) error {
+	if slot == "" {
+		return nil
 	}
-	return ownedProcesses(rec.VMDir, rec.Pids), nil
+	if err := os.Remove(slot); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("removing pool slot %s: %w", slot, err)
+	}
+	return nil
 }
 
 // ownerAlive reports whether the recorded owner still runs: the same

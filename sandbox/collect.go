@@ -28,26 +28,20 @@ type facts struct {
 	dax []nvdimm.Image
 	// cpuset is the first container's cpuset, for vCPU pinning.
 	cpuset []int
+	// podMemory is the pod's memory limit, which guest RAM is sized
+	// from (podMemoryBytes); 0: none.
+	podMemory int64
 }
 
 // collect reads the host for the sandbox of first: the guest root image's
 // header, the pod netns and its VFs' records, the DAX images' headers, the
 // cpuset. (The PCI functions are claimed, a change on disk, by claim.)
 func collect(sc Config, first *spec.Container) (facts, error) {
-	cfg := sc.Config
-	var f facts
-	if sc.Host != nil {
-		f.host = *sc.Host
-	} else {
-		f.host = vm.DetectHost("")
+	f, err := collectHost(sc)
+	if err != nil {
+		return facts{}, err
 	}
-	if cfg.Guest.ImageType == configs.ImageNVDIMM {
-		img, err := nvdimm.CheckImage(cfg.Guest.ImagePath())
-		if err != nil {
-			return facts{}, fmt.Errorf("%w: guest.image: %w (try: kite guest build --format nvdimm)", vm.ErrHost, err)
-		}
-		f.rootImage = &vm.RootImage{Path: img.Path, Size: img.Size}
-	}
+	f.podMemory = collectPodMemory(first)
 	if err := collectNetwork(sc, first.NetnsPath, &f); err != nil {
 		return facts{}, err
 	}
@@ -71,6 +65,25 @@ func collect(sc Config, first *spec.Container) (facts, error) {
 	return f, nil
 }
 
+// collectHost reads what every VM needs of the host, pod or not: what it
+// offers, the guest root image's header.
+func collectHost(sc Config) (facts, error) {
+	var f facts
+	if sc.Host != nil {
+		f.host = *sc.Host
+	} else {
+		f.host = vm.DetectHost("")
+	}
+	if sc.Config.Guest.ImageType == configs.ImageNVDIMM {
+		img, err := nvdimm.CheckImage(sc.Config.Guest.ImagePath())
+		if err != nil {
+			return facts{}, fmt.Errorf("%w: guest.image: %w (try: kite guest build --format nvdimm)", vm.ErrHost, err)
+		}
+		f.rootImage = &vm.RootImage{Path: img.Path, Size: img.Size}
+	}
+	return f, nil
+}
+
 // collectNetwork scans the pod netns, when there is one to carry, and
 // records each of its PCI netdevs before they leave the host.
 func collectNetwork(sc Config, netnsPath string, f *facts) error {
@@ -82,6 +95,7 @@ func collectNetwork(sc Config, netnsPath string, f *facts) error {
 	if err != nil {
 		return err
 	}
+	standInNetdevs(ns, sc.StandIns)
 	f.netns = ns
 	cls, err := ns.Classify(configs.Network{Model: cfg.Network.Model, VhostUserSocketPattern: cfg.Network.VhostUserSocketPattern})
 	if err != nil {
@@ -111,16 +125,24 @@ type claims struct {
 	rec *recorder
 }
 
-// claim claims, exclusively and on disk, the PCI functions container's
-// environment names (the SR-IOV device plugin's PCIDEVICE_<RESOURCE>,
-// checked against its _INFO), for the container: owner "<sandbox>/<id>".
-// The claim is recorded first, so that a crash never leaves it behind.
-func (s *claims) claim(ctx context.Context, containerID string, env []string) ([]devicemgr.Assignment, error) {
-	reqs, err := devicemgr.ParsePCIDeviceEnv(env)
+// claim claims, exclusively and on disk, the PCI functions container c
+// names, for the container (owner "<sandbox>/<id>"): in its environment
+// (the SR-IOV device plugin's PCIDEVICE_<RESOURCE>, checked against its
+// _INFO) and as host VFIO nodes in linux.devices (/dev/vfio/<group>,
+// /dev/vfio/devices/vfio<N>). A function named more than once is claimed
+// once. The claim is recorded first, so that a crash never leaves it
+// behind.
+func (s *claims) claim(ctx context.Context, c *spec.Container) ([]devicemgr.Assignment, error) {
+	env, err := devicemgr.ParsePCIDeviceEnv(processEnv(c))
 	if err != nil {
 		return nil, errorf(ErrInvalidArgument, "%v", err)
 	}
-	if len(reqs) == 0 {
+	reqs, err := devicemgr.VFIONodeRequests(s.cfg.sysfs(), c.VFIONodes)
+	if err != nil {
+		return nil, errorf(ErrInvalidArgument, "%v", err)
+	}
+	reqs.Exact = append(env, reqs.Exact...)
+	if len(reqs.Exact) == 0 && len(reqs.Groups) == 0 {
 		return nil, nil
 	}
 	fns, err := devicemgr.Inventory(s.cfg.sysfs())
@@ -136,9 +158,9 @@ func (s *claims) claim(ctx context.Context, containerID string, env []string) ([
 		return nil, err
 	}
 	as, err := devicemgr.NewAllocator(dir).Allocate(ctx, devicemgr.Claim{
-		Owner:     devicemgr.Owner{Sandbox: s.owner(containerID), Process: self},
+		Owner:     devicemgr.Owner{Sandbox: s.owner(c.ID), Process: self},
 		Functions: fns,
-		Requests:  devicemgr.Requests{Exact: reqs},
+		Requests:  reqs,
 	})
 	if err != nil {
 		return nil, errorf(ErrInvalidArgument, "%v", err)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/kite-vm/kite/configs"
+	"github.com/kite-vm/kite/devicemgr"
 	"github.com/kite-vm/kite/vm"
 )
 
@@ -32,6 +33,20 @@ type Config struct {
 	SysfsRoot string
 	// Host is what the host offers; nil: detected (vm.DetectHost).
 	Host *vm.Host
+	// JoinCgroup: the calling process serves this sandbox alone (the OCI
+	// front end's per-sandbox process, the shim) and joins the sandbox's
+	// host cgroup, the first container's linux.cgroupsPath, before the VM
+	// starts, so QEMU, virtiofsd and its helpers start in it too (see
+	// cgroup.go). Without it such a container is refused.
+	JoinCgroup bool
+	// StandIns, for tests only, has QEMU emulate the host functions they
+	// are keyed by (host address) instead of passing them through: the
+	// same claims, root ports, guest paths and agent requests, another
+	// QEMU device, nothing bound (devicemgr.StandIn). No front end sets it.
+	StandIns map[string]*devicemgr.StandIn
+	// tpl makes the VM a template's own or a clone of it (template.go):
+	// set by EnsureTemplate and CloneWarm, kept by the clone's sandbox.
+	tpl *vm.Template
 }
 
 // Names in the sandbox directory.
@@ -49,6 +64,13 @@ func VMDir(dir string) string { return filepath.Join(dir, VMDirName) }
 func (c Config) vmDir() string      { return VMDir(c.Dir) }
 func (c Config) recordPath() string { return filepath.Join(c.Dir, RecordName) }
 func (c Config) sysfs() string      { return cmp.Or(c.SysfsRoot, "/sys") }
+
+func (c Config) logger() *slog.Logger {
+	if c.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return c.Logger
+}
 
 // allocDir is where this host's device claims are kept.
 func (c Config) allocDir() string {

@@ -54,7 +54,7 @@ func (s *Sandbox) CreateContainer(ctx context.Context, c *spec.Container, pio IO
 	if err := s.checkDegraded(fmt.Sprintf("sandbox %q", s.cfg.ID), "create a container"); err != nil {
 		return nil, err
 	}
-	if err := s.checkLaterAnnotations(c.ID, c.Annotations); err != nil {
+	if err := checkLaterAnnotations(s, c.ID, c.Annotations); err != nil {
 		return nil, err
 	}
 	ctr := &Container{sb: s, id: c.ID, execs: map[string]*Process{}}
@@ -78,13 +78,17 @@ func (s *Sandbox) CreateContainer(ctx context.Context, c *spec.Container, pio IO
 	}
 	ctr.timings.Prepared = time.Since(start)
 	setStdio(ctr.spec.Process, pio)
+	if err := s.hostcg.add(ctr.spec); err != nil {
+		return nil, err
+	}
+	cu.Add("uncount the container's limits", func() error { return s.hostcg.drop(c.ID) })
 	req, err := agentreq.CreateContainer(ctr.spec, fsshare.SharedStorage, rootfs)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidArgument, err)
 	}
 	pid, err := s.agent().CreateContainer(ctx, req)
 	if err != nil {
-		return nil, fmt.Errorf("creating the container in the guest: %w", s.explain(err))
+		return nil, fmt.Errorf("creating the container in the guest: %w", explain(s, err))
 	}
 	ctr.timings.Created = time.Since(start)
 	ctr.init = newProcess(ctr, "", pio)
@@ -168,7 +172,7 @@ func (s *Sandbox) RemoveContainer(ctx context.Context, id string) error {
 	var errs []error
 	if !s.vmDead() {
 		err := s.agent().RemoveContainer(ctx, id, removeTimeout)
-		if err != nil && !errors.Is(err, client.ErrNotFound) {
+		if err != nil && !errors.Is(err, client.ErrNotFound) && !goneWithVM(s, err) {
 			errs = append(errs, fmt.Errorf("removing the container from the guest: %w", err))
 		}
 	}
@@ -245,7 +249,7 @@ func (c *Container) Start(ctx context.Context) error {
 		return err
 	}
 	if err := c.sb.agent().StartContainer(ctx, c.id); err != nil {
-		return fmt.Errorf("starting %s: %w", c.name(), c.sb.explain(err))
+		return fmt.Errorf("starting %s: %w", c.name(), explain(c.sb, err))
 	}
 	return c.init.move(StatusRunning) // fails if it exited meanwhile
 }
@@ -289,5 +293,5 @@ func (c *Container) Update(ctx context.Context, r *spec.Resources) error {
 	if err := c.sb.agent().UpdateContainer(ctx, c.id, agentreq.Resources(r)); err != nil {
 		return fmt.Errorf("updating %s: %w", c.name(), err)
 	}
-	return nil
+	return c.sb.hostcg.update(c.id, r)
 }

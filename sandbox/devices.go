@@ -3,11 +3,17 @@ package sandbox
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 
+	"github.com/kite-vm/kite/agent/protocol"
+	"github.com/kite-vm/kite/configs"
 	"github.com/kite-vm/kite/devicemgr"
 	"github.com/kite-vm/kite/internal/cleanup"
+	"github.com/kite-vm/kite/netmodels"
 	"github.com/kite-vm/kite/spec"
+	"github.com/kite-vm/kite/vm/attach"
 )
 
 // devices are the PCI functions the sandbox's containers were given.
@@ -15,26 +21,47 @@ type devices struct {
 	sb *Sandbox
 }
 
-// pass gives the container the PCI functions a device plugin
-// allotted it (PCIDEVICE_<RESOURCE>=<bdf>..., the SR-IOV device plugin's
-// convention) and rewrites the variables from host to guest addresses (an
-// address without one is an error naming the variable, never passed on).
-// The first container's functions were claimed and attached when the VM
-// booted; a later container's are claimed now, hot-plugged and attached,
-// their undo on cu.
+// pass gives the container the PCI functions it names (a device plugin's
+// PCIDEVICE_<RESOURCE>=<bdf>..., host VFIO nodes in linux.devices) and
+// rewrites the variables from host to guest terms (an address without one
+// is an error naming the variable, never passed on). The first container's
+// functions were claimed and attached when the VM booted; a later
+// container's are claimed now, hot-plugged and attached, their undo on cu.
+// The container then sees each function's guest node: its group's
+// /dev/vfio/<n> and /dev/vfio/vfio in vfio mode, the disk of a storage
+// function (an NVMe namespace) otherwise.
 func (d *devices) pass(ctx context.Context, c *spec.Container, cu *cleanup.Stack) error {
 	s := d.sb
-	var hostToGuest map[string]string
+	var results map[string]attach.Result
 	var err error
 	if c.ID == s.firstID {
-		hostToGuest, err = d.coldGuestAddresses()
+		results, err = d.coldResults()
 	} else {
-		hostToGuest, err = d.plug(ctx, c.ID, c.Process.Env, cu)
+		results, err = d.plug(ctx, c, cu)
 	}
-	if err != nil || len(hostToGuest) == 0 {
+	if err != nil || len(results) == 0 {
 		return err
 	}
-	env, err := devicemgr.RewritePCIDeviceEnv(c.Process.Env, hostToGuest)
+	vfio := s.cfg.Config.Devices.VFIOMode == configs.VFIOUserspace
+	guest := map[string]devicemgr.GuestFunction{}
+	for _, bdf := range slices.Sorted(maps.Keys(results)) {
+		r := results[bdf]
+		g := devicemgr.GuestFunction{Addr: r.GuestName}
+		if vfio {
+			g.VFIONode = r.DevPath
+		}
+		guest[bdf] = g
+		if r.DevPath != "" {
+			c.Devices = append(c.Devices, spec.Device{GuestPath: r.DevPath, ContainerPath: r.DevPath})
+		}
+	}
+	if vfio {
+		c.Devices = append(c.Devices, spec.Device{GuestPath: devicemgr.VFIOContainerNode, ContainerPath: devicemgr.VFIOContainerNode})
+	}
+	if c.Process == nil {
+		return nil
+	}
+	env, err := devicemgr.RewritePCIDeviceEnv(c.Process.Env, guest)
 	if err != nil {
 		return errorf(ErrInvalidArgument, "%v", err)
 	}
@@ -42,30 +69,30 @@ func (d *devices) pass(ctx context.Context, c *spec.Container, cu *cleanup.Stack
 	return nil
 }
 
-// coldGuestAddresses maps the functions attached at boot to the guest
-// addresses the agent reported.
-func (d *devices) coldGuestAddresses() (map[string]string, error) {
+// coldResults are what the agent reported of the functions attached at
+// boot, by host address.
+func (d *devices) coldResults() (map[string]attach.Result, error) {
 	s := d.sb
-	m := map[string]string{}
+	m := map[string]attach.Result{}
 	for bdf, fn := range s.lay.functions {
 		r, ok := s.m.Result(fn.ID)
 		if !ok || r.GuestName == "" {
 			return nil, fmt.Errorf("the agent gave no guest address for %s", bdf)
 		}
-		m[bdf] = r.GuestName
+		m[bdf] = r
 	}
 	return m, nil
 }
 
 // plug claims a later container's functions, records how each is
 // bound, and hot-plugs each on a spare root port.
-func (d *devices) plug(ctx context.Context, containerID string, env []string, cu *cleanup.Stack) (map[string]string, error) {
+func (d *devices) plug(ctx context.Context, c *spec.Container, cu *cleanup.Stack) (map[string]attach.Result, error) {
 	s := d.sb
-	as, err := s.claims.claim(ctx, containerID, env)
+	as, err := s.claims.claim(ctx, c)
 	if err != nil || len(as) == 0 {
 		return nil, err
 	}
-	cu.Add("release the container's PCI functions", func() error { return s.claims.release(context.Background(), containerID) })
+	cu.Add("release the container's PCI functions", func() error { return s.claims.release(context.Background(), c.ID) })
 	var bdfs []string
 	for _, a := range as {
 		bdfs = append(bdfs, a.BDF)
@@ -77,30 +104,32 @@ func (d *devices) plug(ctx context.Context, containerID string, env []string, cu
 	if err := s.rec.addBindings(s.cfg.sysfs(), bindings); err != nil {
 		return nil, err
 	}
-	m := map[string]string{}
+	m := map[string]attach.Result{}
 	for _, a := range as {
-		guest, err := d.plugFunction(ctx, a.BDF, cu)
+		r, err := d.plugFunction(ctx, a.BDF, cu)
 		if err != nil {
 			return nil, err
 		}
-		m[a.BDF] = guest
+		m[a.BDF] = r
 	}
 	return m, nil
 }
 
-// plugFunction hot-plugs one function and returns its guest address.
-func (d *devices) plugFunction(ctx context.Context, bdf string, cu *cleanup.Stack) (string, error) {
+// plugFunction hot-plugs one function and returns what the agent made of
+// it.
+func (d *devices) plugFunction(ctx context.Context, bdf string, cu *cleanup.Stack) (attach.Result, error) {
 	s := d.sb
 	id := "hpci" + strconv.Itoa(s.next())
 	port, err := s.lay.topo.Take(id)
 	if err != nil {
-		return "", errorf(ErrInvalidArgument, "%v", err)
+		return attach.Result{}, errorf(ErrInvalidArgument, "%v", err)
 	}
-	fn := &devicemgr.VFIOFunction{ID: id, BDF: bdf, Port: port, Mode: s.cfg.Config.Devices.VFIOMode, SysfsRoot: s.cfg.sysfs()}
+	fn := &devicemgr.VFIOFunction{ID: id, BDF: bdf, Port: port, Mode: s.cfg.Config.Devices.VFIOMode, SysfsRoot: s.cfg.sysfs(),
+		StandIn: s.cfg.StandIns[bdf], Timeout: s.cfg.Config.Hotplug.DeviceTimeout.Duration()}
 	r, err := s.m.Attach(ctx, fn)
 	if err != nil {
 		s.lay.topo.Release(port)
-		return "", err
+		return attach.Result{}, err
 	}
 	cu.AddCtx("unplug PCI function "+bdf, func(ctx context.Context) error {
 		err := s.m.Detach(ctx, id)
@@ -113,7 +142,30 @@ func (d *devices) plugFunction(ctx context.Context, bdf string, cu *cleanup.Stac
 		return err
 	})
 	if r.GuestName == "" {
-		return "", fmt.Errorf("the agent gave no guest address for %s", bdf)
+		return attach.Result{}, fmt.Errorf("the agent gave no guest address for %s", bdf)
 	}
-	return r.GuestName, nil
+	return r, nil
+}
+
+// standInNetdevs marks the pod links that stand for the netdevs of
+// stand-in functions (tests only: Config.StandIns) with those functions'
+// addresses as their bus-info, which a VF's netdev would report, so that
+// the collect step records them as physical endpoints.
+func standInNetdevs(ns *netmodels.Netns, standIns map[string]*devicemgr.StandIn) {
+	for bdf, si := range standIns {
+		for i := range ns.Links {
+			if si.Netdev != "" && ns.Links[i].Name == si.Netdev {
+				ns.Links[i].BusInfo = bdf
+			}
+		}
+	}
+}
+
+// guestSysctls are the sysctls the sandbox's guest gets at creation: its
+// huge pages for user-space drivers (devices.guest_hugepages_mib).
+func guestSysctls(cfg *configs.Config) []*protocol.Sysctl {
+	if n := cfg.Devices.GuestHugepagesMiB / configs.HugepageMiB; n > 0 {
+		return []*protocol.Sysctl{{Key: "vm.nr_hugepages", Value: strconv.Itoa(n)}}
+	}
+	return nil
 }

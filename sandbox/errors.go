@@ -9,6 +9,7 @@ import (
 	"github.com/kite-vm/kite/fsshare"
 	"github.com/kite-vm/kite/fsshare/blockvol"
 	"github.com/kite-vm/kite/fsshare/nvdimm"
+	"github.com/kite-vm/kite/hostcgroup"
 	"github.com/kite-vm/kite/netmodels"
 	"github.com/kite-vm/kite/spec"
 	"github.com/kite-vm/kite/vm"
@@ -47,12 +48,12 @@ var classes = []struct {
 }{
 	{ErrNotFound, []error{ErrNotFound, client.ErrNotFound, netmodels.ErrNoInterface, netmodels.ErrNoNetns, vm.ErrNotFound, fsshare.ErrNotFound}},
 	{ErrAlreadyExists, []error{ErrAlreadyExists, client.ErrAlreadyExists}},
-	{ErrFailedPrecondition, []error{ErrFailedPrecondition, client.ErrFailedPrecondition, blockvol.ErrInUse}},
+	{ErrFailedPrecondition, []error{ErrFailedPrecondition, client.ErrFailedPrecondition, blockvol.ErrInUse, hostcgroup.ErrBusy}},
 	{ErrUnsupported, []error{ErrUnsupported, client.ErrUnimplemented, spec.ErrUnsupported, vm.ErrUnsupported}},
 	{ErrInvalidArgument, []error{ErrInvalidArgument, client.ErrInvalidArgument, spec.ErrInvalidSpec, spec.ErrInvalidBundle,
 		spec.ErrInvalidSignal, vm.ErrInvalid, netmodels.ErrPlan, fsshare.ErrInvalid, blockvol.ErrInvalid,
 		nvdimm.ErrBadImage, devicemgr.ErrBadRequest, devicemgr.ErrUnknownDevice, devicemgr.ErrAllocated,
-		devicemgr.ErrNoCandidate, devicemgr.ErrUntranslatable, devicemgr.ErrNoPort}},
+		devicemgr.ErrNoCandidate, devicemgr.ErrUntranslatable, devicemgr.ErrNoPort, hostcgroup.ErrInvalid}},
 	{ErrUnavailable, []error{ErrUnavailable, client.ErrUnavailable, client.ErrDeadline}},
 }
 

@@ -86,7 +86,7 @@ func (p *Process) Start(ctx context.Context) error {
 	}
 	pid, err := p.c.sb.agent().ExecProcess(ctx, p.ref, agentreq.Process(ps))
 	if err != nil {
-		return fmt.Errorf("starting %s: %w", p.name(), p.c.sb.explain(err))
+		return fmt.Errorf("starting %s: %w", p.name(), explain(p.c.sb, err))
 	}
 	p.setPid(int(pid))
 	if err := p.move(StatusRunning); err != nil {

@@ -192,7 +192,8 @@ func container(t *testing.T, id, rootfs, script string, caps []string, mounts ..
 		Root:    &specs.Root{Path: rootfs},
 		Process: &specs.Process{Args: []string{"/bin/sh", "-c", script}, Cwd: "/", Env: []string{"PATH=/bin"}},
 		Mounts:  append([]specs.Mount{{Destination: "/proc", Type: "proc", Source: "proc"}}, mounts...),
-		Linux:   &specs.Linux{Namespaces: []specs.LinuxNamespace{{Type: specs.PIDNamespace}, {Type: specs.MountNamespace}}},
+		Linux: &specs.Linux{Namespaces: []specs.LinuxNamespace{{Type: specs.PIDNamespace}, {Type: specs.MountNamespace},
+			{Type: specs.IPCNamespace}, {Type: specs.NetworkNamespace}}},
 	}
 	if len(caps) > 0 {
 		s.Process.Capabilities = &specs.LinuxCapabilities{Bounding: caps, Effective: caps, Permitted: caps}

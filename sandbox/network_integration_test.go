@@ -71,6 +71,7 @@ func TestIntegrationPodNetworkBootFails(t *testing.T) {
 	qemuScript := filepath.Join(root, "qemu")
 	os.WriteFile(qemuScript, []byte("#!/bin/sh\necho \"qemu: cannot start\" >&2; exit 1\n"), 0o755)
 	cfg.Hypervisor.Path = qemuScript
+	cfg.Hypervisor.User = configs.UserRoot // the script is in a private temp dir
 	cfg.Runtime.Root = root
 	rootfs := vmtest.BusyboxRootfs(t)
 	create := func(t *testing.T, netns string) (string, error) {

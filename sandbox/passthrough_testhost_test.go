@@ -4,6 +4,8 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -17,6 +19,8 @@ import (
 	"github.com/kite-vm/kite/qemu"
 	"github.com/kite-vm/kite/qemu/hotplug"
 	"github.com/kite-vm/kite/qemu/qmp"
+	"github.com/kite-vm/kite/spec"
+	"github.com/kite-vm/kite/vfio"
 	"github.com/kite-vm/kite/vm"
 )
 
@@ -30,6 +34,97 @@ func TestIntegrationPassthroughTestHost(t *testing.T) {
 	}
 	t.Run("functions", testSandboxPassthrough)
 	t.Run("vf netdev", testPhysicalEndpoint)
+	t.Run("oci vfio nodes", testOCIVFIONodes)
+}
+
+// testOCIVFIONodes claims functions the way an OCI spec's linux.devices
+// asks for them, against the test host's real sysfs: /dev/vfio/<group> of
+// a VF the operator bound to vfio-pci is claimed (named again in
+// PCIDEVICE_*, it is claimed once) and passed through to the sandbox's
+// QEMU, which then holds the group; the group of a VF still on no driver
+// (no /dev/vfio node exists for it) is refused naming it, with nothing
+// claimed. The VF stays on vfio-pci, as the operator left it.
+func testOCIVFIONodes(t *testing.T) {
+	const root = "/sys"
+	vfs := sriovtest.NVMeVFs(t, root, 2)
+	bound, unbound := vfs[0], vfs[1]
+	r, err := vfio.Bind(vfio.Sysfs{}, root, bound)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Apply(vfio.Sysfs{}, root) })
+	gb, err := vfio.GroupOf(root, bound)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gu, err := vfio.GroupOf(root, unbound)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	cfg := configs.Default()
+	cfg.Hypervisor.Path = testutil.RequireQEMU(t)
+	cfg.Hypervisor.MemoryMiB = 128
+	cfg.Hypervisor.User = "root"
+	cfg.Hotplug.Method = configs.HotplugNative
+	cfg.Hotplug.Spare9PShares = 0
+	cfg.SharedFS.Driver = configs.FSVirtio9P
+	cfg.Runtime.Root = dir
+	sc := Config{ID: "oci", Dir: filepath.Join(dir, "sb"), Config: cfg, SysfsRoot: root}
+	if err := os.MkdirAll(sc.Dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	cl := &claims{cfg: sc, pid: os.Getpid(), rec: &recorder{path: sc.recordPath()}}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+
+	_, err = cl.claim(ctx, &spec.Container{ID: "bad", VFIONodes: []string{"/dev/vfio/" + strconv.Itoa(gu.Number)}})
+	if err == nil || !strings.Contains(err.Error(), "not vfio-pci") || !strings.Contains(err.Error(), unbound) {
+		t.Errorf("claiming the group of unbound %s: %v, want a refusal naming it", unbound, err)
+	}
+	as, err := cl.claim(ctx, &spec.Container{ID: "c1", VFIONodes: []string{"/dev/vfio/" + strconv.Itoa(gb.Number)},
+		Process: &spec.Process{Env: []string{"PCIDEVICE_KITE_IO_NVME=" + bound}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(as) != 1 || as[0].BDF != bound {
+		t.Fatalf("claimed %+v, want %s once", as, bound)
+	}
+	recs, _ := devicemgr.NewAllocator(sc.allocDir()).Records(ctx)
+	if len(recs) != 1 {
+		t.Errorf("claims on disk %+v, want %s's alone", recs, bound)
+	}
+	l, err := planSandbox(sc, facts{host: vm.Host{Accel: qemu.AccelTCG}, functions: as})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(l.vm.Dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	var host cleanup.Stack
+	qc := l.vm.QEMU
+	qc.Kernel, qc.Paused, qc.Devices = qemu.Kernel{}, true, nil
+	for _, a := range l.vm.Attachments {
+		p, err := a.Attach(ctx, &host)
+		if err != nil {
+			t.Fatalf("attaching %s: %v", a.Name(), err)
+		}
+		qc.Devices = append(qc.Devices, p.Device)
+	}
+	pid, _, stop := startPaused(t, qc)
+	if !sriovtest.HoldsVFIOGroup(t, root, pid, bound) {
+		t.Errorf("the sandbox's QEMU does not hold /dev/vfio/%d", gb.Number)
+	}
+	stop()
+	if err := host.Clean(); err != nil {
+		t.Fatal(err)
+	}
+	if drv := sriovtest.DriverOf(t, root, bound); drv != vfio.VFIODriver {
+		t.Errorf("%s driver = %q after the sandbox, want vfio-pci as the operator left it", bound, drv)
+	}
+	if err := cl.release(ctx, "c1"); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // testSandboxPassthrough starts a sandbox's QEMU from
@@ -93,6 +188,10 @@ func testSandboxPassthrough(t *testing.T) {
 	if err != nil {
 		t.Fatalf("binding %s: %v", hot, err)
 	}
+	if err := qemu.HandOverVFIO(root, hot, nestedQEMUUser(t)); err != nil { // as vm.Machine.Attach does
+		hotHost.Clean()
+		t.Fatal(err)
+	}
 	plugged, err := hotplug.Plug(ctx, q, fn.Name(), p.Device)
 	if err != nil {
 		hotHost.Clean()
@@ -133,7 +232,7 @@ func startPaused(t *testing.T, qc qemu.Config) (int, *qmp.Client, func()) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	proc, err := qemu.Start(ctx, cl, qemu.StartOptions{LogPath: filepath.Join(filepath.Dir(qc.QMPSocket), "qemu.log")})
+	proc, err := qemu.Start(ctx, cl, qemu.StartOptions{LogPath: filepath.Join(filepath.Dir(qc.QMPSocket), "qemu.log"), User: nestedQEMUUser(t)})
 	if err != nil {
 		t.Fatalf("starting QEMU: %v\n%s", err, cl.String())
 	}
@@ -153,4 +252,16 @@ func startPaused(t *testing.T, qc qemu.Config) (int, *qmp.Client, func()) {
 	}
 	t.Cleanup(stop)
 	return proc.Pid(), q, stop
+}
+
+// nestedQEMUUser is the unprivileged user the test host's QEMU runs as,
+// by numbers (the test host has no user database), as vm.Boot runs it as
+// hypervisor.user.
+func nestedQEMUUser(t *testing.T) *qemu.User {
+	t.Helper()
+	u, err := qemu.LookupUser("65534:65534")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
 }

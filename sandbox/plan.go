@@ -37,7 +37,7 @@ type layout struct {
 // planSandbox decides everything about the sandbox from the configuration
 // and the collected facts. It is pure.
 func planSandbox(cfg Config, f facts) (*layout, error) {
-	c := cfg.Config
+	c := cfg.shaped(cfg.Config)
 	accel, err := vm.ResolveAccel(c, f.host)
 	if err != nil {
 		return nil, err
@@ -73,7 +73,8 @@ func planSandbox(cfg Config, f facts) (*layout, error) {
 	}
 	l.vm, err = vm.PlanMachine(c, vm.Input{
 		ID: cfg.ID, Dir: dir, Host: f.host, GuestCID: guestCID(cfg.ID), RootImage: f.rootImage, RootPorts: l.topo.RootPorts(),
-		Attachments: atts, CPUSet: f.cpuset, NUMANode: numaNode(f.functions),
+		Attachments: atts, CPUSet: f.cpuset, NUMANode: numaNode(f.functions), PodMemoryBytes: f.podMemory,
+		Template: cfg.tpl,
 	})
 	if err != nil {
 		return nil, err
@@ -119,7 +120,8 @@ func (l *layout) planFunctions(cfg Config, f facts) ([]attach.Attachment, error)
 			return nil, errorf(ErrInvalidArgument, "%v", err)
 		}
 		fn := &devicemgr.VFIOFunction{ID: id, BDF: a.BDF, Port: port, Mode: cfg.Config.Devices.VFIOMode,
-			SysfsRoot: cfg.sysfs(), Together: bdfs}
+			SysfsRoot: cfg.sysfs(), Together: bdfs, StandIn: cfg.StandIns[a.BDF],
+			Timeout: cfg.Config.Hotplug.DeviceTimeout.Duration()}
 		l.functions[a.BDF] = fn
 		l.bound = append(l.bound, a.BDF)
 		if !isVFNetdev(f, a.BDF) {
@@ -167,7 +169,8 @@ func (l *layout) planNetwork(cfg Config, f facts) ([]attach.Attachment, error) {
 				return nil, errorf(ErrInvalidArgument, "%v", err)
 			}
 			fn = &devicemgr.VFIOFunction{ID: ep.ID, BDF: rec.BDF, Port: port, Mode: cfg.Config.Devices.VFIOMode,
-				SysfsRoot: cfg.sysfs(), Together: []string{rec.BDF}}
+				SysfsRoot: cfg.sysfs(), Together: []string{rec.BDF}, StandIn: cfg.StandIns[rec.BDF],
+				Timeout: cfg.Config.Hotplug.DeviceTimeout.Duration()}
 			l.bound = append(l.bound, rec.BDF)
 		}
 		atts = append(atts, &netmodels.Physical{Endpoint: ep, Record: rec, Function: fn,

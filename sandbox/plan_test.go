@@ -57,6 +57,49 @@ func TestPlanSandboxPCIDevices(t *testing.T) {
 	}
 }
 
+// A stand-in (tests only) takes the very place of the function it stands
+// for: its root port, guest path and agent request; only the QEMU device
+// differs (an emulated NVMe instead of vfio-pci). The guest IOMMU comes
+// before the root ports when enable_iommu asks for one.
+func TestPlanSandboxStandIn(t *testing.T) {
+	cfg := planConfig()
+	cfg.Config.Hypervisor.EnableIOMMU = true
+	cfg.Config.Devices.VFIOMode = configs.VFIOUserspace
+	cfg.StandIns = map[string]*devicemgr.StandIn{"0000:3b:02.2": {NVMeImage: "/srv/ns.img"}}
+	f := tcgFacts()
+	f.functions = []devicemgr.Assignment{{BDF: "0000:3b:02.1", NUMANode: -1}, {BDF: "0000:3b:02.2", NUMANode: -1}}
+	l, err := planSandbox(cfg, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl, err := l.vm.Preview()
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := strings.Join(cl.Args, " ")
+	for _, want := range []string{
+		"-device intel-iommu,id=iommu,intremap=on,caching-mode=on",
+		"-device vfio-pci,id=pci0,bus=rp0,host=0000:3b:02.1,romfile=",
+		"-device nvme,id=pci1,bus=rp1,drive=pci1,serial=kite-pci1",
+		"intel_iommu=on iommu=pt",
+	} {
+		if !strings.Contains(args, want) {
+			t.Errorf("command line lacks %q:\n%s", want, args)
+		}
+	}
+	if strings.Index(args, "intel-iommu") > strings.Index(args, "pcie-root-port") {
+		t.Errorf("the IOMMU comes after the root ports:\n%s", args)
+	}
+	real, standIn := l.functions["0000:3b:02.1"], l.functions["0000:3b:02.2"]
+	if standIn.StandIn == nil || real.StandIn != nil {
+		t.Fatalf("stand-ins: %+v and %+v, want only 0000:3b:02.2's", real.StandIn, standIn.StandIn)
+	}
+	if g := standIn.Guest().Device; g.GetGuestPciPath() != "09/00" || g.GetMode().String() != "DEVICE_MODE_VFIO" ||
+		g.GetTimeout().AsDuration() != cfg.Config.Hotplug.DeviceTimeout.Duration() {
+		t.Errorf("the stand-in's agent request %v, want the function's: 09/00, vfio mode, the hot-plug timeout", g)
+	}
+}
+
 // The functions' NUMA node binds hugepage-backed RAM only when they all
 // agree.
 func TestNUMANode(t *testing.T) {

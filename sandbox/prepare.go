@@ -8,6 +8,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strconv"
 
 	"github.com/kite-vm/kite/agent/protocol"
@@ -24,13 +25,14 @@ import (
 // functions with the environment rewritten; the container gets all of the
 // guest's CPUs (a cpuset names host CPUs, which the VM's vCPUs are pinned
 // to instead). It returns the root file system's path in the shared
-// storage. Every step's undo is on cu.
+// storage; the seccomp profile goes when the configuration ignores
+// seccomp. Every step's undo is on cu.
 func (ct *Container) prepare(ctx context.Context, c *spec.Container, cu *cleanup.Stack) (string, error) {
 	s := ct.sb
 	sd := s.lay.shared
 	cu.Add("unshare the files of container "+c.ID, func() error { return sd.UnbindAll(c.ID) })
 	rootfs := c.ID + "/rootfs"
-	if err := sd.Bind(rootfs, c.Rootfs.HostPath, c.Rootfs.Readonly); err != nil {
+	if err := sd.BindRoot(rootfs, c.Rootfs.HostPath); err != nil {
 		return "", fmt.Errorf("sharing the root file system of container %q: %w", c.ID, err)
 	}
 	disks := 0
@@ -47,10 +49,7 @@ func (ct *Container) prepare(ctx context.Context, c *spec.Container, cu *cleanup
 			m.Source, err = ct.attachDisk(ctx, containerVolumeName(c.ID, disks), m.Host, cu)
 			disks++
 		default:
-			name := c.ID + "/mounts/" + strconv.Itoa(i)
-			if err = sd.Bind(name, m.Host.Path, m.Host.ReadOnly); err == nil {
-				m.Source = fsshare.GuestPath(name)
-			}
+			err = ct.shareBind(c.ID+"/mounts/"+strconv.Itoa(i), m)
 		}
 		if err != nil {
 			return "", fmt.Errorf("%s (source %s) of container %q: %w", m.Host.Field, m.Host.Path, c.ID, err)
@@ -62,7 +61,28 @@ func (ct *Container) prepare(ctx context.Context, c *spec.Container, cu *cleanup
 	if c.Resources != nil {
 		c.Resources.CPUs = ""
 	}
+	applySeccompPolicy(s.log, s.cfg.Config.Runtime.Seccomp, c)
 	return rootfs, nil
+}
+
+// shareBind binds a host path into the shared directory as name and points
+// m at it. A recursive bind whose own mount only is read-only (rbind,ro;
+// not rro) with mounts below its source is read-only on the host only: in
+// the guest the mounts below are part of one file system, which a
+// read-only guest mount would make wholly read-only.
+func (ct *Container) shareBind(name string, m *spec.Mount) error {
+	h := m.Host
+	b, err := ct.sb.lay.shared.Bind(name, h.Path, fsshare.BindOptions{
+		Recursive: h.Recursive, ReadOnly: h.ReadOnly, RecursiveReadOnly: h.RecursiveReadOnly,
+	})
+	if err != nil {
+		return err
+	}
+	m.Source = fsshare.GuestPath(name)
+	if b.Submounts && h.ReadOnly && !h.RecursiveReadOnly {
+		m.Options = slices.DeleteFunc(m.Options, func(o string) bool { return o == "ro" })
+	}
+	return nil
 }
 
 // isBlockDevice tells a bind of a block device, which becomes a disk; a

@@ -27,6 +27,10 @@ type Exit struct {
 	// At is the host's clock when the exit was learnt: the guest's clock
 	// may lag, and front ends compare it with starts they stamped.
 	At time.Time
+	// OOMKilled: the guest's OOM killer ended the process or, for a
+	// container's init, killed a process of the container during its life
+	// (containerd's TaskOOM, Kubernetes' reason OOMKilled).
+	OOMKilled bool
 }
 
 // Process is a container's init process or one of its execs.
@@ -120,7 +124,7 @@ func (p *Process) Signal(ctx context.Context, sig syscall.Signal, all bool) erro
 		return errorf(ErrNotFound, "%s is not running: %v", p.name(), err)
 	}
 	if err != nil {
-		return fmt.Errorf("signalling %s: %w", p.name(), p.c.sb.explain(err))
+		return fmt.Errorf("signalling %s: %w", p.name(), explain(p.c.sb, err))
 	}
 	return nil
 }
@@ -191,14 +195,17 @@ func (p *Process) exited() bool {
 
 // stop records the process's end, once, closing its files; it reports
 // whether this call did.
-func (p *Process) stop(code int, at time.Time) bool {
+func (p *Process) stop(code int, at time.Time) bool { return p.stopWith(Exit{Code: code, At: at}) }
+
+// stopWith is stop with the whole exit.
+func (p *Process) stopWith(e Exit) bool {
 	p.mu.Lock()
 	if p.status == StatusStopped {
 		p.mu.Unlock()
 		return false
 	}
 	p.status = StatusStopped
-	p.exit = Exit{Code: code, At: at}
+	p.exit = e
 	p.mu.Unlock()
 	p.closeIO()
 	close(p.done)
@@ -220,15 +227,15 @@ func (p *Process) closeIO() {
 // records the end, then tells the observer.
 func (p *Process) watch(r *relay) {
 	sb := p.c.sb
-	code := UnknownExit
+	exit := Exit{Code: UnknownExit}
 	st, err := sb.agent().WaitProcess(context.Background(), p.ref)
 	if err != nil {
 		sb.log.Warn("waiting for a process", "container", p.c.id, "exec", p.execID, "err", err)
 	} else {
-		code = st.Code
+		exit.Code, exit.OOMKilled = st.Code, st.OOMKilled
 	}
 	// The host's clock, not the guest's ExitedAt: see Exit.At.
-	at := time.Now()
+	exit.At = time.Now()
 	t := time.NewTimer(outputGrace)
 	select {
 	case <-r.done:
@@ -239,7 +246,7 @@ func (p *Process) watch(r *relay) {
 		sb.log.Warn("the output of an exited process is still open; not waiting for it", "container", p.c.id, "exec", p.execID)
 	}
 	t.Stop()
-	if p.stop(code, at) {
-		sb.observer.ProcessExited(p, Exit{Code: code, At: at})
+	if p.stopWith(exit) {
+		sb.observer.ProcessExited(p, exit)
 	}
 }

@@ -38,6 +38,12 @@ type record struct {
 	// AllocDir is where the sandbox's device claims are kept ("" if it made
 	// none).
 	AllocDir string `json:"allocDir,omitempty"`
+	// SlotDir is the pool slot the VM was booted in, for a sandbox made
+	// from a warm VM: VMDir is in it, and it goes when the sandbox does.
+	SlotDir string `json:"slotDir,omitempty"`
+	// Cgroups are the sandbox's host cgroup, a directory per hierarchy,
+	// recorded before they are made.
+	Cgroups []string `json:"cgroups,omitempty"`
 	// Net are the pod netns changes of the endpoints attached, in order.
 	Net []netmodels.HostChange `json:"net,omitempty"`
 }
@@ -93,6 +99,14 @@ func (r *recorder) Forget(endpoint string) error {
 	})
 }
 
+// slotDir is the pool slot of a sandbox made from a warm VM, "" for one
+// booted for its pod.
+func (r *recorder) slotDir() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.rec.SlotDir
+}
+
 // allocDir is where the sandbox's claims are, "" if it made none.
 func (r *recorder) allocDir() string {
 	r.mu.Lock()
@@ -104,6 +118,22 @@ func (r *recorder) remove() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return removeIfExists(r.path)
+}
+
+// move writes the record, changed by fn, at path, then removes it from
+// where it was: at no time is there no record.
+func (r *recorder) move(path string, fn func(*record)) error {
+	r.mu.Lock()
+	old := r.path
+	r.path = path
+	r.mu.Unlock()
+	if err := r.update(fn); err != nil {
+		r.mu.Lock()
+		r.path = old
+		r.mu.Unlock()
+		return err
+	}
+	return removeIfExists(old)
 }
 
 // readRecord reads the record of the sandbox directory dir; a missing one
@@ -121,7 +151,7 @@ func readRecord(dir string) (record, error) {
 	if err := json.Unmarshal(data, &r); err != nil {
 		return record{}, fmt.Errorf("reading the crash record %s: %w", path, err)
 	}
-	if r.VMDir != VMDir(dir) {
+	if r.VMDir != VMDir(dir) && (r.SlotDir == "" || r.VMDir != VMDir(r.SlotDir)) {
 		return record{}, fmt.Errorf("crash record %s names directory %s, not %s", path, r.VMDir, VMDir(dir))
 	}
 	return r, nil

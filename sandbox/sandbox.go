@@ -21,7 +21,10 @@ import (
 
 // Sandbox is a pod sandbox: one VM and the containers in it.
 type Sandbox struct {
-	cfg      Config
+	cfg Config
+	// vmDir is the VM's directory: in the sandbox's directory, or in the
+	// pool's for a sandbox made from a warm VM.
+	vmDir    string
 	log      *slog.Logger
 	observer Observer
 	pid      int // the owning process: this one
@@ -36,6 +39,7 @@ type Sandbox struct {
 	vols      *Volumes
 	devs      *devices
 	claims    *claims
+	hostcg    *hostCgroup  // nil without a linux.cgroupsPath
 	seq       atomic.Int64 // numbers hot-plugged devices' ids
 	stopOnce  sync.Once
 	stopErr   error
@@ -61,7 +65,40 @@ func Create(ctx context.Context, cfg Config, first *spec.Container) (_ *Sandbox,
 	if cfg.Config, err = podConfig(cfg.Config, first.Annotations); err != nil {
 		return nil, fmt.Errorf("creating sandbox %q: %w", cfg.ID, err)
 	}
-	s := &Sandbox{cfg: cfg, log: cfg.Logger, observer: cfg.Observer, pid: os.Getpid(), firstID: first.ID, netnsPath: first.NetnsPath,
+	s := newSandbox(cfg)
+	s.firstID, s.netnsPath = first.ID, first.NetnsPath
+	var cu cleanup.Stack
+	defer func() {
+		if err != nil {
+			uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stopBudget)
+			defer cancel()
+			err = errors.Join(fmt.Errorf("creating sandbox %q: %w", cfg.ID, err), cu.CleanCtx(uctx))
+		}
+	}()
+	start := time.Now()
+	if err := (builder{s}).begin(&cu); err != nil {
+		return nil, err
+	}
+	if err := (builder{s}).boot(ctx, first, &cu, start); err != nil {
+		return nil, err
+	}
+	if err := (builder{s}).createInGuest(ctx, first.Hostname); err != nil {
+		return nil, err
+	}
+	s.timings.Created = time.Since(start)
+	w := watcher{s}
+	go w.watchVM()
+	w.watchShares()
+	cu.Release()
+	return s, nil
+}
+
+// builder makes a sandbox: the steps of Create, BootWarm and Claim.
+type builder struct{ s *Sandbox }
+
+// newSandbox is a sandbox not yet begun.
+func newSandbox(cfg Config) *Sandbox {
+	s := &Sandbox{cfg: cfg, log: cfg.Logger, observer: cfg.Observer, pid: os.Getpid(), vmDir: cfg.vmDir(),
 		rec: &recorder{path: cfg.recordPath()}, died: make(chan struct{}),
 		containers: map[string]*Container{}}
 	if s.log == nil {
@@ -74,41 +111,19 @@ func Create(ctx context.Context, cfg Config, first *spec.Container) (_ *Sandbox,
 	s.net = &Network{sb: s}
 	s.vols = &Volumes{sb: s, byName: map[string]*hotVolume{}}
 	s.devs = &devices{sb: s}
-	var cu cleanup.Stack
-	defer func() {
-		if err != nil {
-			uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stopBudget)
-			defer cancel()
-			err = errors.Join(fmt.Errorf("creating sandbox %q: %w", cfg.ID, err), cu.CleanCtx(uctx))
-		}
-	}()
-	start := time.Now()
-	if err := s.begin(&cu); err != nil {
-		return nil, err
-	}
-	if err := s.boot(ctx, first, &cu, start); err != nil {
-		return nil, err
-	}
-	if err := s.createInGuest(ctx, first.Hostname); err != nil {
-		return nil, err
-	}
-	s.timings.Created = time.Since(start)
-	w := watcher{s}
-	go w.watchVM()
-	w.watchShares()
-	cu.Release()
-	return s, nil
+	return s
 }
 
 // begin writes the first crash record: who owns the sandbox, where its VM
 // lives.
-func (s *Sandbox) begin(cu *cleanup.Stack) error {
+func (b builder) begin(cu *cleanup.Stack) error {
+	s := b.s
 	self, err := devicemgr.ProcessOf(devicemgr.DefaultProcRoot, s.pid)
 	if err != nil {
 		return err
 	}
 	if err := s.rec.update(func(r *record) {
-		r.ID, r.Owner, r.VMDir, r.SysfsRoot = s.cfg.ID, self, s.cfg.vmDir(), s.cfg.sysfs()
+		r.ID, r.Owner, r.VMDir, r.SysfsRoot = s.cfg.ID, self, s.vmDir, s.cfg.sysfs()
 	}); err != nil {
 		return err
 	}
@@ -117,12 +132,13 @@ func (s *Sandbox) begin(cu *cleanup.Stack) error {
 }
 
 // boot collects, claims, plans, records and boots.
-func (s *Sandbox) boot(ctx context.Context, first *spec.Container, cu *cleanup.Stack, start time.Time) error {
+func (b builder) boot(ctx context.Context, first *spec.Container, cu *cleanup.Stack, start time.Time) error {
+	s := b.s
 	f, err := collect(s.cfg, first)
 	if err != nil {
 		return err
 	}
-	if f.functions, err = s.claims.claim(ctx, first.ID, processEnv(first)); err != nil {
+	if f.functions, err = s.claims.claim(ctx, first); err != nil {
 		return err
 	}
 	if len(f.functions) > 0 {
@@ -134,7 +150,17 @@ func (s *Sandbox) boot(ctx context.Context, first *spec.Container, cu *cleanup.S
 	for _, ep := range s.lay.endpoints {
 		ep.Journal = s.rec // each records its pod netns change before making it
 	}
-	if err := s.recordBoot(); err != nil {
+	if err := s.placeCgroup(first, cu); err != nil {
+		return err
+	}
+	return b.bootPlanned(ctx, cu, start)
+}
+
+// bootPlanned records what the boot of the planned VM will leave outside
+// its directory, and boots it.
+func (b builder) bootPlanned(ctx context.Context, cu *cleanup.Stack, start time.Time) (err error) {
+	s := b.s
+	if err := b.recordBoot(); err != nil {
 		return err
 	}
 	t0 := time.Now()
@@ -152,7 +178,8 @@ func (s *Sandbox) boot(ctx context.Context, first *spec.Container, cu *cleanup.S
 
 // recordBoot records, before the boot, what it will leave outside the VM
 // directory: virtiofsd's lock file, the functions' drivers.
-func (s *Sandbox) recordBoot() error {
+func (b builder) recordBoot() error {
+	s := b.s
 	bindings, err := devicemgr.CurrentBindings(s.cfg.sysfs(), s.lay.bound)
 	if err != nil {
 		return err
@@ -168,14 +195,16 @@ func (s *Sandbox) recordBoot() error {
 
 // createInGuest creates the sandbox in the guest: its hostname, and the
 // shared directory and DAX volumes mounted.
-func (s *Sandbox) createInGuest(ctx context.Context, hostname string) error {
+func (b builder) createInGuest(ctx context.Context, hostname string) error {
+	s := b.s
 	ctx, done := watcher{s}.watchCreate(ctx)
 	defer done()
 	storages := []*protocol.Storage{s.lay.shared.Storage()}
 	for _, d := range s.lay.dax {
 		storages = append(storages, d.Storage())
 	}
-	err := s.agent().CreateSandbox(ctx, &protocol.CreateSandboxRequest{SandboxId: s.cfg.ID, Hostname: hostname, Storages: storages})
+	err := s.agent().CreateSandbox(ctx, &protocol.CreateSandboxRequest{SandboxId: s.cfg.ID, Hostname: hostname, Storages: storages,
+		Sysctls: guestSysctls(s.cfg.Config)})
 	if cause := context.Cause(ctx); err != nil && cause != nil && ctx.Err() != nil && !errors.Is(cause, context.DeadlineExceeded) && !errors.Is(cause, context.Canceled) {
 		// QEMU or a share server died under the request: say which.
 		return fmt.Errorf("creating the sandbox in the guest: %w (%v)", cause, err)
@@ -244,7 +273,9 @@ func (s *Sandbox) Stop() error {
 			_, rerr := devicemgr.NewAllocator(dir).ReleaseSandbox(ctx, s.cfg.ID)
 			err = errors.Join(err, rerr)
 		}
-		s.stopErr = errors.Join(err, s.rec.remove())
+		err = errors.Join(err, s.hostcg.remove(ctx))
+		slot := s.rec.slotDir()
+		s.stopErr = errors.Join(err, s.rec.remove(), removeSlot(slot))
 	})
 	return s.stopErr
 }

@@ -151,7 +151,7 @@ func (vols *Volumes) plan(v VolumeSpec, bv blockvol.Volume, id string, port devi
 		b, err := fsshare.NewBlockVolume(bv, id, port.ID, port.BusSlot)
 		return b, nil, err
 	case VolumeVirtioFS:
-		fv, err := fsshare.NewVirtioFSVolume(fs, s.cfg.vmDir(), v.Name, v.Source, v.ReadOnly, port.ID, port.GuestPath())
+		fv, err := fsshare.NewVirtioFSVolume(fs, s.vmDir, v.Name, v.Source, v.ReadOnly, port.ID, port.GuestPath())
 		if err != nil {
 			return nil, nil, err
 		}

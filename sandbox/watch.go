@@ -158,9 +158,28 @@ func (w watcher) watchCreate(ctx context.Context) (context.Context, context.Canc
 	return ctx, func() { cancel(nil) }
 }
 
+// goneWithVM reports whether a guest request failed because the VM is
+// going (a failed sandbox being stopped, or QEMU exiting): what it would
+// have removed went with the VM.
+func goneWithVM(s *Sandbox, err error) bool {
+	if Classify(err) != ErrUnavailable {
+		return false
+	}
+	wait := 100 * time.Millisecond
+	if s.Degraded() != "" {
+		wait = failStop.Quit + failStop.Term + failStop.Kill
+	}
+	select {
+	case <-s.m.Process().Done():
+		return true
+	case <-time.After(wait):
+		return false
+	}
+}
+
 // explain puts the reason a sandbox failed on an error from a request that
 // failed because of it.
-func (s *Sandbox) explain(err error) error {
+func explain(s *Sandbox, err error) error {
 	if err == nil {
 		return nil
 	}

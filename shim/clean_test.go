@@ -39,8 +39,9 @@ func (h *containerdHarness) snapshot(t *testing.T) hostView {
 		if err != nil {
 			continue
 		}
-		cmd := strings.ReplaceAll(string(data), "\x00", " ")
-		if strings.Contains(cmd, h.dir+"/") && !strings.HasPrefix(cmd, "ctr ") { // the tests run ctr themselves
+		args := strings.Split(string(data), "\x00")
+		cmd := strings.Join(args, " ")
+		if strings.Contains(cmd, h.dir+"/") && filepath.Base(args[0]) != "ctr" { // the tests run ctr themselves
 			v.Procs = append(v.Procs, cmd)
 		}
 	}

@@ -2,59 +2,75 @@ package shim
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/kite-vm/kite/internal/testing/containerdtest"
 	"github.com/kite-vm/kite/internal/testing/testutil"
 	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	cri "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
 
-// The CRI test's pod network: a bridge of its own.
-const (
-	criBridge = "kitecri0"
-	criSubnet = "10.88.77.0/24"
-)
-
-// criConfig is the CRI plugin's configuration: the kite runtime handler,
-// the local pause image, and a bridge CNI network under dir.
-func criConfig(dir string) string {
-	return fmt.Sprintf(`[plugins."io.containerd.grpc.v1.cri"]
-  sandbox_image = "docker.io/library/busybox:pause"
-  restrict_oom_score_adj = true
-  disable_apparmor = true
-  [plugins."io.containerd.grpc.v1.cri".containerd]
-    snapshotter = "overlayfs"
-    default_runtime_name = "kite"
-    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.kite]
-      runtime_type = "io.containerd.kite.v2"
-  [plugins."io.containerd.grpc.v1.cri".cni]
-    bin_dir = "/usr/lib/cni"
-    conf_dir = %q
-`, filepath.Join(dir, "cni"))
+// criNet is a CRI test's pod network: a bridge of its own and its subnet.
+type criNet struct {
+	bridge, subnet string
 }
 
-func writeCNIConfig(t *testing.T, dir string) {
-	t.Helper()
+// The pod network of TestIntegrationCRI; TestIntegrationReleases gives each
+// release one of its own.
+var primaryCRINet = criNet{bridge: "kitecri0", subnet: "10.88.77.0/24"}
+
+// config writes the bridge CNI network under dir and returns the CRI
+// plugin's configuration: the kite runtime handler (the default) and the
+// local pause image.
+func (n criNet) config(dir string) (*containerdtest.CRI, error) {
 	conf := fmt.Sprintf(`{"cniVersion": "0.4.0", "name": "kite-test", "plugins": [
   {"type": "bridge", "bridge": %q, "isGateway": true, "ipMasq": false,
    "ipam": {"type": "host-local", "subnet": %q, "dataDir": %q, "routes": [{"dst": "0.0.0.0/0"}]}},
-  {"type": "loopback"}]}`, criBridge, criSubnet, filepath.Join(dir, "ipam"))
-	if err := os.MkdirAll(filepath.Join(dir, "cni"), 0o755); err != nil {
+  {"type": "loopback"}]}`, n.bridge, n.subnet, filepath.Join(dir, "ipam"))
+	confDir := filepath.Join(dir, "cni")
+	if err := os.MkdirAll(confDir, 0o755); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(confDir, "10-kite-test.conflist"), []byte(conf), 0o644); err != nil {
+		return nil, err
+	}
+	return &containerdtest.CRI{SandboxImage: pauseImage, DefaultRuntime: "kite",
+		Runtimes:  []containerdtest.Runtime{{Name: "kite", Type: testRuntime, PrivilegedWithoutHostDevices: true}},
+		CNIBinDir: "/usr/lib/cni", CNIConfDir: confDir}, nil
+}
+
+// startCRIHarness starts a containerd of rel with its CRI plugin on net,
+// stopped and net's bridge removed when the test ends.
+func startCRIHarness(t *testing.T, rel containerdtest.Release, net criNet) *containerdHarness {
+	t.Helper()
+	testutil.RequireBinary(t, "/usr/lib/cni/bridge", "containernetworking-plugins")
+	if _, err := netlink.LinkByName(net.bridge); err == nil {
+		t.Fatalf("link %s exists: a leftover of another run? (ip link del %s)", net.bridge, net.bridge)
+	}
+	h, err := startHarness(rel, guestDirFor(t), &net)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "cni", "10-kite-test.conflist"), []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	t.Cleanup(func() {
+		h.close()
+		if l, err := netlink.LinkByName(net.bridge); err == nil {
+			netlink.LinkDel(l)
+		}
+	})
+	return h
 }
 
 // TestIntegrationCRI runs a pod of two containers through containerd's CRI
@@ -62,24 +78,12 @@ func writeCNIConfig(t *testing.T, dir string) {
 // pod's IP (from the bridge CNI plugin) answers from the host, logs and
 // exec work, and removing the pod leaves nothing behind.
 func TestIntegrationCRI(t *testing.T) {
-	requireContainerd(t) // the gates, and the shim built once
-	testutil.RequireBinary(t, "/usr/lib/cni/bridge", "containernetworking-plugins")
-	if _, err := netlink.LinkByName(criBridge); err == nil {
-		t.Fatalf("link %s exists: a leftover of another run? (ip link del %s)", criBridge, criBridge)
-	}
-	h, err := startHarness(guestDirFor(t), func(dir string) string {
-		writeCNIConfig(t, dir)
-		return criConfig(dir)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		h.close()
-		if l, err := netlink.LinkByName(criBridge); err == nil {
-			netlink.LinkDel(l)
-		}
-	})
+	rels := requireReleases(t)
+	criPod(t, startCRIHarness(t, rels[0], primaryCRINet))
+}
+
+// criPod is TestIntegrationCRI's pod, on h.
+func criPod(t *testing.T, h *containerdHarness) {
 	before := h.snapshot(t)
 	conn, err := grpc.NewClient("unix://"+h.socket, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
@@ -99,7 +103,7 @@ func TestIntegrationCRI(t *testing.T) {
 	}
 	pod, err := rt.RunPodSandbox(ctx, &cri.RunPodSandboxRequest{Config: podCfg, RuntimeHandler: "kite"})
 	if err != nil {
-		t.Fatalf("RunPodSandbox: %v\n%s", err, h.logs())
+		t.Fatalf("RunPodSandbox: %v\n%s", err, h.Logs())
 	}
 	podID := pod.GetPodSandboxId()
 	defer func() {
@@ -115,10 +119,10 @@ func TestIntegrationCRI(t *testing.T) {
 				LogPath:  name + ".log",
 			}})
 		if err != nil {
-			t.Fatalf("CreateContainer %s: %v\n%s", name, err, h.logs())
+			t.Fatalf("CreateContainer %s: %v\n%s", name, err, h.Logs())
 		}
 		if _, err := rt.StartContainer(ctx, &cri.StartContainerRequest{ContainerId: c.GetContainerId()}); err != nil {
-			t.Fatalf("StartContainer %s: %v\n%s", name, err, h.logs())
+			t.Fatalf("StartContainer %s: %v\n%s", name, err, h.Logs())
 		}
 		return c.GetContainerId()
 	}
@@ -146,6 +150,11 @@ func TestIntegrationCRI(t *testing.T) {
 	if body, err := httpGet(ctx, "http://"+net.JoinHostPort(ip, "8080")+"/"); err != nil || strings.TrimSpace(body) != "pong" {
 		t.Errorf("GET from the host to the pod at %s: %q, %v", ip, body, err)
 	}
+	// Port-forward: containerd dials localhost in the pod netns, and the
+	// shim's forwarder carries that into the VM.
+	if body, err := getInNetns(podNetns(ctx, t, rt, podID), "127.0.0.1:8080"); err != nil || !strings.Contains(body, "pong") {
+		t.Errorf("GET 127.0.0.1:8080 in the pod netns (port-forward): %q, %v", body, err)
+	}
 	logs, err := os.ReadFile(filepath.Join(logDir, "web.log"))
 	if err != nil || !strings.Contains(string(logs), "hello-log") {
 		t.Errorf("container log: %q, %v", logs, err)
@@ -163,7 +172,7 @@ func TestIntegrationCRI(t *testing.T) {
 			}
 		}
 		if _, err := rt.RemoveContainer(ctx, &cri.RemoveContainerRequest{ContainerId: id}); err != nil {
-			t.Errorf("RemoveContainer: %v\n%s", err, h.logs())
+			t.Errorf("RemoveContainer: %v\n%s", err, h.Logs())
 		}
 	}
 	if _, err := rt.StopPodSandbox(ctx, &cri.StopPodSandboxRequest{PodSandboxId: podID}); err != nil {
@@ -189,4 +198,66 @@ func httpGet(ctx context.Context, url string) (string, error) {
 		}
 	}
 	return "", err
+}
+
+// podNetns is the pod's network namespace, from the CRI plugin's verbose
+// status (the sandbox's runtime spec).
+func podNetns(ctx context.Context, t *testing.T, rt cri.RuntimeServiceClient, podID string) string {
+	t.Helper()
+	st, err := rt.PodSandboxStatus(ctx, &cri.PodSandboxStatusRequest{PodSandboxId: podID, Verbose: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var info struct {
+		RuntimeSpec struct {
+			Linux struct {
+				Namespaces []struct{ Type, Path string }
+			}
+		} `json:"runtimeSpec"`
+	}
+	if err := json.Unmarshal([]byte(st.GetInfo()["info"]), &info); err != nil {
+		t.Fatalf("the pod's verbose status: %v", err)
+	}
+	for _, ns := range info.RuntimeSpec.Linux.Namespaces {
+		if ns.Type == "network" && ns.Path != "" {
+			return ns.Path
+		}
+	}
+	t.Fatalf("no network namespace in the pod's runtime spec: %+v", info)
+	return ""
+}
+
+// getInNetns sends an HTTP GET to addr from inside the netns at path, as
+// containerd's port-forward dials, and returns the response.
+func getInNetns(path, addr string) (string, error) {
+	type result struct {
+		conn net.Conn
+		err  error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread ends with the goroutine
+		ns, err := netns.GetFromPath(path)
+		if err == nil {
+			defer ns.Close()
+			err = netns.Set(ns)
+		}
+		if err != nil {
+			ch <- result{err: err}
+			return
+		}
+		c, err := net.DialTimeout("tcp4", addr, 10*time.Second)
+		ch <- result{c, err}
+	}()
+	r := <-ch
+	if r.err != nil {
+		return "", r.err
+	}
+	defer r.conn.Close()
+	r.conn.SetDeadline(time.Now().Add(30 * time.Second))
+	if _, err := io.WriteString(r.conn, "GET / HTTP/1.0\r\n\r\n"); err != nil {
+		return "", err
+	}
+	body, err := io.ReadAll(r.conn)
+	return string(body), err
 }

@@ -55,7 +55,11 @@ func (h *containerdHarness) exitCode(t *testing.T, args ...string) (string, int)
 // output and status, ps lists the processes, pause and resume work, kill
 // ends the task, and each step publishes its event.
 func TestIntegrationCtrExecKillDelete(t *testing.T) {
-	h := requireContainerd(t)
+	ctrLifecycle(t, requireContainerd(t))
+}
+
+// ctrLifecycle is TestIntegrationCtrExecKillDelete's task, on h.
+func ctrLifecycle(t *testing.T, h *containerdHarness) {
 	before := h.snapshot(t)
 	events := h.watchEvents(t)
 	const id = "execkill"

@@ -21,7 +21,7 @@ func TestIntegrationCtrRunExitCode(t *testing.T) {
 	out, err := cmd.CombinedOutput()
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || ee.ExitCode() != 3 {
-		t.Fatalf("ctr run: %v (want exit status 3)\n%s\ncontainerd log:\n%s", err, out, h.logs())
+		t.Fatalf("ctr run: %v (want exit status 3)\n%s\ncontainerd log:\n%s", err, out, h.Logs())
 	}
 	t.Logf("ctr run --rm took %v", time.Since(start))
 	if got := string(out); !strings.Contains(got, "hi\n") || !strings.Contains(got, "err\n") {

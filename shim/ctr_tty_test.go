@@ -33,7 +33,7 @@ func TestIntegrationCtrTerminal(t *testing.T) {
 	err = cmd.Wait()
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || ee.ExitCode() != 4 {
-		t.Fatalf("ctr run -t: %v (want exit status 4)\n%s\ncontainerd log:\n%s", err, out.String(), h.logs())
+		t.Fatalf("ctr run -t: %v (want exit status 4)\n%s\ncontainerd log:\n%s", err, out.String(), h.Logs())
 	}
 	master.Close()
 	<-copied

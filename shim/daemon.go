@@ -16,6 +16,7 @@ import (
 	taskAPI "github.com/containerd/containerd/api/runtime/task/v2"
 	"github.com/containerd/ttrpc"
 	"github.com/kite-vm/kite/configs"
+	"github.com/kite-vm/kite/sandbox"
 )
 
 // logFIFO is the FIFO in the bundle that containerd copies to its own log.
@@ -27,6 +28,12 @@ const shutdownGrace = 2 * time.Second
 // serve is the daemon: it serves the task service on the inherited socket
 // until Shutdown, or SIGTERM, which stops the pod.
 func serve(f Flags, cfg *configs.Config) error {
+	return serveOn(f, cfg, os.NewFile(listenerFD, "listener"), sandbox.Create)
+}
+
+// serveOn is the daemon, serving on listener, its pod's sandbox made by
+// create.
+func serveOn(f Flags, cfg *configs.Config, listener *os.File, create sandbox.CreateFunc) error {
 	bundle, err := os.Getwd()
 	if err != nil {
 		return err
@@ -36,7 +43,7 @@ func serve(f Flags, cfg *configs.Config) error {
 		return err
 	}
 	lay := newLayout(cfg.Runtime.Root, f.Address, f.Namespace, pid)
-	ln, err := net.FileListener(os.NewFile(listenerFD, "listener"))
+	ln, err := net.FileListener(listener)
 	if err != nil {
 		return fmt.Errorf("using the inherited socket: %w", err)
 	}
@@ -44,7 +51,7 @@ func serve(f Flags, cfg *configs.Config) error {
 	log := slog.New(slog.NewTextHandler(openLog(), &slog.HandlerOptions{Level: logLevel(f.Debug)})).
 		With("runtime", "kite", "namespace", f.Namespace, "pod", pid)
 	events := cio.NewPublisher(f.PublishBinary, f.Address, f.Namespace, log)
-	svc := tasks.NewService(cfg, lay.key, lay.dir(), events, log)
+	svc := tasks.NewService(cfg, lay.key, lay.dir(), events, log, create)
 	srv, err := ttrpc.NewServer()
 	if err != nil {
 		return err

@@ -107,7 +107,7 @@ type podRecord struct {
 // record reads the engine's crash record of a task's pod.
 func (h *containerdHarness) record(t *testing.T, id string) podRecord {
 	t.Helper()
-	lay := newLayout(h.kiteRoot, h.socket, testNamespace, id)
+	lay := newLayout(h.kiteRoot, h.socket, h.namespace, id)
 	data, err := os.ReadFile(filepath.Join(lay.dir(), sandbox.RecordName))
 	var rec struct {
 		Owner struct {

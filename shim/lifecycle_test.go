@@ -23,8 +23,8 @@ func TestIntegrationContainerdRestart(t *testing.T) {
 	const id = "restart"
 	h.runDetached(t, id, "sleep", "1000")
 	qemu := h.record(t, id).QEMUPid
-	h.killContainerd()
-	if err := h.startContainerd(); err != nil {
+	h.Kill()
+	if err := h.Restart(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if ls := h.ctr(t, "task", "ls"); !strings.Contains(ls, id) || !strings.Contains(ls, "RUNNING") {

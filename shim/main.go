@@ -32,7 +32,7 @@ func run(args []string, stdout io.Writer) error {
 	}
 	switch f.Action {
 	case actionStart:
-		address, err := start(f, cfg.Runtime.Root)
+		address, err := start(f, cfg)
 		if err != nil {
 			return err
 		}

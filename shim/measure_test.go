@@ -90,7 +90,7 @@ func TestIntegrationPodStartStages(t *testing.T) {
 		regexp.MustCompile(`msg="task created" ` + prefix + `container=` + id + ` prepared=(\S+) pod_ready=(\S+) shared=(\S+) created=(\S+)`),
 		regexp.MustCompile(`msg="task started" ` + prefix + `container=` + id + ` took=(\S+)`),
 	}
-	logs := h.logs()
+	logs := h.Logs()
 	for _, re := range lines {
 		m := re.FindStringSubmatch(logs)
 		if m == nil {

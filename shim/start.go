@@ -13,7 +13,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/kite-vm/kite/configs"
 	"github.com/kite-vm/kite/internal/atomicfile"
+	"github.com/kite-vm/kite/pool"
 	"github.com/kite-vm/kite/spec"
 )
 
@@ -56,7 +58,8 @@ func podID(bundle, id string) (string, error) {
 // start is the start action, run by containerd in the bundle directory:
 // it returns the address of the pod's daemon, spawning it for a new pod,
 // and writes it to the bundle's address file.
-func start(f Flags, runtimeRoot string) (string, error) {
+func start(f Flags, cfg *configs.Config) (string, error) {
+	runtimeRoot := cfg.Runtime.Root
 	bundle, err := os.Getwd()
 	if err != nil {
 		return "", err
@@ -68,7 +71,7 @@ func start(f Flags, runtimeRoot string) (string, error) {
 	lay := newLayout(runtimeRoot, f.Address, f.Namespace, pid)
 	address := "unix://" + lay.socket()
 	if !serving(lay.socket()) {
-		if err := spawnDaemon(f, bundle, lay); err != nil {
+		if err := startDaemon(f, cfg, bundle, lay); err != nil {
 			return "", err
 		}
 	}
@@ -88,11 +91,13 @@ func serving(socket string) bool {
 	return true
 }
 
-// spawnDaemon listens on the pod's socket and starts the daemon with the
-// listener, in a session of its own so that it outlives containerd. The
-// socket exists before start prints it: containerd's connection waits in
-// the backlog until the daemon accepts it.
-func spawnDaemon(f Flags, bundle string, lay layout) error {
+// startDaemon listens on the pod's socket and hands the listener to the
+// pod's daemon: a warm process of the pool that takes the pod (its VM
+// already booted), or a new daemon, in a session of its own so that it
+// outlives containerd. The socket exists before start prints it:
+// containerd's connection waits in the backlog until the daemon accepts
+// it.
+func startDaemon(f Flags, cfg *configs.Config, bundle string, lay layout) error {
 	if err := os.MkdirAll(lay.root, 0o711); err != nil {
 		return err
 	}
@@ -110,6 +115,16 @@ func spawnDaemon(f Flags, bundle string, lay layout) error {
 		return err
 	}
 	defer lf.Close()
+	if cfg.Pool.Size > 0 {
+		err := claimWarm(f, cfg, bundle, lf)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, pool.ErrEmpty) {
+			os.Remove(lay.socket())
+			return err
+		}
+	}
 	self, err := os.Executable()
 	if err != nil {
 		return err

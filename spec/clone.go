@@ -20,13 +20,31 @@ func (c *Container) Clone() *Container {
 		out.Mounts[i].Host = m.Host.clone()
 	}
 	out.Devices = slices.Clone(c.Devices)
+	out.VFIONodes = slices.Clone(c.VFIONodes)
 	out.MaskedPaths = slices.Clone(c.MaskedPaths)
 	out.ReadonlyPaths = slices.Clone(c.ReadonlyPaths)
 	out.Resources = c.Resources.clone()
 	out.Sysctls = maps.Clone(c.Sysctls)
+	out.Seccomp = c.Seccomp.clone()
 	out.Annotations = maps.Clone(c.Annotations)
 	out.Ignored = slices.Clone(c.Ignored)
+	out.Hooks = c.Hooks.clone()
 	return &out
+}
+
+func (h *Hooks) clone() *Hooks {
+	if h == nil {
+		return nil
+	}
+	list := func(in []Hook) []Hook {
+		out := slices.Clone(in)
+		for i, x := range out {
+			out[i].Args, out[i].Env = slices.Clone(x.Args), slices.Clone(x.Env)
+		}
+		return out
+	}
+	return &Hooks{Prestart: list(h.Prestart), CreateRuntime: list(h.CreateRuntime), CreateContainer: list(h.CreateContainer),
+		StartContainer: list(h.StartContainer), Poststart: list(h.Poststart), Poststop: list(h.Poststop)}
 }
 
 // Clone returns a deep copy of p.
@@ -71,6 +89,10 @@ func (r *Resources) clone() *Resources {
 	out.CPUPeriod = clonePtr(r.CPUPeriod)
 	out.MemoryLimit = clonePtr(r.MemoryLimit)
 	out.PidsLimit = clonePtr(r.PidsLimit)
+	out.Devices = slices.Clone(r.Devices)
+	for i, d := range out.Devices {
+		out.Devices[i].Major, out.Devices[i].Minor = clonePtr(d.Major), clonePtr(d.Minor)
+	}
 	return &out
 }
 

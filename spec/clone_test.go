@@ -31,12 +31,25 @@ func fullContainer() *Container {
 		Mounts: []Mount{{Destination: "/d", Type: "bind", Source: "/s", Options: []string{"ro"},
 			Host: &HostSource{Kind: HostDisk, Path: "/img", ReadOnly: true, FSType: "ext4", Options: []string{"noatime"}, Field: "mounts[0]"}}},
 		Devices:     []Device{{GuestPath: "/dev/fuse", ContainerPath: "/dev/fuse", FileMode: fs.FileMode(0o600), UID: 1, GID: 2}},
+		VFIONodes:   []string{"/dev/vfio/42"},
 		Namespaces:  Namespaces{PID: NamespaceNew, UTS: NamespaceNew, IPC: NamespaceSandbox, Cgroup: NamespaceSandbox},
 		MaskedPaths: []string{"/m"}, ReadonlyPaths: []string{"/ro"},
 		Resources: &Resources{CPUShares: u64(2), CPUQuota: i64(3), CPUPeriod: u64(4), CPUs: "0",
-			MemoryLimit: i64(5), PidsLimit: i64(6)},
+			MemoryLimit: i64(5), PidsLimit: i64(6),
+			Devices: []DeviceRule{{Allow: true, Type: "c", Major: i64(10), Minor: i64(229), Access: "rw"}}},
 		Sysctls: map[string]string{"k": "v"}, NetnsPath: "/n", Terminal: true,
+		Seccomp: &Seccomp{DefaultAction: "SCMP_ACT_ERRNO", DefaultErrno: u32(1), Architectures: []SeccompArch{"SCMP_ARCH_X86"},
+			Flags: []SeccompFlag{"SECCOMP_FILTER_FLAG_LOG"}, Syscalls: []SeccompRule{{Names: []string{"mkdir"}, Action: "SCMP_ACT_ERRNO",
+				Errno: u32(13), Args: []SeccompArg{{Index: 1, Value: 2, ValueTwo: 3, Op: "SCMP_CMP_MASKED_EQ"}}}}},
 		Annotations: map[string]string{"a": "b"}, Ignored: []string{"x (y)"},
+		Hooks: &Hooks{
+			Prestart:        []Hook{{Path: "/p", Args: []string{"p"}, Env: []string{"A=1"}, Timeout: 1}},
+			CreateRuntime:   []Hook{{Path: "/cr", Args: []string{"cr"}, Env: []string{"A=1"}}},
+			CreateContainer: []Hook{{Path: "/cc", Args: []string{"cc"}, Env: []string{"A=1"}}},
+			StartContainer:  []Hook{{Path: "/sc", Args: []string{"sc"}, Env: []string{"A=1"}}},
+			Poststart:       []Hook{{Path: "/ps", Args: []string{"ps"}, Env: []string{"A=1"}}},
+			Poststop:        []Hook{{Path: "/pp", Args: []string{"pp"}, Env: []string{"A=1"}}},
+		},
 	}
 }
 

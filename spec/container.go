@@ -21,6 +21,10 @@ type Container struct {
 	// Devices are guest device nodes made visible in the container
 	// (linux.devices).
 	Devices []Device
+	// VFIONodes are the host VFIO nodes linux.devices names
+	// (/dev/vfio/<group>, /dev/vfio/devices/vfio<N>, /dev/vfio/vfio): the
+	// engine passes their functions through to the sandbox.
+	VFIONodes []string
 	// Namespaces says, per kind the guest lets a container choose, whether
 	// the container gets its own or the sandbox's.
 	Namespaces Namespaces
@@ -32,6 +36,14 @@ type Container struct {
 	Resources *Resources
 	// Sysctls are linux.sysctl, set in the container's namespaces.
 	Sysctls map[string]string
+	// Seccomp is linux.seccomp, enforced in the guest; nil when the spec
+	// has none.
+	Seccomp *Seccomp
+	// CgroupsPath is linux.cgroupsPath: for a sandbox's first container,
+	// the host cgroup the sandbox's host processes go to (package
+	// hostcgroup reads it); a later container's is not used, its limits
+	// count in the sandbox's cgroup.
+	CgroupsPath string
 	// NetnsPath is the pod's network namespace (linux.namespaces, type
 	// network, with a path), whose interfaces the VM takes over; empty
 	// when the spec asks for a new one: the VM then has no network.
@@ -43,6 +55,9 @@ type Container struct {
 	Terminal bool
 	// Annotations are the spec's annotations, for `kite state`.
 	Annotations map[string]string
+	// Hooks are the spec's OCI hooks, which the OCI front end runs on the
+	// host (see Hooks); nil when there are none.
+	Hooks *Hooks
 	// Ignored lists the spec's fields Convert dropped because they do not
 	// matter inside a VM, each "field (why)", for the front end to log.
 	Ignored []string
@@ -53,8 +68,10 @@ type Rootfs struct {
 	// HostPath is the absolute directory root.path names (a relative
 	// root.path is taken relative to the bundle).
 	HostPath string
-	// Readonly says the root, and so the host side of its share, must be
-	// read-only (root.readonly).
+	// Readonly says the guest remounts the root read-only once the
+	// container's mounts are made (root.readonly). The host side of its
+	// share stays writable: as with runc, the mount points the image lacks
+	// are created in the root first.
 	Readonly bool
 }
 
@@ -83,14 +100,21 @@ type Resources struct {
 	// CPUs are the CPUs the container may run on, in cpuset list syntax
 	// ("0-1"); empty leaves them.
 	CPUs string
+	// Mems are the memory nodes (cpuset list syntax), applied on the host
+	// only, to the sandbox's cgroup: the guest has one node.
+	Mems string
 	// MemoryLimit is in bytes; -1 means unlimited.
 	MemoryLimit *int64
 	// PidsLimit is the most tasks; -1 means unlimited.
 	PidsLimit *int64
+	// Devices are the device cgroup's rules (linux.resources.devices), in
+	// order. The guest adds runc's default allow list and the container's
+	// device nodes after them, and keeps its console out of reach.
+	Devices []DeviceRule
 }
 
 // empty says the resources set no limit.
 func (r *Resources) empty() bool {
-	return r.CPUShares == nil && r.CPUQuota == nil && r.CPUPeriod == nil && r.CPUs == "" &&
-		r.MemoryLimit == nil && r.PidsLimit == nil
+	return r.CPUShares == nil && r.CPUQuota == nil && r.CPUPeriod == nil && r.CPUs == "" && r.Mems == "" &&
+		r.MemoryLimit == nil && r.PidsLimit == nil && len(r.Devices) == 0
 }

@@ -86,10 +86,14 @@ func (c *converter) container(spec *specs.Spec, in Input) *Container {
 		MaskedPaths:   c.paths("linux.maskedPaths", lin.MaskedPaths),
 		ReadonlyPaths: c.paths("linux.readonlyPaths", lin.ReadonlyPaths),
 		Resources:     resourceConverter{c.findings}.resources(lin.Resources),
-		Sysctls:       maps.Clone(lin.Sysctl),
+		Sysctls:       c.sysctls(lin.Sysctl),
+		Seccomp:       c.seccomp(lin.Seccomp),
 		Devices:       c.devices(lin.Devices, devIsTmpfs(spec.Mounts)),
+		VFIONodes:     c.vfioNodes(lin.Devices),
 		Terminal:      spec.Process.Terminal,
 		Annotations:   maps.Clone(spec.Annotations),
+		Hooks:         c.hooks(spec.Hooks),
+		CgroupsPath:   lin.CgroupsPath,
 	}
 	ctr.Hostname = c.hostname(spec.Hostname, ctr.Namespaces.UTS)
 	ctr.NetnsPath = c.netns

@@ -19,12 +19,12 @@ func TestConvertNamespaces(t *testing.T) {
 		nss  []specs.LinuxNamespace
 		want Namespaces
 	}{
-		{"none: all shared with the sandbox", nil, Namespaces{sandbox, sandbox, sandbox, sandbox}},
+		{"only the refused kinds: the others shared with the sandbox", []specs.LinuxNamespace{{Type: "ipc"}, {Type: "network"}}, Namespaces{sandbox, sandbox, newNS, sandbox}},
 		{"all new", []specs.LinuxNamespace{{Type: "pid"}, {Type: "uts"}, {Type: "ipc"}, {Type: "cgroup"}, {Type: "network"}, {Type: "mount"}},
 			Namespaces{newNS, newNS, newNS, newNS}},
 		{"pod container joins by path", []specs.LinuxNamespace{{Type: "pid"}, {Type: "ipc", Path: "/proc/1/ns/ipc"}, {Type: "uts", Path: "/proc/1/ns/uts"}, {Type: "network", Path: "/run/netns/x"}},
 			Namespaces{newNS, sandbox, sandbox, sandbox}},
-		{"shared pid namespace", []specs.LinuxNamespace{{Type: "pid", Path: "/proc/1/ns/pid"}, {Type: "cgroup"}},
+		{"shared pid namespace", []specs.LinuxNamespace{{Type: "pid", Path: "/proc/1/ns/pid"}, {Type: "cgroup"}, {Type: "ipc", Path: "/proc/1/ns/ipc"}, {Type: "network", Path: "/proc/1/ns/net"}},
 			Namespaces{sandbox, sandbox, sandbox, newNS}},
 	}
 	for _, tt := range tests {
@@ -95,6 +95,9 @@ func TestConvertHostBinds(t *testing.T) {
 		specs.Mount{Destination: "/data/", Type: "bind", Source: "/srv/data", Options: []string{"rbind", "ro"}},
 		specs.Mount{Destination: "/etc/hosts", Type: "none", Source: "hosts", Options: []string{"bind"}},
 		specs.Mount{Destination: "/x", Type: "bind", Source: "/srv/x"},
+		specs.Mount{Destination: "/y", Type: "bind", Source: "/srv/y", Options: []string{"rbind", "rro", "rprivate"}},
+		specs.Mount{Destination: "/z", Type: "bind", Source: "/srv/z", Options: []string{"bind", "ro", "rro"}},
+		specs.Mount{Destination: "/w", Type: "bind", Source: "/srv/w", Options: []string{"bind", "ro", "rw"}},
 	)
 	c, err := Convert(spec, Input{ContainerID: "c1", Bundle: "/b"})
 	if err != nil {
@@ -103,11 +106,19 @@ func TestConvertHostBinds(t *testing.T) {
 	field := func(i int) string { return fmt.Sprintf("mounts[%d]", i) }
 	want := []Mount{
 		{Destination: "/data", Type: "bind", Options: []string{"rbind", "ro"},
-			Host: &HostSource{Kind: HostBind, Field: field(n), Path: "/srv/data", ReadOnly: true}},
+			Host: &HostSource{Kind: HostBind, Field: field(n), Path: "/srv/data", ReadOnly: true, Recursive: true}},
 		{Destination: "/etc/hosts", Type: "bind", Options: []string{"bind"},
 			Host: &HostSource{Kind: HostBind, Field: field(n + 1), Path: "/b/hosts"}},
 		{Destination: "/x", Type: "bind", Options: []string{"rbind"},
-			Host: &HostSource{Kind: HostBind, Field: field(n + 2), Path: "/srv/x"}},
+			Host: &HostSource{Kind: HostBind, Field: field(n + 2), Path: "/srv/x", Recursive: true}},
+		// rro is recursively read-only on the host, and plain ro in the
+		// guest, which sees one file system.
+		{Destination: "/y", Type: "bind", Options: []string{"rbind", "ro", "rprivate"},
+			Host: &HostSource{Kind: HostBind, Field: field(n + 3), Path: "/srv/y", Recursive: true, ReadOnly: true, RecursiveReadOnly: true}},
+		{Destination: "/z", Type: "bind", Options: []string{"bind", "ro"},
+			Host: &HostSource{Kind: HostBind, Field: field(n + 4), Path: "/srv/z", ReadOnly: true, RecursiveReadOnly: true}},
+		{Destination: "/w", Type: "bind", Options: []string{"bind", "ro", "rw"},
+			Host: &HostSource{Kind: HostBind, Field: field(n + 5), Path: "/srv/w"}},
 	}
 	if diff := cmp.Diff(want, c.Mounts[n:]); diff != "" {
 		t.Errorf("mounts (-want +got):\n%s", diff)

@@ -77,29 +77,65 @@ func (c *converter) checkOptions(field string, m specs.Mount) bool {
 }
 
 // bind converts a bind mount of a host path; its guest source is left
-// empty for the engine to fill.
+// empty for the engine to fill. The host side follows runc: "bind" leaves
+// the mounts below the source out, "rbind" takes them along, "ro" makes
+// the bind's own mount read-only and "rro" every mount of it. Propagation
+// towards or from the host is refused: the host side is a private bind in
+// the VM's shared directory, so neither way would a mount travel.
 func (c *converter) bind(field string, m specs.Mount, bundle string) *Mount {
 	if m.Source == "" {
 		c.fail(invalid(field, "bind mount %s has no source", m.Destination))
 		return nil
 	}
-	if !c.checkOptions(field, m) {
+	if !c.checkBindOptions(field, m) {
 		return nil
 	}
 	source := m.Source
 	if !filepath.IsAbs(source) {
 		source = filepath.Join(bundle, source)
 	}
-	opts := append([]string(nil), m.Options...)
+	h := &HostSource{Kind: HostBind, Path: filepath.Clean(source), Field: field, Recursive: !slices.Contains(m.Options, "bind")}
+	var opts []string
+	for _, o := range m.Options {
+		switch o {
+		case "ro":
+			h.ReadOnly = true
+		case "rro":
+			h.ReadOnly, h.RecursiveReadOnly = true, true
+			o = "ro" // the guest mount is one file system: read-only is all of it
+		case "rw":
+			h.ReadOnly, h.RecursiveReadOnly = false, false
+		case "rbind":
+			h.Recursive = true
+		}
+		if !slices.Contains(opts, o) {
+			opts = append(opts, o)
+		}
+	}
 	if !slices.Contains(opts, "bind") && !slices.Contains(opts, "rbind") {
 		opts = append(opts, "rbind")
 	}
-	return &Mount{
-		Destination: filepath.Clean(m.Destination),
-		Type:        "bind",
-		Options:     opts,
-		Host:        &HostSource{Kind: HostBind, Path: filepath.Clean(source), ReadOnly: slices.Contains(m.Options, "ro"), Field: field},
+	return &Mount{Destination: filepath.Clean(m.Destination), Type: "bind", Options: opts, Host: h}
+}
+
+// hostPropagation are the propagation options that would link a bind with
+// the host's mounts.
+var hostPropagation = []string{"shared", "rshared", "slave", "rslave"}
+
+// checkBindOptions refuses what only runc and crun implement, but accepts
+// rro, and refuses propagation to or from the host.
+func (c *converter) checkBindOptions(field string, m specs.Mount) bool {
+	for _, o := range m.Options {
+		switch {
+		case o != "rro" && slices.Contains(refusedOptions, o):
+			c.fail(unsupported(field, "mount option %q is not supported: mount %s", o, m.Destination))
+			return false
+		case slices.Contains(hostPropagation, o):
+			c.fail(unsupported(field, "mount propagation %q is not supported: mount %s is shared into the VM by a private bind, so mounts cannot travel between the host and the container (use rprivate)", o, m.Destination))
+			return false
+		}
 	}
+	return true
 }
 
 // mount converts a mount the guest makes itself, or a disk.

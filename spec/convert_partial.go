@@ -35,7 +35,7 @@ func ConvertResources(r *specs.LinuxResources) (*Resources, error) {
 	}
 	if out == nil {
 		return nil, fmt.Errorf("converting the resources: %w", invalid("linux.resources",
-			"sets no limit the guest applies (cpu shares, quota, period, cpuset, memory, pids)"))
+			"sets no limit the guest applies (cpu shares, quota, period, cpuset, memory, pids, device rules)"))
 	}
 	return out, nil
 }

@@ -86,6 +86,15 @@ func TestConvertResources(t *testing.T) {
 		{"pids", &specs.LinuxResources{Pids: &specs.LinuxPids{Limit: ptr(100)}}, &Resources{PidsLimit: ptr(100)}},
 		{"zero is unset", &specs.LinuxResources{CPU: &specs.LinuxCPU{Shares: uptr(0), Quota: ptr(-1)}, Memory: &specs.LinuxMemory{Limit: ptr(0)}},
 			&Resources{CPUQuota: ptr(-1)}},
+		{"device rules", &specs.LinuxResources{Devices: []specs.LinuxDeviceCgroup{
+			{Allow: false, Access: "rwm"},
+			{Allow: true, Type: "c", Major: ptr(10), Minor: ptr(229), Access: "rw"},
+			{Allow: true, Type: "b", Major: ptr(-1), Minor: ptr(0), Access: "m"},
+		}}, &Resources{Devices: []DeviceRule{
+			{Type: "a", Access: "rwm"},
+			{Allow: true, Type: "c", Major: ptr(10), Minor: ptr(229), Access: "rw"},
+			{Allow: true, Type: "b", Minor: ptr(0), Access: "m"},
+		}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -107,13 +116,31 @@ func TestConvertResourcesRefuses(t *testing.T) {
 	for name, in := range map[string]*specs.LinuxResources{
 		"nil":          nil,
 		"empty":        {},
-		"only ignored": {BlockIO: &specs.LinuxBlockIO{}, CPU: &specs.LinuxCPU{Mems: "0"}},
+		"only ignored": {BlockIO: &specs.LinuxBlockIO{}, CPU: &specs.LinuxCPU{Idle: new(int64)}},
 		"zero shares":  {CPU: &specs.LinuxCPU{Shares: &zero}},
 	} {
 		_, err := ConvertResources(in)
-		const want = "linux.resources: sets no limit the guest applies (cpu shares, quota, period, cpuset, memory, pids)"
+		const want = "linux.resources: sets no limit the guest applies (cpu shares, quota, period, cpuset, memory, pids, device rules)"
 		if err == nil || !strings.Contains(err.Error(), want) || !errors.Is(err, ErrInvalidSpec) {
 			t.Errorf("%s: ConvertResources: %v, want ErrInvalidSpec saying %q", name, err, want)
+		}
+	}
+}
+
+func TestConvertResourcesRefusesBadDeviceRules(t *testing.T) {
+	ptr := func(v int64) *int64 { return &v }
+	for _, tt := range []struct {
+		rule specs.LinuxDeviceCgroup
+		want string
+	}{
+		{specs.LinuxDeviceCgroup{Type: "u", Access: "rw"}, `linux.resources.devices[1]: type "u": want a, b or c`},
+		{specs.LinuxDeviceCgroup{Type: "c", Access: "rwx"}, `linux.resources.devices[1]: access "rwx": want some of r, w and m`},
+		{specs.LinuxDeviceCgroup{Type: "c", Major: ptr(-2), Access: "r"}, `linux.resources.devices[1]: major -2`},
+		{specs.LinuxDeviceCgroup{Type: "c", Major: ptr(1), Minor: ptr(1 << 32), Access: "r"}, `linux.resources.devices[1]: minor 4294967296`},
+	} {
+		_, err := ConvertResources(&specs.LinuxResources{Devices: []specs.LinuxDeviceCgroup{{Access: "rwm"}, tt.rule}})
+		if err == nil || !strings.Contains(err.Error(), tt.want) || !errors.Is(err, ErrInvalidSpec) {
+			t.Errorf("ConvertResources(%+v): %v, want ErrInvalidSpec saying %q", tt.rule, err, tt.want)
 		}
 	}
 }

@@ -2,6 +2,7 @@ package spec
 
 import (
 	"fmt"
+	"path"
 	"path/filepath"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -41,6 +42,9 @@ func (c *converter) devices(ds []specs.LinuxDevice, tmpfsDev bool) []Device {
 			c.fail(invalid(field, "path %q is not absolute", d.Path))
 			continue
 		}
+		if isVFIONode(d.Path) {
+			continue // a host function to pass through: see vfioNodes
+		}
 		node, ok := findGuestNode(d)
 		if !ok {
 			c.fail(unsupported(field, "device %s (%s %d:%d) is not a node the guest has; passing host devices through linux.devices is not supported yet", d.Path, d.Type, d.Major, d.Minor))
@@ -76,4 +80,32 @@ func findGuestNode(d specs.LinuxDevice) (guestNode, bool) {
 		}
 	}
 	return guestNode{}, false
+}
+
+// vfioNodes lists the host VFIO nodes linux.devices names, cleaned:
+// /dev/vfio/vfio, /dev/vfio/<group> and iommufd's
+// /dev/vfio/devices/vfio<N>. The engine passes the functions behind them
+// through and gives the container the guest's nodes instead.
+func (c *converter) vfioNodes(ds []specs.LinuxDevice) []string {
+	var out []string
+	for i, d := range ds {
+		if !isVFIONode(d.Path) {
+			continue
+		}
+		if d.Type != "c" && d.Type != "u" {
+			c.fail(invalid(fmt.Sprintf("linux.devices[%d]", i), "%s is a VFIO node, a character device, not type %q", d.Path, d.Type))
+			continue
+		}
+		out = append(out, path.Clean(d.Path))
+	}
+	return out
+}
+
+// isVFIONode says whether a linux.devices path is a host VFIO node.
+func isVFIONode(p string) bool {
+	if !path.IsAbs(p) {
+		return false
+	}
+	p = path.Clean(p)
+	return path.Dir(p) == "/dev/vfio" || path.Dir(p) == "/dev/vfio/devices"
 }

@@ -15,6 +15,7 @@
 // changing the container's semantics (id-mapped mounts, user namespaces,
 // host devices the guest does not have...), naming the field, and lists in
 // Container.Ignored what it drops because it does not matter inside a VM
-// (hooks, seccomp, AppArmor and SELinux labels, host cgroup knobs), so that
-// the front end can log it.
+// (AppArmor and SELinux labels, host cgroup knobs), so that the
+// front end can log it. OCI hooks are kept (Container.Hooks) for the front
+// end to run on the host: the engine does not run them.
 package spec

@@ -10,9 +10,6 @@ func (c *converter) checkTopLevel(spec *specs.Spec) {
 	if spec.Domainname != "" {
 		c.fail(unsupported("domainname", "setting the NIS domain name is not supported"))
 	}
-	if spec.Hooks != nil {
-		c.ignore("hooks", "Kite does not run OCI hooks: the VM, not the host, holds the container")
-	}
 	for _, p := range []field{
 		{"windows", spec.Windows != nil}, {"solaris", spec.Solaris != nil},
 		{"zos", spec.ZOS != nil}, {"freebsd", spec.FreeBSD != nil},
@@ -41,10 +38,10 @@ func (c *converter) checkLinux(lin *specs.Linux) {
 		c.fail(unsupported("linux.personality", "only the LINUX domain without flags is supported"))
 	}
 	ignoreFields(c.findings, "linux.", "the guest has no such policy; the VM is the boundary", []field{
-		{"seccomp", lin.Seccomp != nil}, {"mountLabel", lin.MountLabel != ""},
+		{"mountLabel", lin.MountLabel != ""},
 	})
 	ignoreFields(c.findings, "linux.", "host placement of the VM; not applied yet", []field{
-		{"cgroupsPath", lin.CgroupsPath != ""}, {"intelRdt", lin.IntelRdt != nil},
+		{"intelRdt", lin.IntelRdt != nil},
 		{"memoryPolicy", lin.MemoryPolicy != nil},
 	})
 	ignoreFields(c.findings, "linux.", "the guest decides the root's propagation", []field{

@@ -56,9 +56,17 @@ type HostSource struct {
 	// Path is the absolute host path (a relative bind source is taken
 	// relative to the bundle, as runc does).
 	Path string
-	// ReadOnly: the options say "ro"; the host side (share, disk) is then
-	// read-only too, not only the guest's mount.
+	// ReadOnly: the options say "ro" (or "rro"); the host side (share,
+	// disk) is then read-only too, not only the guest's mount. For a bind,
+	// only the source's own mount is: mounts below it keep their flags.
 	ReadOnly bool
+	// Recursive: a bind takes the mounts below its source along ("rbind",
+	// or no bind option at all); "bind" alone leaves them out, as runc
+	// does.
+	Recursive bool
+	// RecursiveReadOnly: a bind says "rro" (runtime-spec 1.1): every
+	// mount of it is read-only, those below the source included.
+	RecursiveReadOnly bool
 	// FSType is a disk's file system ("ext4"); empty for a bind.
 	FSType string
 	// Options are a disk's mount options in the guest, without ro, rw,

@@ -40,10 +40,13 @@ type Namespaces struct {
 	PID, UTS, IPC, Cgroup NamespaceMode
 }
 
-// namespaces maps linux.namespaces onto the guest's choices. A kind the
-// spec leaves out is shared with the runtime, which in the guest is the
-// sandbox; a kind with a path joins another container's, which in a VM
-// can only be a container of the same sandbox.
+// namespaces maps linux.namespaces onto the guest's choices. A kind with
+// a path joins another container's, which in a VM can only be a container
+// of the same sandbox. A kind the spec leaves out is the runtime's, the
+// host's: the pid, UTS and cgroup namespaces are then the sandbox's, but
+// the host's IPC namespace (hostIPC) and network (hostNetwork) are refused,
+// since a VM cannot give them to its containers and accepting them would
+// quietly give something else.
 func (c *converter) namespaces(nss []specs.LinuxNamespace) Namespaces {
 	out := Namespaces{PID: NamespaceSandbox, UTS: NamespaceSandbox, IPC: NamespaceSandbox, Cgroup: NamespaceSandbox}
 	seen := map[specs.LinuxNamespaceType]bool{}
@@ -70,6 +73,12 @@ func (c *converter) namespaces(nss []specs.LinuxNamespace) Namespaces {
 		default:
 			c.otherNamespace(field, ns)
 		}
+	}
+	if !seen[specs.IPCNamespace] {
+		c.fail(unsupported("linux.namespaces", `no ipc namespace: the container would share the host's IPC namespace (hostIPC), which a VM cannot give it; add {"type": "ipc"}`))
+	}
+	if !seen[specs.NetworkNamespace] {
+		c.fail(unsupported("linux.namespaces", `no network namespace: the container would use the host's network (hostNetwork), which a VM cannot share; name the pod's network namespace, or add {"type": "network"} for none`))
 	}
 	return out
 }

@@ -2,6 +2,7 @@ package spec
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -28,9 +29,23 @@ var refusals = []refusal{
 	{"id-mapped bind", func(s *specs.Spec) {
 		s.Mounts = append(s.Mounts, specs.Mount{Destination: "/data", Type: "bind", Source: "/srv", UIDMappings: []specs.LinuxIDMapping{{Size: 1}}})
 	}, "mounts[7]: id-mapped mounts are not supported: mount /data", ErrUnsupported},
-	{"bind with rro", func(s *specs.Spec) {
-		s.Mounts = append(s.Mounts, specs.Mount{Destination: "/data", Type: "bind", Source: "/srv", Options: []string{"rbind", "rro"}})
-	}, `mounts[7]: mount option "rro" is not supported: mount /data`, ErrUnsupported},
+	{"bind with rrw", func(s *specs.Spec) {
+		s.Mounts = append(s.Mounts, specs.Mount{Destination: "/data", Type: "bind", Source: "/srv", Options: []string{"rbind", "rrw"}})
+	}, `mounts[7]: mount option "rrw" is not supported: mount /data`, ErrUnsupported},
+	{"bind propagating both ways (Bidirectional)", func(s *specs.Spec) {
+		s.Mounts = append(s.Mounts, specs.Mount{Destination: "/data", Type: "bind", Source: "/srv", Options: []string{"rbind", "rshared", "rw"}})
+	}, `mounts[7]: mount propagation "rshared" is not supported: mount /data is shared into the VM by a private bind`, ErrUnsupported},
+	{"bind propagating from the host (HostToContainer)", func(s *specs.Spec) {
+		s.Mounts = append(s.Mounts, specs.Mount{Destination: "/data", Type: "bind", Source: "/srv", Options: []string{"rbind", "rslave"}})
+	}, `mounts[7]: mount propagation "rslave" is not supported`, ErrUnsupported},
+	{"host ipc namespace (hostIPC)", func(s *specs.Spec) {
+		s.Linux.Namespaces = slices.DeleteFunc(s.Linux.Namespaces, func(n specs.LinuxNamespace) bool { return n.Type == specs.IPCNamespace })
+	}, `linux.namespaces: no ipc namespace: the container would share the host's IPC namespace (hostIPC), which a VM cannot give it`, ErrUnsupported},
+	{"host network (hostNetwork)", func(s *specs.Spec) {
+		s.Linux.Namespaces = slices.DeleteFunc(s.Linux.Namespaces, func(n specs.LinuxNamespace) bool { return n.Type == specs.NetworkNamespace })
+	}, `linux.namespaces: no network namespace: the container would use the host's network (hostNetwork), which a VM cannot share`, ErrUnsupported},
+	{"sysctl of the whole kernel", func(s *specs.Spec) { s.Linux.Sysctl = map[string]string{"kernel.msgmax": "1", "vm.swappiness": "10"} },
+		`linux.sysctl["vm.swappiness"]: sysctl vm.swappiness is not in a separate kernel namespace`, ErrUnsupported},
 	{"unknown mount type", func(s *specs.Spec) {
 		s.Mounts[0] = specs.Mount{Destination: "/mnt", Type: "nfs", Source: "server:/x"}
 	}, `mounts[0]: mount type "nfs" is not supported: mount /mnt (the guest mounts proc, sysfs, tmpfs, devpts, mqueue, cgroup, cgroup2 and hugetlbfs; ext4, ext3, ext2, xfs, btrfs from an absolute image or device path)`, ErrUnsupported},
@@ -66,6 +81,9 @@ var refusals = []refusal{
 	{"unknown char device", func(s *specs.Spec) {
 		s.Linux.Devices = []specs.LinuxDevice{{Path: "/dev/nvidia0", Type: "c", Major: 195, Minor: 0}}
 	}, "linux.devices[0]: device /dev/nvidia0 (c 195:0) is not a node the guest has", ErrUnsupported},
+	{"vfio node not a char device", func(s *specs.Spec) {
+		s.Linux.Devices = []specs.LinuxDevice{{Path: "/dev/vfio/42", Type: "b", Major: 242, Minor: 0}}
+	}, `linux.devices[0]: /dev/vfio/42 is a VFIO node, a character device, not type "b"`, ErrInvalidSpec},
 	{"relative device", func(s *specs.Spec) {
 		s.Linux.Devices = []specs.LinuxDevice{{Path: "fuse", Type: "c", Major: 10, Minor: 229}}
 	}, `linux.devices[0]: path "fuse" is not absolute`, ErrInvalidSpec},

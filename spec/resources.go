@@ -18,7 +18,7 @@ func (c resourceConverter) resources(r *specs.LinuxResources) *Resources {
 		out.CPUShares = nonZero(cpu.Shares)
 		out.CPUQuota = nonZero(cpu.Quota)
 		out.CPUPeriod = nonZero(cpu.Period)
-		out.CPUs = cpu.Cpus
+		out.CPUs, out.Mems = cpu.Cpus, cpu.Mems
 		c.ignoreCPU(cpu)
 	}
 	if mem := r.Memory; mem != nil {
@@ -28,6 +28,7 @@ func (c resourceConverter) resources(r *specs.LinuxResources) *Resources {
 	if r.Pids != nil {
 		out.PidsLimit = limit(r.Pids.Limit)
 	}
+	out.Devices = c.deviceRules(r.Devices)
 	c.ignoreResources(r)
 	if out.empty() {
 		return nil
@@ -70,7 +71,7 @@ func ignoreFields(c *findings, prefix, why string, fs []field) {
 func (c resourceConverter) ignoreCPU(cpu *specs.LinuxCPU) {
 	ignoreFields(c.findings, "linux.resources.cpu.", "not applied in the guest yet", []field{
 		{"burst", cpu.Burst != nil}, {"realtimeRuntime", cpu.RealtimeRuntime != nil},
-		{"realtimePeriod", cpu.RealtimePeriod != nil}, {"mems", cpu.Mems != ""}, {"idle", cpu.Idle != nil},
+		{"realtimePeriod", cpu.RealtimePeriod != nil}, {"idle", cpu.Idle != nil},
 	})
 }
 
@@ -86,9 +87,6 @@ func (c resourceConverter) ignoreMemory(mem *specs.LinuxMemory) {
 }
 
 func (c resourceConverter) ignoreResources(r *specs.LinuxResources) {
-	ignoreFields(c.findings, "linux.resources.", "the container sees only the device nodes it is given", []field{
-		{"devices", len(r.Devices) > 0},
-	})
 	ignoreFields(c.findings, "linux.resources.", "not applied in the guest yet", []field{
 		{"blockIO", r.BlockIO != nil}, {"hugepageLimits", len(r.HugepageLimits) > 0},
 		{"network", r.Network != nil}, {"rdma", len(r.Rdma) > 0}, {"unified", len(r.Unified) > 0},

@@ -56,6 +56,11 @@ func (b *booter) run(ctx context.Context) *BootError {
 	if err := p.Check(); err != nil {
 		return failed(StepCheck, err)
 	}
+	u, err := qemu.LookupUser(p.QEMUUser)
+	if err != nil {
+		return failed(StepCheck, fmt.Errorf("%w: hypervisor.user: %w", ErrHost, err))
+	}
+	m.user = u
 	if err := makeDir(p.Dir); err != nil {
 		return failed(StepSandboxDir, err)
 	}
@@ -66,11 +71,17 @@ func (b *booter) run(ctx context.Context) *BootError {
 	if e := b.attachHost(ctx); e != nil {
 		return e
 	}
+	if e := b.checkTemplateGuests(); e != nil {
+		return e
+	}
 	// Runs after QEMU is gone: a device attached since the boot has host
 	// state (a binding, a virtiofsd) that must outlive QEMU's use of it.
 	m.undo.AddCtx("undo the host side of hot-plugged devices", m.releaseHot)
 	if err := b.startQEMU(ctx); err != nil {
 		return failed(StepQEMU, err)
+	}
+	if t := p.Template; t != nil && t.Clone {
+		return b.runClone(ctx)
 	}
 	if e := b.waitAgent(ctx); e != nil {
 		return e
@@ -134,12 +145,17 @@ func (b *booter) attachHost(ctx context.Context) *BootError {
 
 func (b *booter) startQEMU(ctx context.Context) error {
 	cfg := b.m.plan.QEMU
-	cfg.Devices = append(append([]qemu.Device(nil), cfg.Devices...), b.devices...)
+	devs, conns, err := handOverAll(append(append([]qemu.Device(nil), cfg.Devices...), b.devices...), b.m.user)
+	if err != nil {
+		return err
+	}
+	defer closeFiles(conns) // QEMU has its copies
+	cfg.Devices = devs
 	cl, err := cfg.Build()
 	if err != nil {
 		return err
 	}
-	proc, err := qemu.Start(ctx, cl, qemu.StartOptions{LogPath: b.m.plan.QEMULog})
+	proc, err := qemu.Start(ctx, cl, qemu.StartOptions{LogPath: b.m.plan.QEMULog, User: b.m.user})
 	if err != nil {
 		return err
 	}

@@ -27,6 +27,9 @@ func newBootFixture(t *testing.T) bootFixture {
 	t.Helper()
 	root := shortTempDir(t)
 	cfg := configs.Default()
+	// The fixture's "QEMU" is a script in a private temp dir: it runs as
+	// root (TestIntegrationBootConfined runs the real one confined).
+	cfg.Hypervisor.User = configs.UserRoot
 	cfg.Guest.Dir = filepath.Join(root, "guest")
 	os.Mkdir(cfg.Guest.Dir, 0o755)
 	for _, f := range []string{cfg.Guest.KernelPath(), cfg.Guest.InitrdPath()} {

@@ -46,7 +46,7 @@ func (p Plan) removeDir() error {
 func (p Plan) files() []string {
 	files := []string{p.QEMU.QMPSocket, p.QEMU.PidFile, p.QEMULog}
 	if p.QEMU.ConsoleLog != "" {
-		files = append(files, p.QEMU.ConsoleLog)
+		files = append(files, p.QEMU.ConsoleLog, p.QEMU.ConsoleLog+".1") // and its older generation
 	}
 	if p.Agent.SocketPath != "" {
 		files = append(files, p.Agent.SocketPath)

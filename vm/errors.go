@@ -32,9 +32,11 @@ const (
 	StepAgentSocket  BootStep = "listening on the agent socket"
 	StepAttach       BootStep = "attaching a device on the host"
 	StepQEMU         BootStep = "starting QEMU"
+	StepRestore      BootStep = "restoring the template's saved state"
 	StepAgentConnect BootStep = "waiting for QEMU to connect to the agent socket"
 	StepAgentReady   BootStep = "waiting for the agent"
 	StepQMP          BootStep = "connecting to QMP"
+	StepUnique       BootStep = "making the restored guest unique"
 	StepPinning      BootStep = "pinning vCPUs"
 	StepGuest        BootStep = "setting up a device in the guest"
 )

@@ -25,6 +25,10 @@ type Host struct {
 	TSCKHz int
 	// Hugepages is the 2 MiB huge page pool (hypervisor.hugepages).
 	Hugepages HostHugepages
+	// VFIO reports that the host has VFIO (/dev/vfio/vfio): functions may
+	// be passed through, hot-plugged ones included, so an unprivileged
+	// QEMU keeps what pinning their DMA needs from the start.
+	VFIO bool
 }
 
 // DetectHost reads the host under root ("" or "/" for the real one).
@@ -34,7 +38,13 @@ func DetectHost(root string) Host {
 		VhostVsock: opensReadWrite(filepath.Join(root, "/dev/vhost-vsock")),
 		TSCKHz:     cpuKHz(filepath.Join(root, "/proc/cpuinfo")),
 		Hugepages:  DetectHugepages(root),
+		VFIO:       exists(filepath.Join(root, "/dev/vfio/vfio")),
 	}
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 func opensReadWrite(path string) bool {

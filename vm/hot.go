@@ -85,8 +85,15 @@ func (m *Machine) plug(ctx context.Context, a attach.Attachment, h *hotDevice) (
 	if p.Device == nil {
 		return r, errors.Join(fmt.Errorf("%w: it gave no device", ErrInvalid), h.host.CleanCtx(undo))
 	}
+	dev, conn, err := handOver(p.Device, m.user)
+	if err != nil {
+		return r, errors.Join(err, h.host.CleanCtx(undo))
+	}
+	if conn != nil {
+		defer conn.Close() // QEMU has its copy once plugged
+	}
 	start := time.Now()
-	plugged, err := hotplug.Plug(ctx, m.qmp, a.Name(), p.Device)
+	plugged, err := hotplug.Plug(ctx, m.qmp, a.Name(), dev)
 	if err != nil {
 		return r, errors.Join(err, h.host.CleanCtx(undo))
 	}

@@ -1,16 +1,13 @@
 package vm
 
 import (
-	"bufio"
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/kite-vm/kite/configs"
-	"github.com/kite-vm/kite/internal/mountinfo"
 	"github.com/kite-vm/kite/qemu"
 )
 
@@ -22,8 +19,6 @@ const hugepagesDir = "hugepages/hugepages-2048kB"
 // read it. It is a snapshot, not a reservation: QEMU reserves the pages when
 // it maps the guest RAM, and fails to start if they are gone by then.
 type HostHugepages struct {
-	// Mount is a writable hugetlbfs mount with 2 MiB pages; "" if none.
-	Mount string
 	// Free counts the free pages not promised to a mapping already
 	// (free_hugepages - resv_hugepages).
 	Free int
@@ -38,8 +33,7 @@ type HostHugepages struct {
 func DetectHugepages(root string) HostHugepages {
 	pool := filepath.Join(root, "/sys/kernel/mm", hugepagesDir)
 	h := HostHugepages{
-		Mount: hugetlbfsMount(filepath.Join(root, "/proc/mounts")),
-		Free:  max(0, readPoolCount(filepath.Join(pool, "free_hugepages"))-readPoolCount(filepath.Join(pool, "resv_hugepages"))),
+		Free: max(0, readPoolCount(filepath.Join(pool, "free_hugepages"))-readPoolCount(filepath.Join(pool, "resv_hugepages"))),
 	}
 	nodes, _ := filepath.Glob(filepath.Join(root, "/sys/devices/system/node/node[0-9]*"))
 	for _, dir := range nodes {
@@ -53,28 +47,6 @@ func DetectHugepages(root string) HostHugepages {
 		h.NodeFree[n] = readPoolCount(filepath.Join(dir, hugepagesDir, "free_hugepages"))
 	}
 	return h
-}
-
-// hugetlbfsMount returns the first writable hugetlbfs mount with 2 MiB
-// pages in a mounts(5) table, "" if there is none.
-func hugetlbfsMount(path string) string {
-	f, err := os.Open(path)
-	if err != nil {
-		return ""
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		if len(fields) < 4 || fields[2] != "hugetlbfs" {
-			continue
-		}
-		opts := strings.Split(fields[3], ",")
-		if slices.Contains(opts, "pagesize=2M") && !slices.Contains(opts, "ro") {
-			return mountinfo.Unescape(fields[1])
-		}
-	}
-	return ""
 }
 
 // readPoolCount reads a sysfs counter, 0 when it cannot.
@@ -97,7 +69,7 @@ func planHugepages(h configs.Hypervisor, host HostHugepages, node int) *qemu.Hug
 	if !h.Hugepages {
 		return nil
 	}
-	return &qemu.Hugepages{MountPath: host.Mount, PageMiB: configs.HugepageMiB, HostNodes: hostNodes(node)}
+	return &qemu.Hugepages{PageMiB: configs.HugepageMiB, HostNodes: hostNodes(node)}
 }
 
 func hostNodes(node int) []int {
@@ -108,7 +80,7 @@ func hostNodes(node int) []int {
 }
 
 // checkHugepages refuses, with hypervisor.hugepages on, a host that cannot
-// back the guest RAM: no hugetlbfs mount, too few free pages, or too few on
+// back the guest RAM: too few free pages, or too few on
 // the NUMA node the RAM is bound to (a bound guest would get SIGBUS there
 // even with free pages elsewhere).
 func checkHugepages(h configs.Hypervisor, host HostHugepages, node int) error {
@@ -119,8 +91,6 @@ func checkHugepages(h configs.Hypervisor, host HostHugepages, node int) error {
 	switch {
 	case node < -1:
 		return fmt.Errorf("%w: NUMA node %d: want a node number, or -1 for none", ErrInvalid, node)
-	case host.Mount == "":
-		return fmt.Errorf("%w: hypervisor.hugepages is on but no writable hugetlbfs with 2 MiB pages is mounted (try: mount -t hugetlbfs -o pagesize=2M nodev /dev/hugepages)", ErrHost)
 	case host.Free < need:
 		return fmt.Errorf("%w: hypervisor.hugepages: the guest's %d MiB need %d free 2 MiB huge pages, the host has %d (raise /proc/sys/vm/nr_hugepages by %d)", ErrHost, h.MemoryMiB, need, host.Free, need-host.Free)
 	case node < 0:

@@ -10,7 +10,6 @@ import (
 
 	"github.com/kite-vm/kite/internal/testing/testutil"
 	"github.com/kite-vm/kite/vm"
-	"golang.org/x/sys/unix"
 )
 
 const nrHugepages = "/proc/sys/vm/nr_hugepages"
@@ -19,8 +18,9 @@ const nrHugepages = "/proc/sys/vm/nr_hugepages"
 // to NUMA node 0 and reads the pool from /proc/meminfo: while it runs its
 // 128 pages are all in use or reserved by QEMU, and after Stop they are
 // free again. A guest without huge pages boots first, for the boot time
-// comparison in the log. The test reserves the pages itself and mounts
-// hugetlbfs if the host has no mount, and undoes both.
+// comparison in the log. The test reserves the pages itself, and undoes
+// that; the guest RAM is a hugetlb memfd, so no hugetlbfs mount is needed
+// (nor one an unprivileged QEMU could write to).
 func TestIntegrationHugepages(t *testing.T) {
 	cfg, host := integrationConfig(t)
 	root := shortTempDir(t)
@@ -29,9 +29,6 @@ func TestIntegrationHugepages(t *testing.T) {
 
 	const guestPages = 128 // cfg.Hypervisor.MemoryMiB is 256
 	reserveHugepages(t, guestPages+8)
-	if vm.DetectHugepages("").Mount == "" {
-		mountHugetlbfs(t)
-	}
 	host.Hugepages = vm.DetectHugepages("")
 	cfg.Hypervisor.Hugepages = true
 	before := meminfo(t)
@@ -70,21 +67,6 @@ func reserveHugepages(t *testing.T, n int) {
 		testutil.Skip(t, "the kernel reserved "+strconv.Itoa(got-old)+" of "+strconv.Itoa(n)+" huge pages",
 			"free memory, or run: echo 3 > /proc/sys/vm/drop_caches; echo 1 > /proc/sys/vm/compact_memory")
 	}
-}
-
-// mountHugetlbfs mounts a hugetlbfs with 2 MiB pages in a temporary
-// directory, unmounted at the end.
-func mountHugetlbfs(t *testing.T) {
-	t.Helper()
-	dir := t.TempDir()
-	if err := unix.Mount("nodev", dir, "hugetlbfs", 0, "pagesize=2M"); err != nil {
-		t.Fatalf("mounting hugetlbfs on %s: %v", dir, err)
-	}
-	t.Cleanup(func() {
-		if err := unix.Unmount(dir, 0); err != nil {
-			t.Errorf("unmounting %s: %v", dir, err)
-		}
-	})
 }
 
 // meminfo reads the HugePages_* counters of /proc/meminfo.

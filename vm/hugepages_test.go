@@ -35,20 +35,14 @@ func TestDetectHugepages(t *testing.T) {
 		want  HostHugepages
 	}{
 		{"nothing", nil, HostHugepages{}},
-		{"mounted, reserved pages taken out, two nodes", map[string]string{
-			"proc/mounts": "sysfs /sys sysfs rw 0 0\n" +
-				"nodev /mnt/huge1g hugetlbfs rw,relatime,pagesize=1024M 0 0\n" +
-				"nodev /mnt/ro hugetlbfs ro,relatime,pagesize=2M 0 0\n" +
-				"nodev /mnt/huge\\040pages hugetlbfs rw,relatime,pagesize=2M 0 0\n" +
-				"hugetlbfs /dev/hugepages hugetlbfs rw,relatime,pagesize=2M 0 0\n",
+		{"reserved pages taken out, two nodes", map[string]string{
 			pool + "free_hugepages":          "300\n",
 			pool + "resv_hugepages":          "44\n",
 			fmt.Sprintf(node, 0):             "100\n",
 			fmt.Sprintf(node, 1):             "200\n",
 			"sys/devices/system/node/online": "0-1\n", // not a node directory
-		}, HostHugepages{Mount: "/mnt/huge pages", Free: 256, NodeFree: map[int]int{0: 100, 1: 200}}},
-		{"no 2 MiB mount", map[string]string{
-			"proc/mounts":           "nodev /mnt/huge1g hugetlbfs rw,pagesize=1024M 0 0\n",
+		}, HostHugepages{Free: 256, NodeFree: map[int]int{0: 100, 1: 200}}},
+		{"no mount needed", map[string]string{
 			pool + "free_hugepages": "8\n",
 			pool + "resv_hugepages": "garbage",
 		}, HostHugepages{Free: 8}},
@@ -70,7 +64,7 @@ func TestDetectHugepages(t *testing.T) {
 
 func TestCheckHugepages(t *testing.T) {
 	on := configs.Hypervisor{Hugepages: true, MemoryMiB: 256}
-	host := HostHugepages{Mount: "/dev/hugepages", Free: 200, NodeFree: map[int]int{0: 60, 1: 140}}
+	host := HostHugepages{Free: 200, NodeFree: map[int]int{0: 60, 1: 140}}
 	tests := []struct {
 		name string
 		h    configs.Hypervisor
@@ -82,12 +76,12 @@ func TestCheckHugepages(t *testing.T) {
 		{"off needs nothing", configs.Hypervisor{MemoryMiB: 256}, HostHugepages{}, 7, nil, nil},
 		{"enough, unbound", on, host, -1, nil, nil},
 		{"enough on the node", on, host, 1, nil, nil},
-		{"exactly enough", on, HostHugepages{Mount: "/h", Free: 128}, -1, nil, nil},
-		{"no mount", on, HostHugepages{Free: 500}, -1, ErrHost, []string{"no writable hugetlbfs", "mount -t hugetlbfs"}},
-		{"too few", on, HostHugepages{Mount: "/h", Free: 127}, -1, ErrHost, []string{"256 MiB need 128 free 2 MiB huge pages, the host has 127", "nr_hugepages by 1"}},
+		{"exactly enough", on, HostHugepages{Free: 128}, -1, nil, nil},
+		{"no hugetlbfs mount needed", on, HostHugepages{Free: 500}, -1, nil, nil},
+		{"too few", on, HostHugepages{Free: 127}, -1, ErrHost, []string{"256 MiB need 128 free 2 MiB huge pages, the host has 127", "nr_hugepages by 1"}},
 		{"too few on the node", on, host, 0, ErrHost, []string{"need 128 free 2 MiB huge pages on NUMA node 0, which has 60", "node0/hugepages/hugepages-2048kB/nr_hugepages"}},
 		{"no such node", on, host, 3, ErrHost, []string{"NUMA node 3, which the host does not have"}},
-		{"no NUMA at all", on, HostHugepages{Mount: "/h", Free: 500}, 0, ErrHost, []string{"NUMA node 0"}},
+		{"no NUMA at all", on, HostHugepages{Free: 500}, 0, ErrHost, []string{"NUMA node 0"}},
 		{"bad node", on, host, -2, ErrInvalid, []string{"NUMA node -2"}},
 	}
 	for _, tt := range tests {

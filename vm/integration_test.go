@@ -132,6 +132,7 @@ func TestIntegrationBootQEMUFails(t *testing.T) {
 	cfg.SharedFS.VirtiofsdPath = testutil.RequireVirtiofsd(t)
 	root := shortTempDir(t)
 	cfg.Hypervisor.Path = script(t, root, "qemu", `echo "qemu: cannot start" >&2; exit 1`)
+	cfg.Hypervisor.User = configs.UserRoot // the script is in a private temp dir
 	p := planT(t, cfg, vm.Input{ID: "qfail", Dir: filepath.Join(root, "sb"), Host: host},
 		share{tag: "rootfs", host: root, ro: true})
 	_, err := vm.Boot(context.Background(), p)

@@ -15,6 +15,7 @@ import (
 // Machine is a running VM, booted by Boot.
 type Machine struct {
 	plan    Plan
+	user    *qemu.User // QEMU's, nil for root: what hot plug hands over to
 	proc    *qemu.Process
 	qmp     *qmp.Client
 	agent   *client.Client
@@ -39,6 +40,7 @@ type Machine struct {
 type Timings struct {
 	HostReady      time.Duration // every attachment's host side is done (virtiofsd serves, taps are open)
 	QEMUStarted    time.Duration // QEMU answers QMP: its devices exist
+	Restored       time.Duration // a clone's saved state was loaded and runs (clones only)
 	AgentConnected time.Duration // QEMU connected the agent socket (vsock: the dial succeeded)
 	AgentReady     time.Duration // the agent answered Check: the guest has booted
 	Booted         time.Duration // Boot returned: QMP connected, devices set up in the guest

@@ -39,6 +39,12 @@ type Input struct {
 	// NUMANode is the host NUMA node of the pod's passed-through devices:
 	// with hypervisor.hugepages the guest RAM is bound to it. nil: none.
 	NUMANode *int
+	// PodMemoryBytes is the pod's memory limit, which guest RAM is sized
+	// from with hypervisor.memory_from_pod; 0: none, memory_mib is taken.
+	PodMemoryBytes int64
+	// Template makes the VM a template's own or a clone of it; nil boots
+	// an ordinary VM.
+	Template *Template
 }
 
 // RootImage is the guest OS image mapped as a read-only NVDIMM.
@@ -64,13 +70,21 @@ type Plan struct {
 	QEMU qemu.Config
 	// QEMULog receives QEMU's stdout and stderr.
 	QEMULog string
-	Agent   AgentPlan
+	// QEMUUser is who QEMU runs as (hypervisor.user): "root", a user name
+	// or "uid:gid", resolved by Boot.
+	QEMUUser string
+	Agent    AgentPlan
 	// Attachments are the cold-plugged devices, in command-line order.
 	Attachments []attach.Attachment
 	// ShutdownTimeout bounds each step of stopping QEMU (quit, SIGTERM).
 	ShutdownTimeout time.Duration
 	// Pinning is where Boot pins QEMU's threads (hypervisor.vcpu_pinning).
 	Pinning CPUPinning
+	// Memory says how the guest RAM (QEMU.Memory.SizeMiB) was sized.
+	Memory MemorySizing
+	// Template is Input.Template: a clone's Boot restores the saved state
+	// rather than booting the guest.
+	Template *Template
 }
 
 // AgentPlan is how the host reaches the agent.
@@ -124,10 +138,6 @@ func PlanMachine(cfg *configs.Config, in Input) (Plan, error) {
 }
 
 func plan(cfg *configs.Config, in Input) (Plan, error) {
-	image, err := planImage(cfg, in.RootImage)
-	if err != nil {
-		return Plan{}, err
-	}
 	accel, err := planAccel(cfg.Hypervisor, in.Host)
 	if err != nil {
 		return Plan{}, err
@@ -140,6 +150,12 @@ func plan(cfg *configs.Config, in Input) (Plan, error) {
 	if err != nil {
 		return Plan{}, err
 	}
+	needs := needsOf(in.Attachments)
+	cfg, sizing := withPodMemory(cfg, in, appendLine, needs)
+	image, err := planImage(cfg, in.RootImage)
+	if err != nil {
+		return Plan{}, err
+	}
 	if err := checkHugepages(cfg.Hypervisor, in.Host.Hugepages, in.numaNode()); err != nil {
 		return Plan{}, err
 	}
@@ -147,7 +163,6 @@ func plan(cfg *configs.Config, in Input) (Plan, error) {
 	if err != nil {
 		return Plan{}, err
 	}
-	needs := needsOf(in.Attachments)
 	mem, err := memory(cfg, in, needs, image.size)
 	if err != nil {
 		return Plan{}, err
@@ -157,13 +172,20 @@ func plan(cfg *configs.Config, in Input) (Plan, error) {
 		Dir:             in.Dir,
 		QEMU:            qemuConfig(cfg, in, accel, mem),
 		QEMULog:         filepath.Join(in.Dir, qemuLogName),
+		QEMUUser:        cfg.Hypervisor.User,
 		Agent:           agent,
 		Attachments:     append([]attach.Attachment(nil), in.Attachments...),
 		ShutdownTimeout: cfg.Hypervisor.ShutdownTimeout.Duration(),
 		Pinning:         pinning,
+		Memory:          sizing,
 	}
 	p.QEMU.Kernel.Append = image.cmdline(appendLine)
-	p.QEMU.Devices = append([]qemu.Device{agentDev}, image.devices...)
+	p.QEMU.Devices = append(append([]qemu.Device{agentDev}, image.devices...), planBalloon(cfg.Hypervisor)...)
+	if in.Template != nil {
+		if err := planTemplate(cfg, in, needs, &p); err != nil {
+			return Plan{}, err
+		}
+	}
 	return p, p.checkSocketPaths(needs.Sockets)
 }
 

@@ -70,6 +70,12 @@ func kernelCmdline(cfg *configs.Config, accel qemu.AccelType, host Host, agent A
 			w = append(w, "tsc_early_khz="+strconv.Itoa(host.TSCKHz))
 		}
 	}
+	if cfg.Hypervisor.EnableIOMMU {
+		// The Debian kernel leaves VT-d off unless asked. Passthrough mode
+		// (iommu=pt) keeps direct DMA for the devices the guest's own
+		// drivers hold; only those it gives vfio-pci get translated.
+		w = append(w, "intel_iommu=on", "iommu=pt")
+	}
 	if agent.Transport == client.TransportVsock {
 		w = append(w, "kite.transport=vsock", "kite.vsock_port="+strconv.FormatUint(uint64(agent.VsockPort), 10))
 	} else {

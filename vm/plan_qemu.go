@@ -42,6 +42,7 @@ func qemuConfig(cfg *configs.Config, in Input, accel qemu.Accel, mem qemu.Memory
 		machine.Type = qemu.MachineMicrovm
 	} else {
 		machine.NativeHotplug = cfg.Hotplug.Method == configs.HotplugNative
+		machine.IOMMU = h.EnableIOMMU
 	}
 	c := qemu.Config{
 		Name:      "kite-" + in.ID,
@@ -54,11 +55,31 @@ func qemuConfig(cfg *configs.Config, in Input, accel qemu.Accel, mem qemu.Memory
 		QMPSocket: filepath.Join(in.Dir, qmpSocketName),
 		PidFile:   filepath.Join(in.Dir, pidFileName),
 		RootPorts: append([]qemu.RootPort(nil), in.RootPorts...),
+		Seccomp:   h.Seccomp,
+	}
+	if in.Host.VFIO {
+		// Functions hot-plugged later pin guest RAM too: a capability
+		// cannot be added once QEMU runs.
+		c.Caps = append(c.Caps, qemu.VFIOCaps...)
 	}
 	if h.ConsoleLog {
 		c.ConsoleLog = filepath.Join(in.Dir, consoleLogName)
+		c.ConsoleLogMax = int64(h.ConsoleLogKiB) << 10
 	}
 	return c
+}
+
+// balloonID is the QEMU id of the balloon device.
+const balloonID = "balloon"
+
+// planBalloon is hypervisor.free_page_reporting's virtio-balloon, on the
+// root bus: it is there from boot to the end, so it takes no hot-plug root
+// port.
+func planBalloon(h configs.Hypervisor) []qemu.Device {
+	if !h.FreePageReporting {
+		return nil
+	}
+	return []qemu.Device{qemu.Balloon{ID: balloonID, FreePageReporting: true, DeflateOnOOM: true}}
 }
 
 // memory sizes the guest RAM and its backing. It is shared (memfd) whenever

@@ -64,6 +64,13 @@ func goldenCases() map[string]struct {
 			c.Agent.LogLevel = configs.LogDebug
 		}, kvmHost, nil},
 		"vsock": {nil, func(in *vm.Input) { in.Host.VhostVsock, in.GuestCID = true, 42 }, nil},
+		"iommu-kvm": {func(c *configs.Config) {
+			c.Hypervisor.EnableIOMMU = true
+			c.Devices.VFIOMode = configs.VFIOUserspace
+		}, func(in *vm.Input) {
+			in.Host.Accel = qemu.AccelKVM
+			in.RootPorts = qemu.RootPortPool("rp", 2)
+		}, []share{rootfs}},
 	}
 }
 
@@ -207,7 +214,7 @@ func TestPlanMachineHugepages(t *testing.T) {
 	cfg.Hypervisor.Hugepages, cfg.Hypervisor.VCPUPinning, cfg.Hypervisor.VCPUs = true, true, 2
 	cfg.SharedFS.Driver = configs.FSVirtio9P // huge pages alone must make the RAM shared
 	in := withDevices(t, cfg, input(), share{tag: "rootfs", host: "/srv/r"})
-	in.Host.Hugepages = vm.HostHugepages{Mount: "/dev/hugepages", Free: 1024, NodeFree: map[int]int{0: 512, 1: 512}}
+	in.Host.Hugepages = vm.HostHugepages{Free: 1024, NodeFree: map[int]int{0: 512, 1: 512}}
 	node := 1
 	in.NUMANode, in.CPUSet = &node, []int{6, 7}
 	p, err := vm.PlanMachine(cfg, in)
@@ -215,7 +222,7 @@ func TestPlanMachineHugepages(t *testing.T) {
 		t.Fatalf("PlanMachine: %v", err)
 	}
 	want := qemu.Memory{SizeMiB: 512, Shared: true, Slots: 4, MaxMiB: 8192,
-		Hugepages: &qemu.Hugepages{MountPath: "/dev/hugepages", PageMiB: 2, HostNodes: []int{1}}}
+		Hugepages: &qemu.Hugepages{PageMiB: 2, HostNodes: []int{1}}}
 	if diff := cmp.Diff(want, p.QEMU.Memory); diff != "" {
 		t.Errorf("memory (-want +got):\n%s", diff)
 	}

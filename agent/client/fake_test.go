@@ -74,6 +74,10 @@ func (f *fakeAgent) GuestDetails(ctx context.Context, r *protocol.GuestDetailsRe
 	return serve(ctx, f, "GuestDetails", r, &protocol.GuestDetailsResponse{})
 }
 
+func (f *fakeAgent) Restored(ctx context.Context, r *protocol.RestoredRequest) (*protocol.RestoredResponse, error) {
+	return serve(ctx, f, "Restored", r, &protocol.RestoredResponse{})
+}
+
 func (f *fakeAgent) CreateSandbox(ctx context.Context, r *protocol.CreateSandboxRequest) (*protocol.CreateSandboxResponse, error) {
 	return serve(ctx, f, "CreateSandbox", r, &protocol.CreateSandboxResponse{})
 }

@@ -26,6 +26,10 @@ type ExitStatus struct {
 	Signal syscall.Signal
 	// ExitedAt is when the process ended, by the guest clock.
 	ExitedAt time.Time
+	// OOMKilled: the guest's OOM killer ended the process, or for a
+	// container's init process, killed a process of the container (see
+	// protocol.WaitProcessResponse).
+	OOMKilled bool
 }
 
 // ExecProcess starts proc as p.ExecID in container p.ContainerID and
@@ -57,7 +61,7 @@ func (c *Client) WaitProcess(ctx context.Context, p ProcessRef) (ExitStatus, err
 	if err != nil {
 		return ExitStatus{}, err
 	}
-	st := ExitStatus{Code: int(r.GetExitStatus()), Signal: syscall.Signal(r.GetSignal())}
+	st := ExitStatus{Code: int(r.GetExitStatus()), Signal: syscall.Signal(r.GetSignal()), OOMKilled: r.GetOomKilled()}
 	if r.GetExitedAt() != nil {
 		st.ExitedAt = r.GetExitedAt().AsTime()
 	}

@@ -43,7 +43,7 @@ func TestEveryMethodSendsItsRequest(t *testing.T) {
 		"Stats":           answer(&protocol.StatsResponse{Stats: []*protocol.ContainerStats{{ContainerId: "c1", Pids: 3}}}),
 		"ExecProcess":     answer(&protocol.ExecProcessResponse{Pid: 43}),
 		"WaitProcess": answer(&protocol.WaitProcessResponse{
-			ExitStatus: 137, Signal: 9, ExitedAt: timestamppb.New(exited)}),
+			ExitStatus: 137, Signal: 9, ExitedAt: timestamppb.New(exited), OomKilled: true}),
 		"WriteStdin": answer(&protocol.WriteStdinResponse{Len: 5}),
 		"ReadStdout": answer(&protocol.ReadStreamResponse{Data: []byte("out")}),
 		"ReadStderr": answer(&protocol.ReadStreamResponse{Eof: true}),
@@ -60,6 +60,9 @@ func TestEveryMethodSendsItsRequest(t *testing.T) {
 			&protocol.VersionRequest{}, &protocol.VersionResponse{Commit: "abc"}},
 		{"GuestDetails", func(ctx context.Context, c *Client) (any, error) { return c.GuestDetails(ctx) },
 			&protocol.GuestDetailsRequest{}, &protocol.GuestDetailsResponse{CpuCount: 2}},
+		{"Restored", func(ctx context.Context, c *Client) (any, error) {
+			return nil, c.Restored(ctx, []byte("0123456789abcdef0123456789abcdef"), exited)
+		}, &protocol.RestoredRequest{Seed: []byte("0123456789abcdef0123456789abcdef"), Time: timestamppb.New(exited)}, nil},
 		{"CreateSandbox", func(ctx context.Context, c *Client) (any, error) {
 			return nil, c.CreateSandbox(ctx, &protocol.CreateSandboxRequest{Hostname: "pod"})
 		}, &protocol.CreateSandboxRequest{Hostname: "pod"}, nil},
@@ -108,7 +111,7 @@ func TestEveryMethodSendsItsRequest(t *testing.T) {
 		}, &protocol.SignalProcessRequest{ContainerId: "c1", ExecId: "e1", Signal: 15, All: true}, nil},
 		{"WaitProcess", func(ctx context.Context, c *Client) (any, error) { return c.WaitProcess(ctx, p) },
 			&protocol.WaitProcessRequest{ContainerId: "c1", ExecId: "e1"},
-			ExitStatus{Code: 137, Signal: syscall.SIGKILL, ExitedAt: exited}},
+			ExitStatus{Code: 137, Signal: syscall.SIGKILL, ExitedAt: exited, OOMKilled: true}},
 		{"WriteStdin", func(ctx context.Context, c *Client) (any, error) { return c.WriteStdin(ctx, p, []byte("hello")) },
 			&protocol.WriteStdinRequest{ContainerId: "c1", ExecId: "e1", Data: []byte("hello")}, 5},
 		{"CloseStdin", func(ctx context.Context, c *Client) (any, error) { return nil, c.CloseStdin(ctx, p) },

@@ -572,6 +572,267 @@ func (NamespaceMode) EnumDescriptor() ([]byte, []int) {
 	return file_agent_proto_rawDescGZIP(), []int{7}
 }
 
+// SeccompAction is what a matching system call gets (OCI SCMP_ACT_*).
+type SeccompAction int32
+
+const (
+	// Invalid.
+	SeccompAction_SECCOMP_ACTION_UNSPECIFIED SeccompAction = 0
+	// Kill the calling thread (SCMP_ACT_KILL, SCMP_ACT_KILL_THREAD).
+	SeccompAction_SECCOMP_ACTION_KILL_THREAD SeccompAction = 1
+	// Kill the whole process.
+	SeccompAction_SECCOMP_ACTION_KILL_PROCESS SeccompAction = 2
+	// Send SIGSYS.
+	SeccompAction_SECCOMP_ACTION_TRAP SeccompAction = 3
+	// Fail with an errno.
+	SeccompAction_SECCOMP_ACTION_ERRNO SeccompAction = 4
+	// Notify a ptrace tracer (ENOSYS without one).
+	SeccompAction_SECCOMP_ACTION_TRACE SeccompAction = 5
+	// Allow, and log.
+	SeccompAction_SECCOMP_ACTION_LOG SeccompAction = 6
+	// Allow.
+	SeccompAction_SECCOMP_ACTION_ALLOW SeccompAction = 7
+)
+
+// Enum value maps for SeccompAction.
+var (
+	SeccompAction_name = map[int32]string{
+		0: "SECCOMP_ACTION_UNSPECIFIED",
+		1: "SECCOMP_ACTION_KILL_THREAD",
+		2: "SECCOMP_ACTION_KILL_PROCESS",
+		3: "SECCOMP_ACTION_TRAP",
+		4: "SECCOMP_ACTION_ERRNO",
+		5: "SECCOMP_ACTION_TRACE",
+		6: "SECCOMP_ACTION_LOG",
+		7: "SECCOMP_ACTION_ALLOW",
+	}
+	SeccompAction_value = map[string]int32{
+		"SECCOMP_ACTION_UNSPECIFIED":  0,
+		"SECCOMP_ACTION_KILL_THREAD":  1,
+		"SECCOMP_ACTION_KILL_PROCESS": 2,
+		"SECCOMP_ACTION_TRAP":         3,
+		"SECCOMP_ACTION_ERRNO":        4,
+		"SECCOMP_ACTION_TRACE":        5,
+		"SECCOMP_ACTION_LOG":          6,
+		"SECCOMP_ACTION_ALLOW":        7,
+	}
+)
+
+func (x SeccompAction) Enum() *SeccompAction {
+	p := new(SeccompAction)
+	*p = x
+	return p
+}
+
+func (x SeccompAction) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (SeccompAction) Descriptor() protoreflect.EnumDescriptor {
+	return file_agent_proto_enumTypes[8].Descriptor()
+}
+
+func (SeccompAction) Type() protoreflect.EnumType {
+	return &file_agent_proto_enumTypes[8]
+}
+
+func (x SeccompAction) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use SeccompAction.Descriptor instead.
+func (SeccompAction) EnumDescriptor() ([]byte, []int) {
+	return file_agent_proto_rawDescGZIP(), []int{8}
+}
+
+// SeccompArch is a system call ABI the guest's x86_64 kernel runs.
+type SeccompArch int32
+
+const (
+	// Invalid.
+	SeccompArch_SECCOMP_ARCH_UNSPECIFIED SeccompArch = 0
+	// x86_64 (SCMP_ARCH_X86_64).
+	SeccompArch_SECCOMP_ARCH_X86_64 SeccompArch = 1
+	// i386 (SCMP_ARCH_X86).
+	SeccompArch_SECCOMP_ARCH_X86 SeccompArch = 2
+	// x32 (SCMP_ARCH_X32).
+	SeccompArch_SECCOMP_ARCH_X32 SeccompArch = 3
+)
+
+// Enum value maps for SeccompArch.
+var (
+	SeccompArch_name = map[int32]string{
+		0: "SECCOMP_ARCH_UNSPECIFIED",
+		1: "SECCOMP_ARCH_X86_64",
+		2: "SECCOMP_ARCH_X86",
+		3: "SECCOMP_ARCH_X32",
+	}
+	SeccompArch_value = map[string]int32{
+		"SECCOMP_ARCH_UNSPECIFIED": 0,
+		"SECCOMP_ARCH_X86_64":      1,
+		"SECCOMP_ARCH_X86":         2,
+		"SECCOMP_ARCH_X32":         3,
+	}
+)
+
+func (x SeccompArch) Enum() *SeccompArch {
+	p := new(SeccompArch)
+	*p = x
+	return p
+}
+
+func (x SeccompArch) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (SeccompArch) Descriptor() protoreflect.EnumDescriptor {
+	return file_agent_proto_enumTypes[9].Descriptor()
+}
+
+func (SeccompArch) Type() protoreflect.EnumType {
+	return &file_agent_proto_enumTypes[9]
+}
+
+func (x SeccompArch) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use SeccompArch.Descriptor instead.
+func (SeccompArch) EnumDescriptor() ([]byte, []int) {
+	return file_agent_proto_rawDescGZIP(), []int{9}
+}
+
+// SeccompFlag is a flag of seccomp(2)'s SECCOMP_SET_MODE_FILTER.
+type SeccompFlag int32
+
+const (
+	// Invalid.
+	SeccompFlag_SECCOMP_FLAG_UNSPECIFIED SeccompFlag = 0
+	// SECCOMP_FILTER_FLAG_TSYNC: every thread of the process.
+	SeccompFlag_SECCOMP_FLAG_TSYNC SeccompFlag = 1
+	// SECCOMP_FILTER_FLAG_LOG: log every action but ALLOW.
+	SeccompFlag_SECCOMP_FLAG_LOG SeccompFlag = 2
+	// SECCOMP_FILTER_FLAG_SPEC_ALLOW: keep speculative store bypass allowed.
+	SeccompFlag_SECCOMP_FLAG_SPEC_ALLOW SeccompFlag = 3
+)
+
+// Enum value maps for SeccompFlag.
+var (
+	SeccompFlag_name = map[int32]string{
+		0: "SECCOMP_FLAG_UNSPECIFIED",
+		1: "SECCOMP_FLAG_TSYNC",
+		2: "SECCOMP_FLAG_LOG",
+		3: "SECCOMP_FLAG_SPEC_ALLOW",
+	}
+	SeccompFlag_value = map[string]int32{
+		"SECCOMP_FLAG_UNSPECIFIED": 0,
+		"SECCOMP_FLAG_TSYNC":       1,
+		"SECCOMP_FLAG_LOG":         2,
+		"SECCOMP_FLAG_SPEC_ALLOW":  3,
+	}
+)
+
+func (x SeccompFlag) Enum() *SeccompFlag {
+	p := new(SeccompFlag)
+	*p = x
+	return p
+}
+
+func (x SeccompFlag) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (SeccompFlag) Descriptor() protoreflect.EnumDescriptor {
+	return file_agent_proto_enumTypes[10].Descriptor()
+}
+
+func (SeccompFlag) Type() protoreflect.EnumType {
+	return &file_agent_proto_enumTypes[10]
+}
+
+func (x SeccompFlag) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use SeccompFlag.Descriptor instead.
+func (SeccompFlag) EnumDescriptor() ([]byte, []int) {
+	return file_agent_proto_rawDescGZIP(), []int{10}
+}
+
+// SeccompOp compares a system call argument with a value (OCI
+// SCMP_CMP_*), as unsigned 64-bit numbers.
+type SeccompOp int32
+
+const (
+	// Invalid.
+	SeccompOp_SECCOMP_OP_UNSPECIFIED SeccompOp = 0
+	// argument != value.
+	SeccompOp_SECCOMP_OP_NE SeccompOp = 1
+	// argument < value.
+	SeccompOp_SECCOMP_OP_LT SeccompOp = 2
+	// argument <= value.
+	SeccompOp_SECCOMP_OP_LE SeccompOp = 3
+	// argument == value.
+	SeccompOp_SECCOMP_OP_EQ SeccompOp = 4
+	// argument >= value.
+	SeccompOp_SECCOMP_OP_GE SeccompOp = 5
+	// argument > value.
+	SeccompOp_SECCOMP_OP_GT SeccompOp = 6
+	// (argument & value) == value_two.
+	SeccompOp_SECCOMP_OP_MASKED_EQ SeccompOp = 7
+)
+
+// Enum value maps for SeccompOp.
+var (
+	SeccompOp_name = map[int32]string{
+		0: "SECCOMP_OP_UNSPECIFIED",
+		1: "SECCOMP_OP_NE",
+		2: "SECCOMP_OP_LT",
+		3: "SECCOMP_OP_LE",
+		4: "SECCOMP_OP_EQ",
+		5: "SECCOMP_OP_GE",
+		6: "SECCOMP_OP_GT",
+		7: "SECCOMP_OP_MASKED_EQ",
+	}
+	SeccompOp_value = map[string]int32{
+		"SECCOMP_OP_UNSPECIFIED": 0,
+		"SECCOMP_OP_NE":          1,
+		"SECCOMP_OP_LT":          2,
+		"SECCOMP_OP_LE":          3,
+		"SECCOMP_OP_EQ":          4,
+		"SECCOMP_OP_GE":          5,
+		"SECCOMP_OP_GT":          6,
+		"SECCOMP_OP_MASKED_EQ":   7,
+	}
+)
+
+func (x SeccompOp) Enum() *SeccompOp {
+	p := new(SeccompOp)
+	*p = x
+	return p
+}
+
+func (x SeccompOp) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (SeccompOp) Descriptor() protoreflect.EnumDescriptor {
+	return file_agent_proto_enumTypes[11].Descriptor()
+}
+
+func (SeccompOp) Type() protoreflect.EnumType {
+	return &file_agent_proto_enumTypes[11]
+}
+
+func (x SeccompOp) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use SeccompOp.Descriptor instead.
+func (SeccompOp) EnumDescriptor() ([]byte, []int) {
+	return file_agent_proto_rawDescGZIP(), []int{11}
+}
+
 // CheckRequest is empty: Check only proves the agent serves requests.
 type CheckRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -912,6 +1173,100 @@ func (x *GuestDetailsResponse) GetCpuCount() uint32 {
 	return 0
 }
 
+// RestoredRequest carries what makes a restored guest unique.
+type RestoredRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// 32 to 512 bytes from the host's random number generator, fresh for
+	// this guest; credited to the kernel's pool as entropy.
+	Seed []byte `protobuf:"bytes,1,opt,name=seed,proto3" json:"seed,omitempty"`
+	// The host's clock when it sent the request: the guest's clock stopped
+	// when the template was saved.
+	Time          *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=time,proto3" json:"time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RestoredRequest) Reset() {
+	*x = RestoredRequest{}
+	mi := &file_agent_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RestoredRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RestoredRequest) ProtoMessage() {}
+
+func (x *RestoredRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_agent_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RestoredRequest.ProtoReflect.Descriptor instead.
+func (*RestoredRequest) Descriptor() ([]byte, []int) {
+	return file_agent_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *RestoredRequest) GetSeed() []byte {
+	if x != nil {
+		return x.Seed
+	}
+	return nil
+}
+
+func (x *RestoredRequest) GetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Time
+	}
+	return nil
+}
+
+// RestoredResponse is empty.
+type RestoredResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RestoredResponse) Reset() {
+	*x = RestoredResponse{}
+	mi := &file_agent_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RestoredResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RestoredResponse) ProtoMessage() {}
+
+func (x *RestoredResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_agent_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RestoredResponse.ProtoReflect.Descriptor instead.
+func (*RestoredResponse) Descriptor() ([]byte, []int) {
+	return file_agent_proto_rawDescGZIP(), []int{7}
+}
+
 // CreateSandboxRequest configures the guest for a pod.
 type CreateSandboxRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -934,7 +1289,7 @@ type CreateSandboxRequest struct {
 
 func (x *CreateSandboxRequest) Reset() {
 	*x = CreateSandboxRequest{}
-	mi := &file_agent_proto_msgTypes[6]
+	mi := &file_agent_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -946,7 +1301,7 @@ func (x *CreateSandboxRequest) String() string {
 func (*CreateSandboxRequest) ProtoMessage() {}
 
 func (x *CreateSandboxRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[6]
+	mi := &file_agent_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -959,7 +1314,7 @@ func (x *CreateSandboxRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateSandboxRequest.ProtoReflect.Descriptor instead.
 func (*CreateSandboxRequest) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{6}
+	return file_agent_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *CreateSandboxRequest) GetSandboxId() string {
@@ -1013,7 +1368,7 @@ type CreateSandboxResponse struct {
 
 func (x *CreateSandboxResponse) Reset() {
 	*x = CreateSandboxResponse{}
-	mi := &file_agent_proto_msgTypes[7]
+	mi := &file_agent_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1025,7 +1380,7 @@ func (x *CreateSandboxResponse) String() string {
 func (*CreateSandboxResponse) ProtoMessage() {}
 
 func (x *CreateSandboxResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[7]
+	mi := &file_agent_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1038,7 +1393,7 @@ func (x *CreateSandboxResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateSandboxResponse.ProtoReflect.Descriptor instead.
 func (*CreateSandboxResponse) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{7}
+	return file_agent_proto_rawDescGZIP(), []int{9}
 }
 
 // DNSConfig is the content of resolv.conf.
@@ -1056,7 +1411,7 @@ type DNSConfig struct {
 
 func (x *DNSConfig) Reset() {
 	*x = DNSConfig{}
-	mi := &file_agent_proto_msgTypes[8]
+	mi := &file_agent_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1068,7 +1423,7 @@ func (x *DNSConfig) String() string {
 func (*DNSConfig) ProtoMessage() {}
 
 func (x *DNSConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[8]
+	mi := &file_agent_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1081,7 +1436,7 @@ func (x *DNSConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DNSConfig.ProtoReflect.Descriptor instead.
 func (*DNSConfig) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{8}
+	return file_agent_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *DNSConfig) GetServers() []string {
@@ -1118,7 +1473,7 @@ type KernelModule struct {
 
 func (x *KernelModule) Reset() {
 	*x = KernelModule{}
-	mi := &file_agent_proto_msgTypes[9]
+	mi := &file_agent_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1130,7 +1485,7 @@ func (x *KernelModule) String() string {
 func (*KernelModule) ProtoMessage() {}
 
 func (x *KernelModule) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[9]
+	mi := &file_agent_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1143,7 +1498,7 @@ func (x *KernelModule) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KernelModule.ProtoReflect.Descriptor instead.
 func (*KernelModule) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{9}
+	return file_agent_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *KernelModule) GetName() string {
@@ -1173,7 +1528,7 @@ type Sysctl struct {
 
 func (x *Sysctl) Reset() {
 	*x = Sysctl{}
-	mi := &file_agent_proto_msgTypes[10]
+	mi := &file_agent_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1185,7 +1540,7 @@ func (x *Sysctl) String() string {
 func (*Sysctl) ProtoMessage() {}
 
 func (x *Sysctl) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[10]
+	mi := &file_agent_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1198,7 +1553,7 @@ func (x *Sysctl) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Sysctl.ProtoReflect.Descriptor instead.
 func (*Sysctl) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{10}
+	return file_agent_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Sysctl) GetKey() string {
@@ -1227,7 +1582,7 @@ type DestroySandboxRequest struct {
 
 func (x *DestroySandboxRequest) Reset() {
 	*x = DestroySandboxRequest{}
-	mi := &file_agent_proto_msgTypes[11]
+	mi := &file_agent_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1239,7 +1594,7 @@ func (x *DestroySandboxRequest) String() string {
 func (*DestroySandboxRequest) ProtoMessage() {}
 
 func (x *DestroySandboxRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[11]
+	mi := &file_agent_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1252,7 +1607,7 @@ func (x *DestroySandboxRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DestroySandboxRequest.ProtoReflect.Descriptor instead.
 func (*DestroySandboxRequest) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{11}
+	return file_agent_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *DestroySandboxRequest) GetTimeout() *durationpb.Duration {
@@ -1271,7 +1626,7 @@ type DestroySandboxResponse struct {
 
 func (x *DestroySandboxResponse) Reset() {
 	*x = DestroySandboxResponse{}
-	mi := &file_agent_proto_msgTypes[12]
+	mi := &file_agent_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1283,7 +1638,7 @@ func (x *DestroySandboxResponse) String() string {
 func (*DestroySandboxResponse) ProtoMessage() {}
 
 func (x *DestroySandboxResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[12]
+	mi := &file_agent_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1296,7 +1651,7 @@ func (x *DestroySandboxResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DestroySandboxResponse.ProtoReflect.Descriptor instead.
 func (*DestroySandboxResponse) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{12}
+	return file_agent_proto_rawDescGZIP(), []int{14}
 }
 
 // Device is a device the host has plugged (or will plug) into the guest.
@@ -1325,7 +1680,7 @@ type Device struct {
 
 func (x *Device) Reset() {
 	*x = Device{}
-	mi := &file_agent_proto_msgTypes[13]
+	mi := &file_agent_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1337,7 +1692,7 @@ func (x *Device) String() string {
 func (*Device) ProtoMessage() {}
 
 func (x *Device) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[13]
+	mi := &file_agent_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1350,7 +1705,7 @@ func (x *Device) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Device.ProtoReflect.Descriptor instead.
 func (*Device) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{13}
+	return file_agent_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Device) GetId() string {
@@ -1413,7 +1768,7 @@ type AddDeviceRequest struct {
 
 func (x *AddDeviceRequest) Reset() {
 	*x = AddDeviceRequest{}
-	mi := &file_agent_proto_msgTypes[14]
+	mi := &file_agent_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1425,7 +1780,7 @@ func (x *AddDeviceRequest) String() string {
 func (*AddDeviceRequest) ProtoMessage() {}
 
 func (x *AddDeviceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[14]
+	mi := &file_agent_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1438,7 +1793,7 @@ func (x *AddDeviceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddDeviceRequest.ProtoReflect.Descriptor instead.
 func (*AddDeviceRequest) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{14}
+	return file_agent_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *AddDeviceRequest) GetDevice() *Device {
@@ -1467,7 +1822,7 @@ type AddDeviceResponse struct {
 
 func (x *AddDeviceResponse) Reset() {
 	*x = AddDeviceResponse{}
-	mi := &file_agent_proto_msgTypes[15]
+	mi := &file_agent_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1479,7 +1834,7 @@ func (x *AddDeviceResponse) String() string {
 func (*AddDeviceResponse) ProtoMessage() {}
 
 func (x *AddDeviceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[15]
+	mi := &file_agent_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1492,7 +1847,7 @@ func (x *AddDeviceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddDeviceResponse.ProtoReflect.Descriptor instead.
 func (*AddDeviceResponse) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{15}
+	return file_agent_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *AddDeviceResponse) GetGuestName() string {
@@ -1552,7 +1907,7 @@ type Storage struct {
 
 func (x *Storage) Reset() {
 	*x = Storage{}
-	mi := &file_agent_proto_msgTypes[16]
+	mi := &file_agent_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1564,7 +1919,7 @@ func (x *Storage) String() string {
 func (*Storage) ProtoMessage() {}
 
 func (x *Storage) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[16]
+	mi := &file_agent_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1577,7 +1932,7 @@ func (x *Storage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Storage.ProtoReflect.Descriptor instead.
 func (*Storage) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{16}
+	return file_agent_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *Storage) GetId() string {
@@ -1654,7 +2009,7 @@ type AddStorageRequest struct {
 
 func (x *AddStorageRequest) Reset() {
 	*x = AddStorageRequest{}
-	mi := &file_agent_proto_msgTypes[17]
+	mi := &file_agent_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1666,7 +2021,7 @@ func (x *AddStorageRequest) String() string {
 func (*AddStorageRequest) ProtoMessage() {}
 
 func (x *AddStorageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[17]
+	mi := &file_agent_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1679,7 +2034,7 @@ func (x *AddStorageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddStorageRequest.ProtoReflect.Descriptor instead.
 func (*AddStorageRequest) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{17}
+	return file_agent_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *AddStorageRequest) GetStorage() *Storage {
@@ -1700,7 +2055,7 @@ type AddStorageResponse struct {
 
 func (x *AddStorageResponse) Reset() {
 	*x = AddStorageResponse{}
-	mi := &file_agent_proto_msgTypes[18]
+	mi := &file_agent_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1712,7 +2067,7 @@ func (x *AddStorageResponse) String() string {
 func (*AddStorageResponse) ProtoMessage() {}
 
 func (x *AddStorageResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[18]
+	mi := &file_agent_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1725,7 +2080,7 @@ func (x *AddStorageResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddStorageResponse.ProtoReflect.Descriptor instead.
 func (*AddStorageResponse) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{18}
+	return file_agent_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *AddStorageResponse) GetMountPoint() string {
@@ -1746,7 +2101,7 @@ type RemoveStorageRequest struct {
 
 func (x *RemoveStorageRequest) Reset() {
 	*x = RemoveStorageRequest{}
-	mi := &file_agent_proto_msgTypes[19]
+	mi := &file_agent_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1758,7 +2113,7 @@ func (x *RemoveStorageRequest) String() string {
 func (*RemoveStorageRequest) ProtoMessage() {}
 
 func (x *RemoveStorageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[19]
+	mi := &file_agent_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1771,7 +2126,7 @@ func (x *RemoveStorageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveStorageRequest.ProtoReflect.Descriptor instead.
 func (*RemoveStorageRequest) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{19}
+	return file_agent_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *RemoveStorageRequest) GetStorageId() string {
@@ -1790,7 +2145,7 @@ type RemoveStorageResponse struct {
 
 func (x *RemoveStorageResponse) Reset() {
 	*x = RemoveStorageResponse{}
-	mi := &file_agent_proto_msgTypes[20]
+	mi := &file_agent_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1802,7 +2157,7 @@ func (x *RemoveStorageResponse) String() string {
 func (*RemoveStorageResponse) ProtoMessage() {}
 
 func (x *RemoveStorageResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[20]
+	mi := &file_agent_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1815,7 +2170,7 @@ func (x *RemoveStorageResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveStorageResponse.ProtoReflect.Descriptor instead.
 func (*RemoveStorageResponse) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{20}
+	return file_agent_proto_rawDescGZIP(), []int{22}
 }
 
 // IPAddress is an address on a link.
@@ -1833,7 +2188,7 @@ type IPAddress struct {
 
 func (x *IPAddress) Reset() {
 	*x = IPAddress{}
-	mi := &file_agent_proto_msgTypes[21]
+	mi := &file_agent_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1845,7 +2200,7 @@ func (x *IPAddress) String() string {
 func (*IPAddress) ProtoMessage() {}
 
 func (x *IPAddress) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[21]
+	mi := &file_agent_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1858,7 +2213,7 @@ func (x *IPAddress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IPAddress.ProtoReflect.Descriptor instead.
 func (*IPAddress) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{21}
+	return file_agent_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *IPAddress) GetFamily() IPFamily {
@@ -1908,7 +2263,7 @@ type Interface struct {
 
 func (x *Interface) Reset() {
 	*x = Interface{}
-	mi := &file_agent_proto_msgTypes[22]
+	mi := &file_agent_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1920,7 +2275,7 @@ func (x *Interface) String() string {
 func (*Interface) ProtoMessage() {}
 
 func (x *Interface) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[22]
+	mi := &file_agent_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1933,7 +2288,7 @@ func (x *Interface) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Interface.ProtoReflect.Descriptor instead.
 func (*Interface) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{22}
+	return file_agent_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *Interface) GetName() string {
@@ -1996,7 +2351,7 @@ type UpdateInterfaceRequest struct {
 
 func (x *UpdateInterfaceRequest) Reset() {
 	*x = UpdateInterfaceRequest{}
-	mi := &file_agent_proto_msgTypes[23]
+	mi := &file_agent_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2008,7 +2363,7 @@ func (x *UpdateInterfaceRequest) String() string {
 func (*UpdateInterfaceRequest) ProtoMessage() {}
 
 func (x *UpdateInterfaceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[23]
+	mi := &file_agent_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2021,7 +2376,7 @@ func (x *UpdateInterfaceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateInterfaceRequest.ProtoReflect.Descriptor instead.
 func (*UpdateInterfaceRequest) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{23}
+	return file_agent_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *UpdateInterfaceRequest) GetInterface() *Interface {
@@ -2042,7 +2397,7 @@ type UpdateInterfaceResponse struct {
 
 func (x *UpdateInterfaceResponse) Reset() {
 	*x = UpdateInterfaceResponse{}
-	mi := &file_agent_proto_msgTypes[24]
+	mi := &file_agent_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2054,7 +2409,7 @@ func (x *UpdateInterfaceResponse) String() string {
 func (*UpdateInterfaceResponse) ProtoMessage() {}
 
 func (x *UpdateInterfaceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[24]
+	mi := &file_agent_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2067,7 +2422,7 @@ func (x *UpdateInterfaceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateInterfaceResponse.ProtoReflect.Descriptor instead.
 func (*UpdateInterfaceResponse) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{24}
+	return file_agent_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *UpdateInterfaceResponse) GetInterface() *Interface {
@@ -2101,7 +2456,7 @@ type Route struct {
 
 func (x *Route) Reset() {
 	*x = Route{}
-	mi := &file_agent_proto_msgTypes[25]
+	mi := &file_agent_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2113,7 +2468,7 @@ func (x *Route) String() string {
 func (*Route) ProtoMessage() {}
 
 func (x *Route) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[25]
+	mi := &file_agent_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2126,7 +2481,7 @@ func (x *Route) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Route.ProtoReflect.Descriptor instead.
 func (*Route) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{25}
+	return file_agent_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *Route) GetDest() string {
@@ -2191,7 +2546,7 @@ type UpdateRoutesRequest struct {
 
 func (x *UpdateRoutesRequest) Reset() {
 	*x = UpdateRoutesRequest{}
-	mi := &file_agent_proto_msgTypes[26]
+	mi := &file_agent_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2203,7 +2558,7 @@ func (x *UpdateRoutesRequest) String() string {
 func (*UpdateRoutesRequest) ProtoMessage() {}
 
 func (x *UpdateRoutesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[26]
+	mi := &file_agent_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2216,7 +2571,7 @@ func (x *UpdateRoutesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateRoutesRequest.ProtoReflect.Descriptor instead.
 func (*UpdateRoutesRequest) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{26}
+	return file_agent_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *UpdateRoutesRequest) GetRoutes() []*Route {
@@ -2237,7 +2592,7 @@ type UpdateRoutesResponse struct {
 
 func (x *UpdateRoutesResponse) Reset() {
 	*x = UpdateRoutesResponse{}
-	mi := &file_agent_proto_msgTypes[27]
+	mi := &file_agent_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2249,7 +2604,7 @@ func (x *UpdateRoutesResponse) String() string {
 func (*UpdateRoutesResponse) ProtoMessage() {}
 
 func (x *UpdateRoutesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[27]
+	mi := &file_agent_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2262,7 +2617,7 @@ func (x *UpdateRoutesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateRoutesResponse.ProtoReflect.Descriptor instead.
 func (*UpdateRoutesResponse) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{27}
+	return file_agent_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *UpdateRoutesResponse) GetRoutes() []*Route {
@@ -2291,7 +2646,7 @@ type ARPNeighbor struct {
 
 func (x *ARPNeighbor) Reset() {
 	*x = ARPNeighbor{}
-	mi := &file_agent_proto_msgTypes[28]
+	mi := &file_agent_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2303,7 +2658,7 @@ func (x *ARPNeighbor) String() string {
 func (*ARPNeighbor) ProtoMessage() {}
 
 func (x *ARPNeighbor) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[28]
+	mi := &file_agent_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2316,7 +2671,7 @@ func (x *ARPNeighbor) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ARPNeighbor.ProtoReflect.Descriptor instead.
 func (*ARPNeighbor) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{28}
+	return file_agent_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ARPNeighbor) GetIpAddress() string {
@@ -2366,7 +2721,7 @@ type AddARPNeighborsRequest struct {
 
 func (x *AddARPNeighborsRequest) Reset() {
 	*x = AddARPNeighborsRequest{}
-	mi := &file_agent_proto_msgTypes[29]
+	mi := &file_agent_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2378,7 +2733,7 @@ func (x *AddARPNeighborsRequest) String() string {
 func (*AddARPNeighborsRequest) ProtoMessage() {}
 
 func (x *AddARPNeighborsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[29]
+	mi := &file_agent_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2391,7 +2746,7 @@ func (x *AddARPNeighborsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddARPNeighborsRequest.ProtoReflect.Descriptor instead.
 func (*AddARPNeighborsRequest) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{29}
+	return file_agent_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *AddARPNeighborsRequest) GetNeighbors() []*ARPNeighbor {
@@ -2410,7 +2765,7 @@ type AddARPNeighborsResponse struct {
 
 func (x *AddARPNeighborsResponse) Reset() {
 	*x = AddARPNeighborsResponse{}
-	mi := &file_agent_proto_msgTypes[30]
+	mi := &file_agent_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2422,7 +2777,7 @@ func (x *AddARPNeighborsResponse) String() string {
 func (*AddARPNeighborsResponse) ProtoMessage() {}
 
 func (x *AddARPNeighborsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[30]
+	mi := &file_agent_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2435,7 +2790,7 @@ func (x *AddARPNeighborsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddARPNeighborsResponse.ProtoReflect.Descriptor instead.
 func (*AddARPNeighborsResponse) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{30}
+	return file_agent_proto_rawDescGZIP(), []int{32}
 }
 
 // ListInterfacesRequest is empty.
@@ -2447,7 +2802,7 @@ type ListInterfacesRequest struct {
 
 func (x *ListInterfacesRequest) Reset() {
 	*x = ListInterfacesRequest{}
-	mi := &file_agent_proto_msgTypes[31]
+	mi := &file_agent_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2459,7 +2814,7 @@ func (x *ListInterfacesRequest) String() string {
 func (*ListInterfacesRequest) ProtoMessage() {}
 
 func (x *ListInterfacesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[31]
+	mi := &file_agent_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2472,7 +2827,7 @@ func (x *ListInterfacesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListInterfacesRequest.ProtoReflect.Descriptor instead.
 func (*ListInterfacesRequest) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{31}
+	return file_agent_proto_rawDescGZIP(), []int{33}
 }
 
 // ListInterfacesResponse lists the guest's links.
@@ -2487,7 +2842,7 @@ type ListInterfacesResponse struct {
 
 func (x *ListInterfacesResponse) Reset() {
 	*x = ListInterfacesResponse{}
-	mi := &file_agent_proto_msgTypes[32]
+	mi := &file_agent_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2499,7 +2854,7 @@ func (x *ListInterfacesResponse) String() string {
 func (*ListInterfacesResponse) ProtoMessage() {}
 
 func (x *ListInterfacesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[32]
+	mi := &file_agent_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2512,7 +2867,7 @@ func (x *ListInterfacesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListInterfacesResponse.ProtoReflect.Descriptor instead.
 func (*ListInterfacesResponse) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{32}
+	return file_agent_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ListInterfacesResponse) GetInterfaces() []*Interface {
@@ -2531,7 +2886,7 @@ type ListRoutesRequest struct {
 
 func (x *ListRoutesRequest) Reset() {
 	*x = ListRoutesRequest{}
-	mi := &file_agent_proto_msgTypes[33]
+	mi := &file_agent_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2543,7 +2898,7 @@ func (x *ListRoutesRequest) String() string {
 func (*ListRoutesRequest) ProtoMessage() {}
 
 func (x *ListRoutesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[33]
+	mi := &file_agent_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2556,7 +2911,7 @@ func (x *ListRoutesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRoutesRequest.ProtoReflect.Descriptor instead.
 func (*ListRoutesRequest) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{33}
+	return file_agent_proto_rawDescGZIP(), []int{35}
 }
 
 // ListRoutesResponse lists the main routing table.
@@ -2570,7 +2925,7 @@ type ListRoutesResponse struct {
 
 func (x *ListRoutesResponse) Reset() {
 	*x = ListRoutesResponse{}
-	mi := &file_agent_proto_msgTypes[34]
+	mi := &file_agent_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2582,7 +2937,7 @@ func (x *ListRoutesResponse) String() string {
 func (*ListRoutesResponse) ProtoMessage() {}
 
 func (x *ListRoutesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[34]
+	mi := &file_agent_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2595,7 +2950,7 @@ func (x *ListRoutesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRoutesResponse.ProtoReflect.Descriptor instead.
 func (*ListRoutesResponse) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{34}
+	return file_agent_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *ListRoutesResponse) GetRoutes() []*Route {
@@ -2636,14 +2991,17 @@ type CreateContainerRequest struct {
 	// Cgroup limits.
 	Resources *Resources `protobuf:"bytes,12,opt,name=resources,proto3" json:"resources,omitempty"`
 	// Sysctls set in the container's namespaces (OCI linux.sysctl).
-	Sysctls       []*Sysctl `protobuf:"bytes,13,rep,name=sysctls,proto3" json:"sysctls,omitempty"`
+	Sysctls []*Sysctl `protobuf:"bytes,13,rep,name=sysctls,proto3" json:"sysctls,omitempty"`
+	// System call filter for every process of the container, its execs
+	// included (OCI linux.seccomp); unset means none.
+	Seccomp       *Seccomp `protobuf:"bytes,14,opt,name=seccomp,proto3" json:"seccomp,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CreateContainerRequest) Reset() {
 	*x = CreateContainerRequest{}
-	mi := &file_agent_proto_msgTypes[35]
+	mi := &file_agent_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2655,7 +3013,7 @@ func (x *CreateContainerRequest) String() string {
 func (*CreateContainerRequest) ProtoMessage() {}
 
 func (x *CreateContainerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[35]
+	mi := &file_agent_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2668,7 +3026,7 @@ func (x *CreateContainerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateContainerRequest.ProtoReflect.Descriptor instead.
 func (*CreateContainerRequest) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{35}
+	return file_agent_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *CreateContainerRequest) GetContainerId() string {
@@ -2762,6 +3120,13 @@ func (x *CreateContainerRequest) GetSysctls() []*Sysctl {
 	return nil
 }
 
+func (x *CreateContainerRequest) GetSeccomp() *Seccomp {
+	if x != nil {
+		return x.Seccomp
+	}
+	return nil
+}
+
 // CreateContainerResponse reports the created init process.
 type CreateContainerResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -2773,7 +3138,7 @@ type CreateContainerResponse struct {
 
 func (x *CreateContainerResponse) Reset() {
 	*x = CreateContainerResponse{}
-	mi := &file_agent_proto_msgTypes[36]
+	mi := &file_agent_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2785,7 +3150,7 @@ func (x *CreateContainerResponse) String() string {
 func (*CreateContainerResponse) ProtoMessage() {}
 
 func (x *CreateContainerResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[36]
+	mi := &file_agent_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2798,7 +3163,7 @@ func (x *CreateContainerResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateContainerResponse.ProtoReflect.Descriptor instead.
 func (*CreateContainerResponse) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{36}
+	return file_agent_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *CreateContainerResponse) GetPid() uint32 {
@@ -2841,7 +3206,7 @@ type Process struct {
 
 func (x *Process) Reset() {
 	*x = Process{}
-	mi := &file_agent_proto_msgTypes[37]
+	mi := &file_agent_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2853,7 +3218,7 @@ func (x *Process) String() string {
 func (*Process) ProtoMessage() {}
 
 func (x *Process) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[37]
+	mi := &file_agent_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2866,7 +3231,7 @@ func (x *Process) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Process.ProtoReflect.Descriptor instead.
 func (*Process) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{37}
+	return file_agent_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *Process) GetArgs() []string {
@@ -2959,7 +3324,7 @@ type ConsoleSize struct {
 
 func (x *ConsoleSize) Reset() {
 	*x = ConsoleSize{}
-	mi := &file_agent_proto_msgTypes[38]
+	mi := &file_agent_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2971,7 +3336,7 @@ func (x *ConsoleSize) String() string {
 func (*ConsoleSize) ProtoMessage() {}
 
 func (x *ConsoleSize) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[38]
+	mi := &file_agent_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2984,7 +3349,7 @@ func (x *ConsoleSize) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConsoleSize.ProtoReflect.Descriptor instead.
 func (*ConsoleSize) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{38}
+	return file_agent_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *ConsoleSize) GetHeight() uint32 {
@@ -3019,7 +3384,7 @@ type User struct {
 
 func (x *User) Reset() {
 	*x = User{}
-	mi := &file_agent_proto_msgTypes[39]
+	mi := &file_agent_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3031,7 +3396,7 @@ func (x *User) String() string {
 func (*User) ProtoMessage() {}
 
 func (x *User) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[39]
+	mi := &file_agent_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3044,7 +3409,7 @@ func (x *User) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use User.ProtoReflect.Descriptor instead.
 func (*User) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{39}
+	return file_agent_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *User) GetUid() uint32 {
@@ -3090,7 +3455,7 @@ type Rlimit struct {
 
 func (x *Rlimit) Reset() {
 	*x = Rlimit{}
-	mi := &file_agent_proto_msgTypes[40]
+	mi := &file_agent_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3102,7 +3467,7 @@ func (x *Rlimit) String() string {
 func (*Rlimit) ProtoMessage() {}
 
 func (x *Rlimit) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[40]
+	mi := &file_agent_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3115,7 +3480,7 @@ func (x *Rlimit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Rlimit.ProtoReflect.Descriptor instead.
 func (*Rlimit) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{40}
+	return file_agent_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *Rlimit) GetType() RlimitType {
@@ -3159,7 +3524,7 @@ type Capabilities struct {
 
 func (x *Capabilities) Reset() {
 	*x = Capabilities{}
-	mi := &file_agent_proto_msgTypes[41]
+	mi := &file_agent_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3171,7 +3536,7 @@ func (x *Capabilities) String() string {
 func (*Capabilities) ProtoMessage() {}
 
 func (x *Capabilities) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[41]
+	mi := &file_agent_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3184,7 +3549,7 @@ func (x *Capabilities) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Capabilities.ProtoReflect.Descriptor instead.
 func (*Capabilities) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{41}
+	return file_agent_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *Capabilities) GetBounding() []string {
@@ -3240,7 +3605,7 @@ type Mount struct {
 
 func (x *Mount) Reset() {
 	*x = Mount{}
-	mi := &file_agent_proto_msgTypes[42]
+	mi := &file_agent_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3252,7 +3617,7 @@ func (x *Mount) String() string {
 func (*Mount) ProtoMessage() {}
 
 func (x *Mount) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[42]
+	mi := &file_agent_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3265,7 +3630,7 @@ func (x *Mount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Mount.ProtoReflect.Descriptor instead.
 func (*Mount) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{42}
+	return file_agent_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *Mount) GetDestination() string {
@@ -3314,7 +3679,7 @@ type Rootfs struct {
 
 func (x *Rootfs) Reset() {
 	*x = Rootfs{}
-	mi := &file_agent_proto_msgTypes[43]
+	mi := &file_agent_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3326,7 +3691,7 @@ func (x *Rootfs) String() string {
 func (*Rootfs) ProtoMessage() {}
 
 func (x *Rootfs) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[43]
+	mi := &file_agent_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3339,7 +3704,7 @@ func (x *Rootfs) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Rootfs.ProtoReflect.Descriptor instead.
 func (*Rootfs) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{43}
+	return file_agent_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *Rootfs) GetStorageId() string {
@@ -3386,7 +3751,7 @@ type ContainerDevice struct {
 
 func (x *ContainerDevice) Reset() {
 	*x = ContainerDevice{}
-	mi := &file_agent_proto_msgTypes[44]
+	mi := &file_agent_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3398,7 +3763,7 @@ func (x *ContainerDevice) String() string {
 func (*ContainerDevice) ProtoMessage() {}
 
 func (x *ContainerDevice) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[44]
+	mi := &file_agent_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3411,7 +3776,7 @@ func (x *ContainerDevice) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerDevice.ProtoReflect.Descriptor instead.
 func (*ContainerDevice) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{44}
+	return file_agent_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *ContainerDevice) GetDeviceId() string {
@@ -3475,7 +3840,7 @@ type Namespaces struct {
 
 func (x *Namespaces) Reset() {
 	*x = Namespaces{}
-	mi := &file_agent_proto_msgTypes[45]
+	mi := &file_agent_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3487,7 +3852,7 @@ func (x *Namespaces) String() string {
 func (*Namespaces) ProtoMessage() {}
 
 func (x *Namespaces) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[45]
+	mi := &file_agent_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3500,7 +3865,7 @@ func (x *Namespaces) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Namespaces.ProtoReflect.Descriptor instead.
 func (*Namespaces) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{45}
+	return file_agent_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *Namespaces) GetPid() NamespaceMode {
@@ -3531,6 +3896,242 @@ func (x *Namespaces) GetCgroup() NamespaceMode {
 	return NamespaceMode_NAMESPACE_MODE_UNSPECIFIED
 }
 
+// Seccomp is a container's system call filter (OCI linux.seccomp), which
+// the agent compiles to a classic BPF program and installs in each process
+// right before it execs. Unknown system call names are skipped, as runc
+// does: the guest's kernel may predate them.
+type Seccomp struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// What a system call no rule matches gets.
+	DefaultAction SeccompAction `protobuf:"varint,1,opt,name=default_action,json=defaultAction,proto3,enum=kite.agent.v1.SeccompAction" json:"default_action,omitempty"`
+	// Errno of an ERRNO default action (or the data of a TRACE one); unset
+	// means EPERM.
+	DefaultErrno *uint32 `protobuf:"varint,2,opt,name=default_errno,json=defaultErrno,proto3,oneof" json:"default_errno,omitempty"`
+	// ABIs the rules apply to besides the native x86_64, which is always in
+	// (as with libseccomp). A system call made through another ABI kills the
+	// thread.
+	Architectures []SeccompArch `protobuf:"varint,3,rep,packed,name=architectures,proto3,enum=kite.agent.v1.SeccompArch" json:"architectures,omitempty"`
+	// Flags for seccomp(2).
+	Flags []SeccompFlag `protobuf:"varint,4,rep,packed,name=flags,proto3,enum=kite.agent.v1.SeccompFlag" json:"flags,omitempty"`
+	// The rules, each for one or more system calls by name.
+	Syscalls      []*SeccompRule `protobuf:"bytes,5,rep,name=syscalls,proto3" json:"syscalls,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Seccomp) Reset() {
+	*x = Seccomp{}
+	mi := &file_agent_proto_msgTypes[48]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Seccomp) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Seccomp) ProtoMessage() {}
+
+func (x *Seccomp) ProtoReflect() protoreflect.Message {
+	mi := &file_agent_proto_msgTypes[48]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Seccomp.ProtoReflect.Descriptor instead.
+func (*Seccomp) Descriptor() ([]byte, []int) {
+	return file_agent_proto_rawDescGZIP(), []int{48}
+}
+
+func (x *Seccomp) GetDefaultAction() SeccompAction {
+	if x != nil {
+		return x.DefaultAction
+	}
+	return SeccompAction_SECCOMP_ACTION_UNSPECIFIED
+}
+
+func (x *Seccomp) GetDefaultErrno() uint32 {
+	if x != nil && x.DefaultErrno != nil {
+		return *x.DefaultErrno
+	}
+	return 0
+}
+
+func (x *Seccomp) GetArchitectures() []SeccompArch {
+	if x != nil {
+		return x.Architectures
+	}
+	return nil
+}
+
+func (x *Seccomp) GetFlags() []SeccompFlag {
+	if x != nil {
+		return x.Flags
+	}
+	return nil
+}
+
+func (x *Seccomp) GetSyscalls() []*SeccompRule {
+	if x != nil {
+		return x.Syscalls
+	}
+	return nil
+}
+
+// SeccompRule gives system calls an action, when all its conditions hold.
+type SeccompRule struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// System call names, e.g. "mkdir".
+	Names []string `protobuf:"bytes,1,rep,name=names,proto3" json:"names,omitempty"`
+	// What the calls get.
+	Action SeccompAction `protobuf:"varint,2,opt,name=action,proto3,enum=kite.agent.v1.SeccompAction" json:"action,omitempty"`
+	// Errno of an ERRNO action (or the data of a TRACE one); unset means
+	// EPERM.
+	Errno *uint32 `protobuf:"varint,3,opt,name=errno,proto3,oneof" json:"errno,omitempty"`
+	// Conditions on the arguments, all of which must hold (but conditions
+	// on the same argument are alternatives, as with runc).
+	Args          []*SeccompArg `protobuf:"bytes,4,rep,name=args,proto3" json:"args,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SeccompRule) Reset() {
+	*x = SeccompRule{}
+	mi := &file_agent_proto_msgTypes[49]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SeccompRule) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SeccompRule) ProtoMessage() {}
+
+func (x *SeccompRule) ProtoReflect() protoreflect.Message {
+	mi := &file_agent_proto_msgTypes[49]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SeccompRule.ProtoReflect.Descriptor instead.
+func (*SeccompRule) Descriptor() ([]byte, []int) {
+	return file_agent_proto_rawDescGZIP(), []int{49}
+}
+
+func (x *SeccompRule) GetNames() []string {
+	if x != nil {
+		return x.Names
+	}
+	return nil
+}
+
+func (x *SeccompRule) GetAction() SeccompAction {
+	if x != nil {
+		return x.Action
+	}
+	return SeccompAction_SECCOMP_ACTION_UNSPECIFIED
+}
+
+func (x *SeccompRule) GetErrno() uint32 {
+	if x != nil && x.Errno != nil {
+		return *x.Errno
+	}
+	return 0
+}
+
+func (x *SeccompRule) GetArgs() []*SeccompArg {
+	if x != nil {
+		return x.Args
+	}
+	return nil
+}
+
+// SeccompArg is one condition on a system call argument.
+type SeccompArg struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Argument index, 0 to 5.
+	Index uint32 `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"`
+	// Value compared with (the mask for MASKED_EQ).
+	Value uint64 `protobuf:"varint,2,opt,name=value,proto3" json:"value,omitempty"`
+	// Second value (what the masked argument must equal for MASKED_EQ).
+	ValueTwo uint64 `protobuf:"varint,3,opt,name=value_two,json=valueTwo,proto3" json:"value_two,omitempty"`
+	// Comparison.
+	Op            SeccompOp `protobuf:"varint,4,opt,name=op,proto3,enum=kite.agent.v1.SeccompOp" json:"op,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SeccompArg) Reset() {
+	*x = SeccompArg{}
+	mi := &file_agent_proto_msgTypes[50]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SeccompArg) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SeccompArg) ProtoMessage() {}
+
+func (x *SeccompArg) ProtoReflect() protoreflect.Message {
+	mi := &file_agent_proto_msgTypes[50]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SeccompArg.ProtoReflect.Descriptor instead.
+func (*SeccompArg) Descriptor() ([]byte, []int) {
+	return file_agent_proto_rawDescGZIP(), []int{50}
+}
+
+func (x *SeccompArg) GetIndex() uint32 {
+	if x != nil {
+		return x.Index
+	}
+	return 0
+}
+
+func (x *SeccompArg) GetValue() uint64 {
+	if x != nil {
+		return x.Value
+	}
+	return 0
+}
+
+func (x *SeccompArg) GetValueTwo() uint64 {
+	if x != nil {
+		return x.ValueTwo
+	}
+	return 0
+}
+
+func (x *SeccompArg) GetOp() SeccompOp {
+	if x != nil {
+		return x.Op
+	}
+	return SeccompOp_SECCOMP_OP_UNSPECIFIED
+}
+
 // Resources are cgroup limits. Unset fields mean "no limit" at creation and
 // "leave unchanged" in UpdateContainer.
 type Resources struct {
@@ -3546,14 +4147,18 @@ type Resources struct {
 	// Memory limit in bytes; -1 means unlimited.
 	MemoryLimit *int64 `protobuf:"varint,5,opt,name=memory_limit,json=memoryLimit,proto3,oneof" json:"memory_limit,omitempty"`
 	// Maximum number of tasks; -1 means unlimited.
-	PidsLimit     *int64 `protobuf:"varint,6,opt,name=pids_limit,json=pidsLimit,proto3,oneof" json:"pids_limit,omitempty"`
+	PidsLimit *int64 `protobuf:"varint,6,opt,name=pids_limit,json=pidsLimit,proto3,oneof" json:"pids_limit,omitempty"`
+	// The device cgroup's rules (OCI linux.resources.devices). Unset at
+	// creation means no rules of the container's own; in UpdateContainer it
+	// leaves the rules unchanged, and set it replaces them.
+	DeviceCgroup  *DeviceCgroup `protobuf:"bytes,7,opt,name=device_cgroup,json=deviceCgroup,proto3" json:"device_cgroup,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Resources) Reset() {
 	*x = Resources{}
-	mi := &file_agent_proto_msgTypes[46]
+	mi := &file_agent_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3565,7 +4170,7 @@ func (x *Resources) String() string {
 func (*Resources) ProtoMessage() {}
 
 func (x *Resources) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[46]
+	mi := &file_agent_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3578,7 +4183,7 @@ func (x *Resources) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Resources.ProtoReflect.Descriptor instead.
 func (*Resources) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{46}
+	return file_agent_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *Resources) GetCpuShares() uint64 {
@@ -3623,6 +4228,152 @@ func (x *Resources) GetPidsLimit() int64 {
 	return 0
 }
 
+func (x *Resources) GetDeviceCgroup() *DeviceCgroup {
+	if x != nil {
+		return x.DeviceCgroup
+	}
+	return nil
+}
+
+// DeviceCgroup is the rule list of a container's device cgroup. The agent
+// applies the rules in order, as cgroup v1 applies writes to devices.allow
+// and devices.deny on a cgroup that starts denying every device, then
+// appends runc's default allow list (mknod of any node, /dev/null, zero,
+// full, random, urandom, tty, ptmx, pts/*, net/tun) and an allow of every
+// device node the container was given (CreateContainerRequest.devices).
+// Whatever the rules say, no container may open the guest's console
+// devices: /dev/console, the virtual terminals and serial ports (char major
+// 4: /dev/tty0..63, /dev/ttyS*), /dev/kmsg and /dev/ttyprintk. A rule that
+// would take access out of a wider wildcard rule's exception is refused
+// with INVALID_ARGUMENT, as runc refuses it.
+type DeviceCgroup struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The rules, in the order given.
+	Rules         []*DeviceRule `protobuf:"bytes,1,rep,name=rules,proto3" json:"rules,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeviceCgroup) Reset() {
+	*x = DeviceCgroup{}
+	mi := &file_agent_proto_msgTypes[52]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeviceCgroup) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeviceCgroup) ProtoMessage() {}
+
+func (x *DeviceCgroup) ProtoReflect() protoreflect.Message {
+	mi := &file_agent_proto_msgTypes[52]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeviceCgroup.ProtoReflect.Descriptor instead.
+func (*DeviceCgroup) Descriptor() ([]byte, []int) {
+	return file_agent_proto_rawDescGZIP(), []int{52}
+}
+
+func (x *DeviceCgroup) GetRules() []*DeviceRule {
+	if x != nil {
+		return x.Rules
+	}
+	return nil
+}
+
+// DeviceRule is one OCI linux.resources.devices entry.
+type DeviceRule struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Allow the access, or deny it.
+	Allow bool `protobuf:"varint,1,opt,name=allow,proto3" json:"allow,omitempty"`
+	// "a" (every device: resets the list to allow or deny everything), "c"
+	// (character device) or "b" (block device).
+	Type string `protobuf:"bytes,2,opt,name=type,proto3" json:"type,omitempty"`
+	// Major number; unset means every major (*).
+	Major *int64 `protobuf:"varint,3,opt,name=major,proto3,oneof" json:"major,omitempty"`
+	// Minor number; unset means every minor (*).
+	Minor *int64 `protobuf:"varint,4,opt,name=minor,proto3,oneof" json:"minor,omitempty"`
+	// Some of "r" (read), "w" (write) and "m" (mknod).
+	Access        string `protobuf:"bytes,5,opt,name=access,proto3" json:"access,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeviceRule) Reset() {
+	*x = DeviceRule{}
+	mi := &file_agent_proto_msgTypes[53]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeviceRule) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeviceRule) ProtoMessage() {}
+
+func (x *DeviceRule) ProtoReflect() protoreflect.Message {
+	mi := &file_agent_proto_msgTypes[53]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeviceRule.ProtoReflect.Descriptor instead.
+func (*DeviceRule) Descriptor() ([]byte, []int) {
+	return file_agent_proto_rawDescGZIP(), []int{53}
+}
+
+func (x *DeviceRule) GetAllow() bool {
+	if x != nil {
+		return x.Allow
+	}
+	return false
+}
+
+func (x *DeviceRule) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *DeviceRule) GetMajor() int64 {
+	if x != nil && x.Major != nil {
+		return *x.Major
+	}
+	return 0
+}
+
+func (x *DeviceRule) GetMinor() int64 {
+	if x != nil && x.Minor != nil {
+		return *x.Minor
+	}
+	return 0
+}
+
+func (x *DeviceRule) GetAccess() string {
+	if x != nil {
+		return x.Access
+	}
+	return ""
+}
+
 // StartContainerRequest starts a created container.
 type StartContainerRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -3634,7 +4385,7 @@ type StartContainerRequest struct {
 
 func (x *StartContainerRequest) Reset() {
 	*x = StartContainerRequest{}
-	mi := &file_agent_proto_msgTypes[47]
+	mi := &file_agent_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3646,7 +4397,7 @@ func (x *StartContainerRequest) String() string {
 func (*StartContainerRequest) ProtoMessage() {}
 
 func (x *StartContainerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[47]
+	mi := &file_agent_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3659,7 +4410,7 @@ func (x *StartContainerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartContainerRequest.ProtoReflect.Descriptor instead.
 func (*StartContainerRequest) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{47}
+	return file_agent_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *StartContainerRequest) GetContainerId() string {
@@ -3678,7 +4429,7 @@ type StartContainerResponse struct {
 
 func (x *StartContainerResponse) Reset() {
 	*x = StartContainerResponse{}
-	mi := &file_agent_proto_msgTypes[48]
+	mi := &file_agent_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3690,7 +4441,7 @@ func (x *StartContainerResponse) String() string {
 func (*StartContainerResponse) ProtoMessage() {}
 
 func (x *StartContainerResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[48]
+	mi := &file_agent_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3703,7 +4454,7 @@ func (x *StartContainerResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartContainerResponse.ProtoReflect.Descriptor instead.
 func (*StartContainerResponse) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{48}
+	return file_agent_proto_rawDescGZIP(), []int{55}
 }
 
 // RemoveContainerRequest removes a container.
@@ -3720,7 +4471,7 @@ type RemoveContainerRequest struct {
 
 func (x *RemoveContainerRequest) Reset() {
 	*x = RemoveContainerRequest{}
-	mi := &file_agent_proto_msgTypes[49]
+	mi := &file_agent_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3732,7 +4483,7 @@ func (x *RemoveContainerRequest) String() string {
 func (*RemoveContainerRequest) ProtoMessage() {}
 
 func (x *RemoveContainerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[49]
+	mi := &file_agent_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3745,7 +4496,7 @@ func (x *RemoveContainerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveContainerRequest.ProtoReflect.Descriptor instead.
 func (*RemoveContainerRequest) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{49}
+	return file_agent_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *RemoveContainerRequest) GetContainerId() string {
@@ -3771,7 +4522,7 @@ type RemoveContainerResponse struct {
 
 func (x *RemoveContainerResponse) Reset() {
 	*x = RemoveContainerResponse{}
-	mi := &file_agent_proto_msgTypes[50]
+	mi := &file_agent_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3783,7 +4534,7 @@ func (x *RemoveContainerResponse) String() string {
 func (*RemoveContainerResponse) ProtoMessage() {}
 
 func (x *RemoveContainerResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[50]
+	mi := &file_agent_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3796,7 +4547,7 @@ func (x *RemoveContainerResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveContainerResponse.ProtoReflect.Descriptor instead.
 func (*RemoveContainerResponse) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{50}
+	return file_agent_proto_rawDescGZIP(), []int{57}
 }
 
 // PauseContainerRequest freezes a container.
@@ -3810,7 +4561,7 @@ type PauseContainerRequest struct {
 
 func (x *PauseContainerRequest) Reset() {
 	*x = PauseContainerRequest{}
-	mi := &file_agent_proto_msgTypes[51]
+	mi := &file_agent_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3822,7 +4573,7 @@ func (x *PauseContainerRequest) String() string {
 func (*PauseContainerRequest) ProtoMessage() {}
 
 func (x *PauseContainerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[51]
+	mi := &file_agent_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3835,7 +4586,7 @@ func (x *PauseContainerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PauseContainerRequest.ProtoReflect.Descriptor instead.
 func (*PauseContainerRequest) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{51}
+	return file_agent_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *PauseContainerRequest) GetContainerId() string {
@@ -3854,7 +4605,7 @@ type PauseContainerResponse struct {
 
 func (x *PauseContainerResponse) Reset() {
 	*x = PauseContainerResponse{}
-	mi := &file_agent_proto_msgTypes[52]
+	mi := &file_agent_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3866,7 +4617,7 @@ func (x *PauseContainerResponse) String() string {
 func (*PauseContainerResponse) ProtoMessage() {}
 
 func (x *PauseContainerResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[52]
+	mi := &file_agent_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3879,7 +4630,7 @@ func (x *PauseContainerResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PauseContainerResponse.ProtoReflect.Descriptor instead.
 func (*PauseContainerResponse) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{52}
+	return file_agent_proto_rawDescGZIP(), []int{59}
 }
 
 // ResumeContainerRequest thaws a container.
@@ -3893,7 +4644,7 @@ type ResumeContainerRequest struct {
 
 func (x *ResumeContainerRequest) Reset() {
 	*x = ResumeContainerRequest{}
-	mi := &file_agent_proto_msgTypes[53]
+	mi := &file_agent_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3905,7 +4656,7 @@ func (x *ResumeContainerRequest) String() string {
 func (*ResumeContainerRequest) ProtoMessage() {}
 
 func (x *ResumeContainerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[53]
+	mi := &file_agent_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3918,7 +4669,7 @@ func (x *ResumeContainerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeContainerRequest.ProtoReflect.Descriptor instead.
 func (*ResumeContainerRequest) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{53}
+	return file_agent_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *ResumeContainerRequest) GetContainerId() string {
@@ -3937,7 +4688,7 @@ type ResumeContainerResponse struct {
 
 func (x *ResumeContainerResponse) Reset() {
 	*x = ResumeContainerResponse{}
-	mi := &file_agent_proto_msgTypes[54]
+	mi := &file_agent_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3949,7 +4700,7 @@ func (x *ResumeContainerResponse) String() string {
 func (*ResumeContainerResponse) ProtoMessage() {}
 
 func (x *ResumeContainerResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[54]
+	mi := &file_agent_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3962,7 +4713,7 @@ func (x *ResumeContainerResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeContainerResponse.ProtoReflect.Descriptor instead.
 func (*ResumeContainerResponse) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{54}
+	return file_agent_proto_rawDescGZIP(), []int{61}
 }
 
 // UpdateContainerRequest changes a container's limits.
@@ -3978,7 +4729,7 @@ type UpdateContainerRequest struct {
 
 func (x *UpdateContainerRequest) Reset() {
 	*x = UpdateContainerRequest{}
-	mi := &file_agent_proto_msgTypes[55]
+	mi := &file_agent_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3990,7 +4741,7 @@ func (x *UpdateContainerRequest) String() string {
 func (*UpdateContainerRequest) ProtoMessage() {}
 
 func (x *UpdateContainerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[55]
+	mi := &file_agent_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4003,7 +4754,7 @@ func (x *UpdateContainerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateContainerRequest.ProtoReflect.Descriptor instead.
 func (*UpdateContainerRequest) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{55}
+	return file_agent_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *UpdateContainerRequest) GetContainerId() string {
@@ -4029,7 +4780,7 @@ type UpdateContainerResponse struct {
 
 func (x *UpdateContainerResponse) Reset() {
 	*x = UpdateContainerResponse{}
-	mi := &file_agent_proto_msgTypes[56]
+	mi := &file_agent_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4041,7 +4792,7 @@ func (x *UpdateContainerResponse) String() string {
 func (*UpdateContainerResponse) ProtoMessage() {}
 
 func (x *UpdateContainerResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[56]
+	mi := &file_agent_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4054,7 +4805,7 @@ func (x *UpdateContainerResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateContainerResponse.ProtoReflect.Descriptor instead.
 func (*UpdateContainerResponse) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{56}
+	return file_agent_proto_rawDescGZIP(), []int{63}
 }
 
 // StatsRequest asks for cgroup usage.
@@ -4068,7 +4819,7 @@ type StatsRequest struct {
 
 func (x *StatsRequest) Reset() {
 	*x = StatsRequest{}
-	mi := &file_agent_proto_msgTypes[57]
+	mi := &file_agent_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4080,7 +4831,7 @@ func (x *StatsRequest) String() string {
 func (*StatsRequest) ProtoMessage() {}
 
 func (x *StatsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[57]
+	mi := &file_agent_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4093,7 +4844,7 @@ func (x *StatsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatsRequest.ProtoReflect.Descriptor instead.
 func (*StatsRequest) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{57}
+	return file_agent_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *StatsRequest) GetContainerIds() []string {
@@ -4114,7 +4865,7 @@ type StatsResponse struct {
 
 func (x *StatsResponse) Reset() {
 	*x = StatsResponse{}
-	mi := &file_agent_proto_msgTypes[58]
+	mi := &file_agent_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4126,7 +4877,7 @@ func (x *StatsResponse) String() string {
 func (*StatsResponse) ProtoMessage() {}
 
 func (x *StatsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[58]
+	mi := &file_agent_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4139,7 +4890,7 @@ func (x *StatsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatsResponse.ProtoReflect.Descriptor instead.
 func (*StatsResponse) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{58}
+	return file_agent_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *StatsResponse) GetStats() []*ContainerStats {
@@ -4176,7 +4927,7 @@ type ContainerStats struct {
 
 func (x *ContainerStats) Reset() {
 	*x = ContainerStats{}
-	mi := &file_agent_proto_msgTypes[59]
+	mi := &file_agent_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4188,7 +4939,7 @@ func (x *ContainerStats) String() string {
 func (*ContainerStats) ProtoMessage() {}
 
 func (x *ContainerStats) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[59]
+	mi := &file_agent_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4201,7 +4952,7 @@ func (x *ContainerStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerStats.ProtoReflect.Descriptor instead.
 func (*ContainerStats) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{59}
+	return file_agent_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *ContainerStats) GetContainerId() string {
@@ -4283,7 +5034,7 @@ type ExecProcessRequest struct {
 
 func (x *ExecProcessRequest) Reset() {
 	*x = ExecProcessRequest{}
-	mi := &file_agent_proto_msgTypes[60]
+	mi := &file_agent_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4295,7 +5046,7 @@ func (x *ExecProcessRequest) String() string {
 func (*ExecProcessRequest) ProtoMessage() {}
 
 func (x *ExecProcessRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[60]
+	mi := &file_agent_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4308,7 +5059,7 @@ func (x *ExecProcessRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecProcessRequest.ProtoReflect.Descriptor instead.
 func (*ExecProcessRequest) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{60}
+	return file_agent_proto_rawDescGZIP(), []int{67}
 }
 
 func (x *ExecProcessRequest) GetContainerId() string {
@@ -4343,7 +5094,7 @@ type ExecProcessResponse struct {
 
 func (x *ExecProcessResponse) Reset() {
 	*x = ExecProcessResponse{}
-	mi := &file_agent_proto_msgTypes[61]
+	mi := &file_agent_proto_msgTypes[68]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4355,7 +5106,7 @@ func (x *ExecProcessResponse) String() string {
 func (*ExecProcessResponse) ProtoMessage() {}
 
 func (x *ExecProcessResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[61]
+	mi := &file_agent_proto_msgTypes[68]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4368,7 +5119,7 @@ func (x *ExecProcessResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecProcessResponse.ProtoReflect.Descriptor instead.
 func (*ExecProcessResponse) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{61}
+	return file_agent_proto_rawDescGZIP(), []int{68}
 }
 
 func (x *ExecProcessResponse) GetPid() uint32 {
@@ -4395,7 +5146,7 @@ type SignalProcessRequest struct {
 
 func (x *SignalProcessRequest) Reset() {
 	*x = SignalProcessRequest{}
-	mi := &file_agent_proto_msgTypes[62]
+	mi := &file_agent_proto_msgTypes[69]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4407,7 +5158,7 @@ func (x *SignalProcessRequest) String() string {
 func (*SignalProcessRequest) ProtoMessage() {}
 
 func (x *SignalProcessRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[62]
+	mi := &file_agent_proto_msgTypes[69]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4420,7 +5171,7 @@ func (x *SignalProcessRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignalProcessRequest.ProtoReflect.Descriptor instead.
 func (*SignalProcessRequest) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{62}
+	return file_agent_proto_rawDescGZIP(), []int{69}
 }
 
 func (x *SignalProcessRequest) GetContainerId() string {
@@ -4460,7 +5211,7 @@ type SignalProcessResponse struct {
 
 func (x *SignalProcessResponse) Reset() {
 	*x = SignalProcessResponse{}
-	mi := &file_agent_proto_msgTypes[63]
+	mi := &file_agent_proto_msgTypes[70]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4472,7 +5223,7 @@ func (x *SignalProcessResponse) String() string {
 func (*SignalProcessResponse) ProtoMessage() {}
 
 func (x *SignalProcessResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[63]
+	mi := &file_agent_proto_msgTypes[70]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4485,7 +5236,7 @@ func (x *SignalProcessResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignalProcessResponse.ProtoReflect.Descriptor instead.
 func (*SignalProcessResponse) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{63}
+	return file_agent_proto_rawDescGZIP(), []int{70}
 }
 
 // WaitProcessRequest waits for a process to exit.
@@ -4501,7 +5252,7 @@ type WaitProcessRequest struct {
 
 func (x *WaitProcessRequest) Reset() {
 	*x = WaitProcessRequest{}
-	mi := &file_agent_proto_msgTypes[64]
+	mi := &file_agent_proto_msgTypes[71]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4513,7 +5264,7 @@ func (x *WaitProcessRequest) String() string {
 func (*WaitProcessRequest) ProtoMessage() {}
 
 func (x *WaitProcessRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[64]
+	mi := &file_agent_proto_msgTypes[71]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4526,7 +5277,7 @@ func (x *WaitProcessRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WaitProcessRequest.ProtoReflect.Descriptor instead.
 func (*WaitProcessRequest) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{64}
+	return file_agent_proto_rawDescGZIP(), []int{71}
 }
 
 func (x *WaitProcessRequest) GetContainerId() string {
@@ -4553,14 +5304,20 @@ type WaitProcessResponse struct {
 	// The signal that killed the process; zero when it exited.
 	Signal uint32 `protobuf:"varint,2,opt,name=signal,proto3" json:"signal,omitempty"`
 	// When the process exited (guest clock).
-	ExitedAt      *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=exited_at,json=exitedAt,proto3" json:"exited_at,omitempty"`
+	ExitedAt *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=exited_at,json=exitedAt,proto3" json:"exited_at,omitempty"`
+	// The guest's OOM killer killed a process of the container's cgroup
+	// (memory.events oom_kill) while this process ran: for the init process,
+	// during the container's life, whatever its exit status (what containerd
+	// reports as TaskOOM and Kubernetes as reason OOMKilled); for an exec,
+	// only when the exec itself died of SIGKILL.
+	OomKilled     bool `protobuf:"varint,4,opt,name=oom_killed,json=oomKilled,proto3" json:"oom_killed,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *WaitProcessResponse) Reset() {
 	*x = WaitProcessResponse{}
-	mi := &file_agent_proto_msgTypes[65]
+	mi := &file_agent_proto_msgTypes[72]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4572,7 +5329,7 @@ func (x *WaitProcessResponse) String() string {
 func (*WaitProcessResponse) ProtoMessage() {}
 
 func (x *WaitProcessResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[65]
+	mi := &file_agent_proto_msgTypes[72]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4585,7 +5342,7 @@ func (x *WaitProcessResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WaitProcessResponse.ProtoReflect.Descriptor instead.
 func (*WaitProcessResponse) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{65}
+	return file_agent_proto_rawDescGZIP(), []int{72}
 }
 
 func (x *WaitProcessResponse) GetExitStatus() int32 {
@@ -4609,6 +5366,13 @@ func (x *WaitProcessResponse) GetExitedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *WaitProcessResponse) GetOomKilled() bool {
+	if x != nil {
+		return x.OomKilled
+	}
+	return false
+}
+
 // WriteStdinRequest writes to a process's stdin.
 type WriteStdinRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -4624,7 +5388,7 @@ type WriteStdinRequest struct {
 
 func (x *WriteStdinRequest) Reset() {
 	*x = WriteStdinRequest{}
-	mi := &file_agent_proto_msgTypes[66]
+	mi := &file_agent_proto_msgTypes[73]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4636,7 +5400,7 @@ func (x *WriteStdinRequest) String() string {
 func (*WriteStdinRequest) ProtoMessage() {}
 
 func (x *WriteStdinRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[66]
+	mi := &file_agent_proto_msgTypes[73]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4649,7 +5413,7 @@ func (x *WriteStdinRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WriteStdinRequest.ProtoReflect.Descriptor instead.
 func (*WriteStdinRequest) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{66}
+	return file_agent_proto_rawDescGZIP(), []int{73}
 }
 
 func (x *WriteStdinRequest) GetContainerId() string {
@@ -4684,7 +5448,7 @@ type WriteStdinResponse struct {
 
 func (x *WriteStdinResponse) Reset() {
 	*x = WriteStdinResponse{}
-	mi := &file_agent_proto_msgTypes[67]
+	mi := &file_agent_proto_msgTypes[74]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4696,7 +5460,7 @@ func (x *WriteStdinResponse) String() string {
 func (*WriteStdinResponse) ProtoMessage() {}
 
 func (x *WriteStdinResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[67]
+	mi := &file_agent_proto_msgTypes[74]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4709,7 +5473,7 @@ func (x *WriteStdinResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WriteStdinResponse.ProtoReflect.Descriptor instead.
 func (*WriteStdinResponse) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{67}
+	return file_agent_proto_rawDescGZIP(), []int{74}
 }
 
 func (x *WriteStdinResponse) GetLen() uint32 {
@@ -4732,7 +5496,7 @@ type CloseStdinRequest struct {
 
 func (x *CloseStdinRequest) Reset() {
 	*x = CloseStdinRequest{}
-	mi := &file_agent_proto_msgTypes[68]
+	mi := &file_agent_proto_msgTypes[75]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4744,7 +5508,7 @@ func (x *CloseStdinRequest) String() string {
 func (*CloseStdinRequest) ProtoMessage() {}
 
 func (x *CloseStdinRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[68]
+	mi := &file_agent_proto_msgTypes[75]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4757,7 +5521,7 @@ func (x *CloseStdinRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseStdinRequest.ProtoReflect.Descriptor instead.
 func (*CloseStdinRequest) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{68}
+	return file_agent_proto_rawDescGZIP(), []int{75}
 }
 
 func (x *CloseStdinRequest) GetContainerId() string {
@@ -4783,7 +5547,7 @@ type CloseStdinResponse struct {
 
 func (x *CloseStdinResponse) Reset() {
 	*x = CloseStdinResponse{}
-	mi := &file_agent_proto_msgTypes[69]
+	mi := &file_agent_proto_msgTypes[76]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4795,7 +5559,7 @@ func (x *CloseStdinResponse) String() string {
 func (*CloseStdinResponse) ProtoMessage() {}
 
 func (x *CloseStdinResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[69]
+	mi := &file_agent_proto_msgTypes[76]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4808,7 +5572,7 @@ func (x *CloseStdinResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseStdinResponse.ProtoReflect.Descriptor instead.
 func (*CloseStdinResponse) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{69}
+	return file_agent_proto_rawDescGZIP(), []int{76}
 }
 
 // ReadStreamRequest reads a process's stdout or stderr.
@@ -4827,7 +5591,7 @@ type ReadStreamRequest struct {
 
 func (x *ReadStreamRequest) Reset() {
 	*x = ReadStreamRequest{}
-	mi := &file_agent_proto_msgTypes[70]
+	mi := &file_agent_proto_msgTypes[77]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4839,7 +5603,7 @@ func (x *ReadStreamRequest) String() string {
 func (*ReadStreamRequest) ProtoMessage() {}
 
 func (x *ReadStreamRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[70]
+	mi := &file_agent_proto_msgTypes[77]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4852,7 +5616,7 @@ func (x *ReadStreamRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadStreamRequest.ProtoReflect.Descriptor instead.
 func (*ReadStreamRequest) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{70}
+	return file_agent_proto_rawDescGZIP(), []int{77}
 }
 
 func (x *ReadStreamRequest) GetContainerId() string {
@@ -4891,7 +5655,7 @@ type ReadStreamResponse struct {
 
 func (x *ReadStreamResponse) Reset() {
 	*x = ReadStreamResponse{}
-	mi := &file_agent_proto_msgTypes[71]
+	mi := &file_agent_proto_msgTypes[78]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4903,7 +5667,7 @@ func (x *ReadStreamResponse) String() string {
 func (*ReadStreamResponse) ProtoMessage() {}
 
 func (x *ReadStreamResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[71]
+	mi := &file_agent_proto_msgTypes[78]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4916,7 +5680,7 @@ func (x *ReadStreamResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadStreamResponse.ProtoReflect.Descriptor instead.
 func (*ReadStreamResponse) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{71}
+	return file_agent_proto_rawDescGZIP(), []int{78}
 }
 
 func (x *ReadStreamResponse) GetData() []byte {
@@ -4948,7 +5712,7 @@ type TtyWinResizeRequest struct {
 
 func (x *TtyWinResizeRequest) Reset() {
 	*x = TtyWinResizeRequest{}
-	mi := &file_agent_proto_msgTypes[72]
+	mi := &file_agent_proto_msgTypes[79]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4960,7 +5724,7 @@ func (x *TtyWinResizeRequest) String() string {
 func (*TtyWinResizeRequest) ProtoMessage() {}
 
 func (x *TtyWinResizeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[72]
+	mi := &file_agent_proto_msgTypes[79]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4973,7 +5737,7 @@ func (x *TtyWinResizeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TtyWinResizeRequest.ProtoReflect.Descriptor instead.
 func (*TtyWinResizeRequest) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{72}
+	return file_agent_proto_rawDescGZIP(), []int{79}
 }
 
 func (x *TtyWinResizeRequest) GetContainerId() string {
@@ -5006,7 +5770,7 @@ type TtyWinResizeResponse struct {
 
 func (x *TtyWinResizeResponse) Reset() {
 	*x = TtyWinResizeResponse{}
-	mi := &file_agent_proto_msgTypes[73]
+	mi := &file_agent_proto_msgTypes[80]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5018,7 +5782,7 @@ func (x *TtyWinResizeResponse) String() string {
 func (*TtyWinResizeResponse) ProtoMessage() {}
 
 func (x *TtyWinResizeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[73]
+	mi := &file_agent_proto_msgTypes[80]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5031,7 +5795,7 @@ func (x *TtyWinResizeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TtyWinResizeResponse.ProtoReflect.Descriptor instead.
 func (*TtyWinResizeResponse) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{73}
+	return file_agent_proto_rawDescGZIP(), []int{80}
 }
 
 var File_agent_proto protoreflect.FileDescriptor
@@ -5058,7 +5822,11 @@ const file_agent_proto_rawDesc = "" +
 	"\x0fagent_rss_bytes\x18\x04 \x01(\x04R\ragentRssBytes\x121\n" +
 	"\x06uptime\x18\x05 \x01(\v2\x19.google.protobuf.DurationR\x06uptime\x12%\n" +
 	"\x0eloaded_modules\x18\x06 \x03(\tR\rloadedModules\x12\x1b\n" +
-	"\tcpu_count\x18\a \x01(\rR\bcpuCount\"\xa6\x02\n" +
+	"\tcpu_count\x18\a \x01(\rR\bcpuCount\"U\n" +
+	"\x0fRestoredRequest\x12\x12\n" +
+	"\x04seed\x18\x01 \x01(\fR\x04seed\x12.\n" +
+	"\x04time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\"\x12\n" +
+	"\x10RestoredResponse\"\xa6\x02\n" +
 	"\x14CreateSandboxRequest\x12\x1d\n" +
 	"\n" +
 	"sandbox_id\x18\x01 \x01(\tR\tsandboxId\x12\x1a\n" +
@@ -5167,7 +5935,7 @@ const file_agent_proto_rawDesc = "" +
 	"interfaces\"\x13\n" +
 	"\x11ListRoutesRequest\"B\n" +
 	"\x12ListRoutesResponse\x12,\n" +
-	"\x06routes\x18\x01 \x03(\v2\x14.kite.agent.v1.RouteR\x06routes\"\xdb\x04\n" +
+	"\x06routes\x18\x01 \x03(\v2\x14.kite.agent.v1.RouteR\x06routes\"\x8d\x05\n" +
 	"\x16CreateContainerRequest\x12!\n" +
 	"\fcontainer_id\x18\x01 \x01(\tR\vcontainerId\x12\x17\n" +
 	"\aexec_id\x18\x02 \x01(\tR\x06execId\x120\n" +
@@ -5184,7 +5952,8 @@ const file_agent_proto_rawDesc = "" +
 	" \x03(\tR\vmaskedPaths\x12%\n" +
 	"\x0ereadonly_paths\x18\v \x03(\tR\rreadonlyPaths\x126\n" +
 	"\tresources\x18\f \x01(\v2\x18.kite.agent.v1.ResourcesR\tresources\x12/\n" +
-	"\asysctls\x18\r \x03(\v2\x15.kite.agent.v1.SysctlR\asysctls\"+\n" +
+	"\asysctls\x18\r \x03(\v2\x15.kite.agent.v1.SysctlR\asysctls\x120\n" +
+	"\aseccomp\x18\x0e \x01(\v2\x16.kite.agent.v1.SeccompR\aseccomp\"+\n" +
 	"\x17CreateContainerResponse\x12\x10\n" +
 	"\x03pid\x18\x01 \x01(\rR\x03pid\"\xb4\x03\n" +
 	"\aProcess\x12\x12\n" +
@@ -5243,7 +6012,26 @@ const file_agent_proto_rawDesc = "" +
 	"\x03pid\x18\x01 \x01(\x0e2\x1c.kite.agent.v1.NamespaceModeR\x03pid\x12.\n" +
 	"\x03uts\x18\x02 \x01(\x0e2\x1c.kite.agent.v1.NamespaceModeR\x03uts\x12.\n" +
 	"\x03ipc\x18\x03 \x01(\x0e2\x1c.kite.agent.v1.NamespaceModeR\x03ipc\x124\n" +
-	"\x06cgroup\x18\x04 \x01(\x0e2\x1c.kite.agent.v1.NamespaceModeR\x06cgroup\"\xc3\x02\n" +
+	"\x06cgroup\x18\x04 \x01(\x0e2\x1c.kite.agent.v1.NamespaceModeR\x06cgroup\"\xb6\x02\n" +
+	"\aSeccomp\x12C\n" +
+	"\x0edefault_action\x18\x01 \x01(\x0e2\x1c.kite.agent.v1.SeccompActionR\rdefaultAction\x12(\n" +
+	"\rdefault_errno\x18\x02 \x01(\rH\x00R\fdefaultErrno\x88\x01\x01\x12@\n" +
+	"\rarchitectures\x18\x03 \x03(\x0e2\x1a.kite.agent.v1.SeccompArchR\rarchitectures\x120\n" +
+	"\x05flags\x18\x04 \x03(\x0e2\x1a.kite.agent.v1.SeccompFlagR\x05flags\x126\n" +
+	"\bsyscalls\x18\x05 \x03(\v2\x1a.kite.agent.v1.SeccompRuleR\bsyscallsB\x10\n" +
+	"\x0e_default_errno\"\xad\x01\n" +
+	"\vSeccompRule\x12\x14\n" +
+	"\x05names\x18\x01 \x03(\tR\x05names\x124\n" +
+	"\x06action\x18\x02 \x01(\x0e2\x1c.kite.agent.v1.SeccompActionR\x06action\x12\x19\n" +
+	"\x05errno\x18\x03 \x01(\rH\x00R\x05errno\x88\x01\x01\x12-\n" +
+	"\x04args\x18\x04 \x03(\v2\x19.kite.agent.v1.SeccompArgR\x04argsB\b\n" +
+	"\x06_errno\"\x7f\n" +
+	"\n" +
+	"SeccompArg\x12\x14\n" +
+	"\x05index\x18\x01 \x01(\rR\x05index\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x04R\x05value\x12\x1b\n" +
+	"\tvalue_two\x18\x03 \x01(\x04R\bvalueTwo\x12(\n" +
+	"\x02op\x18\x04 \x01(\x0e2\x18.kite.agent.v1.SeccompOpR\x02op\"\x85\x03\n" +
 	"\tResources\x12\"\n" +
 	"\n" +
 	"cpu_shares\x18\x01 \x01(\x04H\x00R\tcpuShares\x88\x01\x01\x12 \n" +
@@ -5254,14 +6042,26 @@ const file_agent_proto_rawDesc = "" +
 	"cpusetCpus\x88\x01\x01\x12&\n" +
 	"\fmemory_limit\x18\x05 \x01(\x03H\x04R\vmemoryLimit\x88\x01\x01\x12\"\n" +
 	"\n" +
-	"pids_limit\x18\x06 \x01(\x03H\x05R\tpidsLimit\x88\x01\x01B\r\n" +
+	"pids_limit\x18\x06 \x01(\x03H\x05R\tpidsLimit\x88\x01\x01\x12@\n" +
+	"\rdevice_cgroup\x18\a \x01(\v2\x1b.kite.agent.v1.DeviceCgroupR\fdeviceCgroupB\r\n" +
 	"\v_cpu_sharesB\f\n" +
 	"\n" +
 	"_cpu_quotaB\r\n" +
 	"\v_cpu_periodB\x0e\n" +
 	"\f_cpuset_cpusB\x0f\n" +
 	"\r_memory_limitB\r\n" +
-	"\v_pids_limit\":\n" +
+	"\v_pids_limit\"?\n" +
+	"\fDeviceCgroup\x12/\n" +
+	"\x05rules\x18\x01 \x03(\v2\x19.kite.agent.v1.DeviceRuleR\x05rules\"\x98\x01\n" +
+	"\n" +
+	"DeviceRule\x12\x14\n" +
+	"\x05allow\x18\x01 \x01(\bR\x05allow\x12\x12\n" +
+	"\x04type\x18\x02 \x01(\tR\x04type\x12\x19\n" +
+	"\x05major\x18\x03 \x01(\x03H\x00R\x05major\x88\x01\x01\x12\x19\n" +
+	"\x05minor\x18\x04 \x01(\x03H\x01R\x05minor\x88\x01\x01\x12\x16\n" +
+	"\x06access\x18\x05 \x01(\tR\x06accessB\b\n" +
+	"\x06_majorB\b\n" +
+	"\x06_minor\":\n" +
 	"\x15StartContainerRequest\x12!\n" +
 	"\fcontainer_id\x18\x01 \x01(\tR\vcontainerId\"\x18\n" +
 	"\x16StartContainerResponse\"p\n" +
@@ -5308,12 +6108,14 @@ const file_agent_proto_rawDesc = "" +
 	"\x15SignalProcessResponse\"P\n" +
 	"\x12WaitProcessRequest\x12!\n" +
 	"\fcontainer_id\x18\x01 \x01(\tR\vcontainerId\x12\x17\n" +
-	"\aexec_id\x18\x02 \x01(\tR\x06execId\"\x87\x01\n" +
+	"\aexec_id\x18\x02 \x01(\tR\x06execId\"\xa6\x01\n" +
 	"\x13WaitProcessResponse\x12\x1f\n" +
 	"\vexit_status\x18\x01 \x01(\x05R\n" +
 	"exitStatus\x12\x16\n" +
 	"\x06signal\x18\x02 \x01(\rR\x06signal\x127\n" +
-	"\texited_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\bexitedAt\"c\n" +
+	"\texited_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\bexitedAt\x12\x1d\n" +
+	"\n" +
+	"oom_killed\x18\x04 \x01(\bR\toomKilled\"c\n" +
 	"\x11WriteStdinRequest\x12!\n" +
 	"\fcontainer_id\x18\x01 \x01(\tR\vcontainerId\x12\x17\n" +
 	"\aexec_id\x18\x02 \x01(\tR\x06execId\x12\x12\n" +
@@ -5397,11 +6199,40 @@ const file_agent_proto_rawDesc = "" +
 	"\rNamespaceMode\x12\x1e\n" +
 	"\x1aNAMESPACE_MODE_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12NAMESPACE_MODE_NEW\x10\x01\x12\x1a\n" +
-	"\x16NAMESPACE_MODE_SANDBOX\x10\x022\xae\x13\n" +
+	"\x16NAMESPACE_MODE_SANDBOX\x10\x02*\xef\x01\n" +
+	"\rSeccompAction\x12\x1e\n" +
+	"\x1aSECCOMP_ACTION_UNSPECIFIED\x10\x00\x12\x1e\n" +
+	"\x1aSECCOMP_ACTION_KILL_THREAD\x10\x01\x12\x1f\n" +
+	"\x1bSECCOMP_ACTION_KILL_PROCESS\x10\x02\x12\x17\n" +
+	"\x13SECCOMP_ACTION_TRAP\x10\x03\x12\x18\n" +
+	"\x14SECCOMP_ACTION_ERRNO\x10\x04\x12\x18\n" +
+	"\x14SECCOMP_ACTION_TRACE\x10\x05\x12\x16\n" +
+	"\x12SECCOMP_ACTION_LOG\x10\x06\x12\x18\n" +
+	"\x14SECCOMP_ACTION_ALLOW\x10\a*p\n" +
+	"\vSeccompArch\x12\x1c\n" +
+	"\x18SECCOMP_ARCH_UNSPECIFIED\x10\x00\x12\x17\n" +
+	"\x13SECCOMP_ARCH_X86_64\x10\x01\x12\x14\n" +
+	"\x10SECCOMP_ARCH_X86\x10\x02\x12\x14\n" +
+	"\x10SECCOMP_ARCH_X32\x10\x03*v\n" +
+	"\vSeccompFlag\x12\x1c\n" +
+	"\x18SECCOMP_FLAG_UNSPECIFIED\x10\x00\x12\x16\n" +
+	"\x12SECCOMP_FLAG_TSYNC\x10\x01\x12\x14\n" +
+	"\x10SECCOMP_FLAG_LOG\x10\x02\x12\x1b\n" +
+	"\x17SECCOMP_FLAG_SPEC_ALLOW\x10\x03*\xb3\x01\n" +
+	"\tSeccompOp\x12\x1a\n" +
+	"\x16SECCOMP_OP_UNSPECIFIED\x10\x00\x12\x11\n" +
+	"\rSECCOMP_OP_NE\x10\x01\x12\x11\n" +
+	"\rSECCOMP_OP_LT\x10\x02\x12\x11\n" +
+	"\rSECCOMP_OP_LE\x10\x03\x12\x11\n" +
+	"\rSECCOMP_OP_EQ\x10\x04\x12\x11\n" +
+	"\rSECCOMP_OP_GE\x10\x05\x12\x11\n" +
+	"\rSECCOMP_OP_GT\x10\x06\x12\x18\n" +
+	"\x14SECCOMP_OP_MASKED_EQ\x10\a2\xfb\x13\n" +
 	"\x05Agent\x12B\n" +
 	"\x05Check\x12\x1b.kite.agent.v1.CheckRequest\x1a\x1c.kite.agent.v1.CheckResponse\x12H\n" +
 	"\aVersion\x12\x1d.kite.agent.v1.VersionRequest\x1a\x1e.kite.agent.v1.VersionResponse\x12W\n" +
-	"\fGuestDetails\x12\".kite.agent.v1.GuestDetailsRequest\x1a#.kite.agent.v1.GuestDetailsResponse\x12Z\n" +
+	"\fGuestDetails\x12\".kite.agent.v1.GuestDetailsRequest\x1a#.kite.agent.v1.GuestDetailsResponse\x12K\n" +
+	"\bRestored\x12\x1e.kite.agent.v1.RestoredRequest\x1a\x1f.kite.agent.v1.RestoredResponse\x12Z\n" +
 	"\rCreateSandbox\x12#.kite.agent.v1.CreateSandboxRequest\x1a$.kite.agent.v1.CreateSandboxResponse\x12]\n" +
 	"\x0eDestroySandbox\x12$.kite.agent.v1.DestroySandboxRequest\x1a%.kite.agent.v1.DestroySandboxResponse\x12N\n" +
 	"\tAddDevice\x12\x1f.kite.agent.v1.AddDeviceRequest\x1a .kite.agent.v1.AddDeviceResponse\x12Q\n" +
@@ -5446,8 +6277,8 @@ func file_agent_proto_rawDescGZIP() []byte {
 	return file_agent_proto_rawDescData
 }
 
-var file_agent_proto_enumTypes = make([]protoimpl.EnumInfo, 8)
-var file_agent_proto_msgTypes = make([]protoimpl.MessageInfo, 74)
+var file_agent_proto_enumTypes = make([]protoimpl.EnumInfo, 12)
+var file_agent_proto_msgTypes = make([]protoimpl.MessageInfo, 81)
 var file_agent_proto_goTypes = []any{
 	(DeviceKind)(0),                 // 0: kite.agent.v1.DeviceKind
 	(DeviceMode)(0),                 // 1: kite.agent.v1.DeviceMode
@@ -5457,194 +6288,218 @@ var file_agent_proto_goTypes = []any{
 	(NeighborState)(0),              // 5: kite.agent.v1.NeighborState
 	(RlimitType)(0),                 // 6: kite.agent.v1.RlimitType
 	(NamespaceMode)(0),              // 7: kite.agent.v1.NamespaceMode
-	(*CheckRequest)(nil),            // 8: kite.agent.v1.CheckRequest
-	(*CheckResponse)(nil),           // 9: kite.agent.v1.CheckResponse
-	(*VersionRequest)(nil),          // 10: kite.agent.v1.VersionRequest
-	(*VersionResponse)(nil),         // 11: kite.agent.v1.VersionResponse
-	(*GuestDetailsRequest)(nil),     // 12: kite.agent.v1.GuestDetailsRequest
-	(*GuestDetailsResponse)(nil),    // 13: kite.agent.v1.GuestDetailsResponse
-	(*CreateSandboxRequest)(nil),    // 14: kite.agent.v1.CreateSandboxRequest
-	(*CreateSandboxResponse)(nil),   // 15: kite.agent.v1.CreateSandboxResponse
-	(*DNSConfig)(nil),               // 16: kite.agent.v1.DNSConfig
-	(*KernelModule)(nil),            // 17: kite.agent.v1.KernelModule
-	(*Sysctl)(nil),                  // 18: kite.agent.v1.Sysctl
-	(*DestroySandboxRequest)(nil),   // 19: kite.agent.v1.DestroySandboxRequest
-	(*DestroySandboxResponse)(nil),  // 20: kite.agent.v1.DestroySandboxResponse
-	(*Device)(nil),                  // 21: kite.agent.v1.Device
-	(*AddDeviceRequest)(nil),        // 22: kite.agent.v1.AddDeviceRequest
-	(*AddDeviceResponse)(nil),       // 23: kite.agent.v1.AddDeviceResponse
-	(*Storage)(nil),                 // 24: kite.agent.v1.Storage
-	(*AddStorageRequest)(nil),       // 25: kite.agent.v1.AddStorageRequest
-	(*AddStorageResponse)(nil),      // 26: kite.agent.v1.AddStorageResponse
-	(*RemoveStorageRequest)(nil),    // 27: kite.agent.v1.RemoveStorageRequest
-	(*RemoveStorageResponse)(nil),   // 28: kite.agent.v1.RemoveStorageResponse
-	(*IPAddress)(nil),               // 29: kite.agent.v1.IPAddress
-	(*Interface)(nil),               // 30: kite.agent.v1.Interface
-	(*UpdateInterfaceRequest)(nil),  // 31: kite.agent.v1.UpdateInterfaceRequest
-	(*UpdateInterfaceResponse)(nil), // 32: kite.agent.v1.UpdateInterfaceResponse
-	(*Route)(nil),                   // 33: kite.agent.v1.Route
-	(*UpdateRoutesRequest)(nil),     // 34: kite.agent.v1.UpdateRoutesRequest
-	(*UpdateRoutesResponse)(nil),    // 35: kite.agent.v1.UpdateRoutesResponse
-	(*ARPNeighbor)(nil),             // 36: kite.agent.v1.ARPNeighbor
-	(*AddARPNeighborsRequest)(nil),  // 37: kite.agent.v1.AddARPNeighborsRequest
-	(*AddARPNeighborsResponse)(nil), // 38: kite.agent.v1.AddARPNeighborsResponse
-	(*ListInterfacesRequest)(nil),   // 39: kite.agent.v1.ListInterfacesRequest
-	(*ListInterfacesResponse)(nil),  // 40: kite.agent.v1.ListInterfacesResponse
-	(*ListRoutesRequest)(nil),       // 41: kite.agent.v1.ListRoutesRequest
-	(*ListRoutesResponse)(nil),      // 42: kite.agent.v1.ListRoutesResponse
-	(*CreateContainerRequest)(nil),  // 43: kite.agent.v1.CreateContainerRequest
-	(*CreateContainerResponse)(nil), // 44: kite.agent.v1.CreateContainerResponse
-	(*Process)(nil),                 // 45: kite.agent.v1.Process
-	(*ConsoleSize)(nil),             // 46: kite.agent.v1.ConsoleSize
-	(*User)(nil),                    // 47: kite.agent.v1.User
-	(*Rlimit)(nil),                  // 48: kite.agent.v1.Rlimit
-	(*Capabilities)(nil),            // 49: kite.agent.v1.Capabilities
-	(*Mount)(nil),                   // 50: kite.agent.v1.Mount
-	(*Rootfs)(nil),                  // 51: kite.agent.v1.Rootfs
-	(*ContainerDevice)(nil),         // 52: kite.agent.v1.ContainerDevice
-	(*Namespaces)(nil),              // 53: kite.agent.v1.Namespaces
-	(*Resources)(nil),               // 54: kite.agent.v1.Resources
-	(*StartContainerRequest)(nil),   // 55: kite.agent.v1.StartContainerRequest
-	(*StartContainerResponse)(nil),  // 56: kite.agent.v1.StartContainerResponse
-	(*RemoveContainerRequest)(nil),  // 57: kite.agent.v1.RemoveContainerRequest
-	(*RemoveContainerResponse)(nil), // 58: kite.agent.v1.RemoveContainerResponse
-	(*PauseContainerRequest)(nil),   // 59: kite.agent.v1.PauseContainerRequest
-	(*PauseContainerResponse)(nil),  // 60: kite.agent.v1.PauseContainerResponse
-	(*ResumeContainerRequest)(nil),  // 61: kite.agent.v1.ResumeContainerRequest
-	(*ResumeContainerResponse)(nil), // 62: kite.agent.v1.ResumeContainerResponse
-	(*UpdateContainerRequest)(nil),  // 63: kite.agent.v1.UpdateContainerRequest
-	(*UpdateContainerResponse)(nil), // 64: kite.agent.v1.UpdateContainerResponse
-	(*StatsRequest)(nil),            // 65: kite.agent.v1.StatsRequest
-	(*StatsResponse)(nil),           // 66: kite.agent.v1.StatsResponse
-	(*ContainerStats)(nil),          // 67: kite.agent.v1.ContainerStats
-	(*ExecProcessRequest)(nil),      // 68: kite.agent.v1.ExecProcessRequest
-	(*ExecProcessResponse)(nil),     // 69: kite.agent.v1.ExecProcessResponse
-	(*SignalProcessRequest)(nil),    // 70: kite.agent.v1.SignalProcessRequest
-	(*SignalProcessResponse)(nil),   // 71: kite.agent.v1.SignalProcessResponse
-	(*WaitProcessRequest)(nil),      // 72: kite.agent.v1.WaitProcessRequest
-	(*WaitProcessResponse)(nil),     // 73: kite.agent.v1.WaitProcessResponse
-	(*WriteStdinRequest)(nil),       // 74: kite.agent.v1.WriteStdinRequest
-	(*WriteStdinResponse)(nil),      // 75: kite.agent.v1.WriteStdinResponse
-	(*CloseStdinRequest)(nil),       // 76: kite.agent.v1.CloseStdinRequest
-	(*CloseStdinResponse)(nil),      // 77: kite.agent.v1.CloseStdinResponse
-	(*ReadStreamRequest)(nil),       // 78: kite.agent.v1.ReadStreamRequest
-	(*ReadStreamResponse)(nil),      // 79: kite.agent.v1.ReadStreamResponse
-	(*TtyWinResizeRequest)(nil),     // 80: kite.agent.v1.TtyWinResizeRequest
-	(*TtyWinResizeResponse)(nil),    // 81: kite.agent.v1.TtyWinResizeResponse
-	(*durationpb.Duration)(nil),     // 82: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),   // 83: google.protobuf.Timestamp
+	(SeccompAction)(0),              // 8: kite.agent.v1.SeccompAction
+	(SeccompArch)(0),                // 9: kite.agent.v1.SeccompArch
+	(SeccompFlag)(0),                // 10: kite.agent.v1.SeccompFlag
+	(SeccompOp)(0),                  // 11: kite.agent.v1.SeccompOp
+	(*CheckRequest)(nil),            // 12: kite.agent.v1.CheckRequest
+	(*CheckResponse)(nil),           // 13: kite.agent.v1.CheckResponse
+	(*VersionRequest)(nil),          // 14: kite.agent.v1.VersionRequest
+	(*VersionResponse)(nil),         // 15: kite.agent.v1.VersionResponse
+	(*GuestDetailsRequest)(nil),     // 16: kite.agent.v1.GuestDetailsRequest
+	(*GuestDetailsResponse)(nil),    // 17: kite.agent.v1.GuestDetailsResponse
+	(*RestoredRequest)(nil),         // 18: kite.agent.v1.RestoredRequest
+	(*RestoredResponse)(nil),        // 19: kite.agent.v1.RestoredResponse
+	(*CreateSandboxRequest)(nil),    // 20: kite.agent.v1.CreateSandboxRequest
+	(*CreateSandboxResponse)(nil),   // 21: kite.agent.v1.CreateSandboxResponse
+	(*DNSConfig)(nil),               // 22: kite.agent.v1.DNSConfig
+	(*KernelModule)(nil),            // 23: kite.agent.v1.KernelModule
+	(*Sysctl)(nil),                  // 24: kite.agent.v1.Sysctl
+	(*DestroySandboxRequest)(nil),   // 25: kite.agent.v1.DestroySandboxRequest
+	(*DestroySandboxResponse)(nil),  // 26: kite.agent.v1.DestroySandboxResponse
+	(*Device)(nil),                  // 27: kite.agent.v1.Device
+	(*AddDeviceRequest)(nil),        // 28: kite.agent.v1.AddDeviceRequest
+	(*AddDeviceResponse)(nil),       // 29: kite.agent.v1.AddDeviceResponse
+	(*Storage)(nil),                 // 30: kite.agent.v1.Storage
+	(*AddStorageRequest)(nil),       // 31: kite.agent.v1.AddStorageRequest
+	(*AddStorageResponse)(nil),      // 32: kite.agent.v1.AddStorageResponse
+	(*RemoveStorageRequest)(nil),    // 33: kite.agent.v1.RemoveStorageRequest
+	(*RemoveStorageResponse)(nil),   // 34: kite.agent.v1.RemoveStorageResponse
+	(*IPAddress)(nil),               // 35: kite.agent.v1.IPAddress
+	(*Interface)(nil),               // 36: kite.agent.v1.Interface
+	(*UpdateInterfaceRequest)(nil),  // 37: kite.agent.v1.UpdateInterfaceRequest
+	(*UpdateInterfaceResponse)(nil), // 38: kite.agent.v1.UpdateInterfaceResponse
+	(*Route)(nil),                   // 39: kite.agent.v1.Route
+	(*UpdateRoutesRequest)(nil),     // 40: kite.agent.v1.UpdateRoutesRequest
+	(*UpdateRoutesResponse)(nil),    // 41: kite.agent.v1.UpdateRoutesResponse
+	(*ARPNeighbor)(nil),             // 42: kite.agent.v1.ARPNeighbor
+	(*AddARPNeighborsRequest)(nil),  // 43: kite.agent.v1.AddARPNeighborsRequest
+	(*AddARPNeighborsResponse)(nil), // 44: kite.agent.v1.AddARPNeighborsResponse
+	(*ListInterfacesRequest)(nil),   // 45: kite.agent.v1.ListInterfacesRequest
+	(*ListInterfacesResponse)(nil),  // 46: kite.agent.v1.ListInterfacesResponse
+	(*ListRoutesRequest)(nil),       // 47: kite.agent.v1.ListRoutesRequest
+	(*ListRoutesResponse)(nil),      // 48: kite.agent.v1.ListRoutesResponse
+	(*CreateContainerRequest)(nil),  // 49: kite.agent.v1.CreateContainerRequest
+	(*CreateContainerResponse)(nil), // 50: kite.agent.v1.CreateContainerResponse
+	(*Process)(nil),                 // 51: kite.agent.v1.Process
+	(*ConsoleSize)(nil),             // 52: kite.agent.v1.ConsoleSize
+	(*User)(nil),                    // 53: kite.agent.v1.User
+	(*Rlimit)(nil),                  // 54: kite.agent.v1.Rlimit
+	(*Capabilities)(nil),            // 55: kite.agent.v1.Capabilities
+	(*Mount)(nil),                   // 56: kite.agent.v1.Mount
+	(*Rootfs)(nil),                  // 57: kite.agent.v1.Rootfs
+	(*ContainerDevice)(nil),         // 58: kite.agent.v1.ContainerDevice
+	(*Namespaces)(nil),              // 59: kite.agent.v1.Namespaces
+	(*Seccomp)(nil),                 // 60: kite.agent.v1.Seccomp
+	(*SeccompRule)(nil),             // 61: kite.agent.v1.SeccompRule
+	(*SeccompArg)(nil),              // 62: kite.agent.v1.SeccompArg
+	(*Resources)(nil),               // 63: kite.agent.v1.Resources
+	(*DeviceCgroup)(nil),            // 64: kite.agent.v1.DeviceCgroup
+	(*DeviceRule)(nil),              // 65: kite.agent.v1.DeviceRule
+	(*StartContainerRequest)(nil),   // 66: kite.agent.v1.StartContainerRequest
+	(*StartContainerResponse)(nil),  // 67: kite.agent.v1.StartContainerResponse
+	(*RemoveContainerRequest)(nil),  // 68: kite.agent.v1.RemoveContainerRequest
+	(*RemoveContainerResponse)(nil), // 69: kite.agent.v1.RemoveContainerResponse
+	(*PauseContainerRequest)(nil),   // 70: kite.agent.v1.PauseContainerRequest
+	(*PauseContainerResponse)(nil),  // 71: kite.agent.v1.PauseContainerResponse
+	(*ResumeContainerRequest)(nil),  // 72: kite.agent.v1.ResumeContainerRequest
+	(*ResumeContainerResponse)(nil), // 73: kite.agent.v1.ResumeContainerResponse
+	(*UpdateContainerRequest)(nil),  // 74: kite.agent.v1.UpdateContainerRequest
+	(*UpdateContainerResponse)(nil), // 75: kite.agent.v1.UpdateContainerResponse
+	(*StatsRequest)(nil),            // 76: kite.agent.v1.StatsRequest
+	(*StatsResponse)(nil),           // 77: kite.agent.v1.StatsResponse
+	(*ContainerStats)(nil),          // 78: kite.agent.v1.ContainerStats
+	(*ExecProcessRequest)(nil),      // 79: kite.agent.v1.ExecProcessRequest
+	(*ExecProcessResponse)(nil),     // 80: kite.agent.v1.ExecProcessResponse
+	(*SignalProcessRequest)(nil),    // 81: kite.agent.v1.SignalProcessRequest
+	(*SignalProcessResponse)(nil),   // 82: kite.agent.v1.SignalProcessResponse
+	(*WaitProcessRequest)(nil),      // 83: kite.agent.v1.WaitProcessRequest
+	(*WaitProcessResponse)(nil),     // 84: kite.agent.v1.WaitProcessResponse
+	(*WriteStdinRequest)(nil),       // 85: kite.agent.v1.WriteStdinRequest
+	(*WriteStdinResponse)(nil),      // 86: kite.agent.v1.WriteStdinResponse
+	(*CloseStdinRequest)(nil),       // 87: kite.agent.v1.CloseStdinRequest
+	(*CloseStdinResponse)(nil),      // 88: kite.agent.v1.CloseStdinResponse
+	(*ReadStreamRequest)(nil),       // 89: kite.agent.v1.ReadStreamRequest
+	(*ReadStreamResponse)(nil),      // 90: kite.agent.v1.ReadStreamResponse
+	(*TtyWinResizeRequest)(nil),     // 91: kite.agent.v1.TtyWinResizeRequest
+	(*TtyWinResizeResponse)(nil),    // 92: kite.agent.v1.TtyWinResizeResponse
+	(*durationpb.Duration)(nil),     // 93: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),   // 94: google.protobuf.Timestamp
 }
 var file_agent_proto_depIdxs = []int32{
-	82, // 0: kite.agent.v1.GuestDetailsResponse.uptime:type_name -> google.protobuf.Duration
-	16, // 1: kite.agent.v1.CreateSandboxRequest.dns:type_name -> kite.agent.v1.DNSConfig
-	17, // 2: kite.agent.v1.CreateSandboxRequest.kernel_modules:type_name -> kite.agent.v1.KernelModule
-	24, // 3: kite.agent.v1.CreateSandboxRequest.storages:type_name -> kite.agent.v1.Storage
-	18, // 4: kite.agent.v1.CreateSandboxRequest.sysctls:type_name -> kite.agent.v1.Sysctl
-	82, // 5: kite.agent.v1.DestroySandboxRequest.timeout:type_name -> google.protobuf.Duration
-	0,  // 6: kite.agent.v1.Device.kind:type_name -> kite.agent.v1.DeviceKind
-	1,  // 7: kite.agent.v1.Device.mode:type_name -> kite.agent.v1.DeviceMode
-	82, // 8: kite.agent.v1.Device.timeout:type_name -> google.protobuf.Duration
-	21, // 9: kite.agent.v1.AddDeviceRequest.device:type_name -> kite.agent.v1.Device
-	2,  // 10: kite.agent.v1.Storage.driver:type_name -> kite.agent.v1.StorageDriver
-	82, // 11: kite.agent.v1.Storage.timeout:type_name -> google.protobuf.Duration
-	24, // 12: kite.agent.v1.AddStorageRequest.storage:type_name -> kite.agent.v1.Storage
-	3,  // 13: kite.agent.v1.IPAddress.family:type_name -> kite.agent.v1.IPFamily
-	29, // 14: kite.agent.v1.Interface.addresses:type_name -> kite.agent.v1.IPAddress
-	30, // 15: kite.agent.v1.UpdateInterfaceRequest.interface:type_name -> kite.agent.v1.Interface
-	30, // 16: kite.agent.v1.UpdateInterfaceResponse.interface:type_name -> kite.agent.v1.Interface
-	4,  // 17: kite.agent.v1.Route.scope:type_name -> kite.agent.v1.RouteScope
-	3,  // 18: kite.agent.v1.Route.family:type_name -> kite.agent.v1.IPFamily
-	33, // 19: kite.agent.v1.UpdateRoutesRequest.routes:type_name -> kite.agent.v1.Route
-	33, // 20: kite.agent.v1.UpdateRoutesResponse.routes:type_name -> kite.agent.v1.Route
-	3,  // 21: kite.agent.v1.ARPNeighbor.family:type_name -> kite.agent.v1.IPFamily
-	5,  // 22: kite.agent.v1.ARPNeighbor.state:type_name -> kite.agent.v1.NeighborState
-	36, // 23: kite.agent.v1.AddARPNeighborsRequest.neighbors:type_name -> kite.agent.v1.ARPNeighbor
-	30, // 24: kite.agent.v1.ListInterfacesResponse.interfaces:type_name -> kite.agent.v1.Interface
-	33, // 25: kite.agent.v1.ListRoutesResponse.routes:type_name -> kite.agent.v1.Route
-	45, // 26: kite.agent.v1.CreateContainerRequest.process:type_name -> kite.agent.v1.Process
-	51, // 27: kite.agent.v1.CreateContainerRequest.rootfs:type_name -> kite.agent.v1.Rootfs
-	24, // 28: kite.agent.v1.CreateContainerRequest.storages:type_name -> kite.agent.v1.Storage
-	50, // 29: kite.agent.v1.CreateContainerRequest.mounts:type_name -> kite.agent.v1.Mount
-	52, // 30: kite.agent.v1.CreateContainerRequest.devices:type_name -> kite.agent.v1.ContainerDevice
-	53, // 31: kite.agent.v1.CreateContainerRequest.namespaces:type_name -> kite.agent.v1.Namespaces
-	54, // 32: kite.agent.v1.CreateContainerRequest.resources:type_name -> kite.agent.v1.Resources
-	18, // 33: kite.agent.v1.CreateContainerRequest.sysctls:type_name -> kite.agent.v1.Sysctl
-	46, // 34: kite.agent.v1.Process.console_size:type_name -> kite.agent.v1.ConsoleSize
-	47, // 35: kite.agent.v1.Process.user:type_name -> kite.agent.v1.User
-	48, // 36: kite.agent.v1.Process.rlimits:type_name -> kite.agent.v1.Rlimit
-	49, // 37: kite.agent.v1.Process.capabilities:type_name -> kite.agent.v1.Capabilities
-	6,  // 38: kite.agent.v1.Rlimit.type:type_name -> kite.agent.v1.RlimitType
-	7,  // 39: kite.agent.v1.Namespaces.pid:type_name -> kite.agent.v1.NamespaceMode
-	7,  // 40: kite.agent.v1.Namespaces.uts:type_name -> kite.agent.v1.NamespaceMode
-	7,  // 41: kite.agent.v1.Namespaces.ipc:type_name -> kite.agent.v1.NamespaceMode
-	7,  // 42: kite.agent.v1.Namespaces.cgroup:type_name -> kite.agent.v1.NamespaceMode
-	82, // 43: kite.agent.v1.RemoveContainerRequest.timeout:type_name -> google.protobuf.Duration
-	54, // 44: kite.agent.v1.UpdateContainerRequest.resources:type_name -> kite.agent.v1.Resources
-	67, // 45: kite.agent.v1.StatsResponse.stats:type_name -> kite.agent.v1.ContainerStats
-	45, // 46: kite.agent.v1.ExecProcessRequest.process:type_name -> kite.agent.v1.Process
-	83, // 47: kite.agent.v1.WaitProcessResponse.exited_at:type_name -> google.protobuf.Timestamp
-	46, // 48: kite.agent.v1.TtyWinResizeRequest.size:type_name -> kite.agent.v1.ConsoleSize
-	8,  // 49: kite.agent.v1.Agent.Check:input_type -> kite.agent.v1.CheckRequest
-	10, // 50: kite.agent.v1.Agent.Version:input_type -> kite.agent.v1.VersionRequest
-	12, // 51: kite.agent.v1.Agent.GuestDetails:input_type -> kite.agent.v1.GuestDetailsRequest
-	14, // 52: kite.agent.v1.Agent.CreateSandbox:input_type -> kite.agent.v1.CreateSandboxRequest
-	19, // 53: kite.agent.v1.Agent.DestroySandbox:input_type -> kite.agent.v1.DestroySandboxRequest
-	22, // 54: kite.agent.v1.Agent.AddDevice:input_type -> kite.agent.v1.AddDeviceRequest
-	25, // 55: kite.agent.v1.Agent.AddStorage:input_type -> kite.agent.v1.AddStorageRequest
-	27, // 56: kite.agent.v1.Agent.RemoveStorage:input_type -> kite.agent.v1.RemoveStorageRequest
-	31, // 57: kite.agent.v1.Agent.UpdateInterface:input_type -> kite.agent.v1.UpdateInterfaceRequest
-	34, // 58: kite.agent.v1.Agent.UpdateRoutes:input_type -> kite.agent.v1.UpdateRoutesRequest
-	37, // 59: kite.agent.v1.Agent.AddARPNeighbors:input_type -> kite.agent.v1.AddARPNeighborsRequest
-	39, // 60: kite.agent.v1.Agent.ListInterfaces:input_type -> kite.agent.v1.ListInterfacesRequest
-	41, // 61: kite.agent.v1.Agent.ListRoutes:input_type -> kite.agent.v1.ListRoutesRequest
-	43, // 62: kite.agent.v1.Agent.CreateContainer:input_type -> kite.agent.v1.CreateContainerRequest
-	55, // 63: kite.agent.v1.Agent.StartContainer:input_type -> kite.agent.v1.StartContainerRequest
-	57, // 64: kite.agent.v1.Agent.RemoveContainer:input_type -> kite.agent.v1.RemoveContainerRequest
-	59, // 65: kite.agent.v1.Agent.PauseContainer:input_type -> kite.agent.v1.PauseContainerRequest
-	61, // 66: kite.agent.v1.Agent.ResumeContainer:input_type -> kite.agent.v1.ResumeContainerRequest
-	63, // 67: kite.agent.v1.Agent.UpdateContainer:input_type -> kite.agent.v1.UpdateContainerRequest
-	65, // 68: kite.agent.v1.Agent.Stats:input_type -> kite.agent.v1.StatsRequest
-	68, // 69: kite.agent.v1.Agent.ExecProcess:input_type -> kite.agent.v1.ExecProcessRequest
-	70, // 70: kite.agent.v1.Agent.SignalProcess:input_type -> kite.agent.v1.SignalProcessRequest
-	72, // 71: kite.agent.v1.Agent.WaitProcess:input_type -> kite.agent.v1.WaitProcessRequest
-	74, // 72: kite.agent.v1.Agent.WriteStdin:input_type -> kite.agent.v1.WriteStdinRequest
-	76, // 73: kite.agent.v1.Agent.CloseStdin:input_type -> kite.agent.v1.CloseStdinRequest
-	78, // 74: kite.agent.v1.Agent.ReadStdout:input_type -> kite.agent.v1.ReadStreamRequest
-	78, // 75: kite.agent.v1.Agent.ReadStderr:input_type -> kite.agent.v1.ReadStreamRequest
-	80, // 76: kite.agent.v1.Agent.TtyWinResize:input_type -> kite.agent.v1.TtyWinResizeRequest
-	9,  // 77: kite.agent.v1.Agent.Check:output_type -> kite.agent.v1.CheckResponse
-	11, // 78: kite.agent.v1.Agent.Version:output_type -> kite.agent.v1.VersionResponse
-	13, // 79: kite.agent.v1.Agent.GuestDetails:output_type -> kite.agent.v1.GuestDetailsResponse
-	15, // 80: kite.agent.v1.Agent.CreateSandbox:output_type -> kite.agent.v1.CreateSandboxResponse
-	20, // 81: kite.agent.v1.Agent.DestroySandbox:output_type -> kite.agent.v1.DestroySandboxResponse
-	23, // 82: kite.agent.v1.Agent.AddDevice:output_type -> kite.agent.v1.AddDeviceResponse
-	26, // 83: kite.agent.v1.Agent.AddStorage:output_type -> kite.agent.v1.AddStorageResponse
-	28, // 84: kite.agent.v1.Agent.RemoveStorage:output_type -> kite.agent.v1.RemoveStorageResponse
-	32, // 85: kite.agent.v1.Agent.UpdateInterface:output_type -> kite.agent.v1.UpdateInterfaceResponse
-	35, // 86: kite.agent.v1.Agent.UpdateRoutes:output_type -> kite.agent.v1.UpdateRoutesResponse
-	38, // 87: kite.agent.v1.Agent.AddARPNeighbors:output_type -> kite.agent.v1.AddARPNeighborsResponse
-	40, // 88: kite.agent.v1.Agent.ListInterfaces:output_type -> kite.agent.v1.ListInterfacesResponse
-	42, // 89: kite.agent.v1.Agent.ListRoutes:output_type -> kite.agent.v1.ListRoutesResponse
-	44, // 90: kite.agent.v1.Agent.CreateContainer:output_type -> kite.agent.v1.CreateContainerResponse
-	56, // 91: kite.agent.v1.Agent.StartContainer:output_type -> kite.agent.v1.StartContainerResponse
-	58, // 92: kite.agent.v1.Agent.RemoveContainer:output_type -> kite.agent.v1.RemoveContainerResponse
-	60, // 93: kite.agent.v1.Agent.PauseContainer:output_type -> kite.agent.v1.PauseContainerResponse
-	62, // 94: kite.agent.v1.Agent.ResumeContainer:output_type -> kite.agent.v1.ResumeContainerResponse
-	64, // 95: kite.agent.v1.Agent.UpdateContainer:output_type -> kite.agent.v1.UpdateContainerResponse
-	66, // 96: kite.agent.v1.Agent.Stats:output_type -> kite.agent.v1.StatsResponse
-	69, // 97: kite.agent.v1.Agent.ExecProcess:output_type -> kite.agent.v1.ExecProcessResponse
-	71, // 98: kite.agent.v1.Agent.SignalProcess:output_type -> kite.agent.v1.SignalProcessResponse
-	73, // 99: kite.agent.v1.Agent.WaitProcess:output_type -> kite.agent.v1.WaitProcessResponse
-	75, // 100: kite.agent.v1.Agent.WriteStdin:output_type -> kite.agent.v1.WriteStdinResponse
-	77, // 101: kite.agent.v1.Agent.CloseStdin:output_type -> kite.agent.v1.CloseStdinResponse
-	79, // 102: kite.agent.v1.Agent.ReadStdout:output_type -> kite.agent.v1.ReadStreamResponse
-	79, // 103: kite.agent.v1.Agent.ReadStderr:output_type -> kite.agent.v1.ReadStreamResponse
-	81, // 104: kite.agent.v1.Agent.TtyWinResize:output_type -> kite.agent.v1.TtyWinResizeResponse
-	77, // [77:105] is the sub-list for method output_type
-	49, // [49:77] is the sub-list for method input_type
-	49, // [49:49] is the sub-list for extension type_name
-	49, // [49:49] is the sub-list for extension extendee
-	0,  // [0:49] is the sub-list for field type_name
+	93, // 0: kite.agent.v1.GuestDetailsResponse.uptime:type_name -> google.protobuf.Duration
+	94, // 1: kite.agent.v1.RestoredRequest.time:type_name -> google.protobuf.Timestamp
+	22, // 2: kite.agent.v1.CreateSandboxRequest.dns:type_name -> kite.agent.v1.DNSConfig
+	23, // 3: kite.agent.v1.CreateSandboxRequest.kernel_modules:type_name -> kite.agent.v1.KernelModule
+	30, // 4: kite.agent.v1.CreateSandboxRequest.storages:type_name -> kite.agent.v1.Storage
+	24, // 5: kite.agent.v1.CreateSandboxRequest.sysctls:type_name -> kite.agent.v1.Sysctl
+	93, // 6: kite.agent.v1.DestroySandboxRequest.timeout:type_name -> google.protobuf.Duration
+	0,  // 7: kite.agent.v1.Device.kind:type_name -> kite.agent.v1.DeviceKind
+	1,  // 8: kite.agent.v1.Device.mode:type_name -> kite.agent.v1.DeviceMode
+	93, // 9: kite.agent.v1.Device.timeout:type_name -> google.protobuf.Duration
+	27, // 10: kite.agent.v1.AddDeviceRequest.device:type_name -> kite.agent.v1.Device
+	2,  // 11: kite.agent.v1.Storage.driver:type_name -> kite.agent.v1.StorageDriver
+	93, // 12: kite.agent.v1.Storage.timeout:type_name -> google.protobuf.Duration
+	30, // 13: kite.agent.v1.AddStorageRequest.storage:type_name -> kite.agent.v1.Storage
+	3,  // 14: kite.agent.v1.IPAddress.family:type_name -> kite.agent.v1.IPFamily
+	35, // 15: kite.agent.v1.Interface.addresses:type_name -> kite.agent.v1.IPAddress
+	36, // 16: kite.agent.v1.UpdateInterfaceRequest.interface:type_name -> kite.agent.v1.Interface
+	36, // 17: kite.agent.v1.UpdateInterfaceResponse.interface:type_name -> kite.agent.v1.Interface
+	4,  // 18: kite.agent.v1.Route.scope:type_name -> kite.agent.v1.RouteScope
+	3,  // 19: kite.agent.v1.Route.family:type_name -> kite.agent.v1.IPFamily
+	39, // 20: kite.agent.v1.UpdateRoutesRequest.routes:type_name -> kite.agent.v1.Route
+	39, // 21: kite.agent.v1.UpdateRoutesResponse.routes:type_name -> kite.agent.v1.Route
+	3,  // 22: kite.agent.v1.ARPNeighbor.family:type_name -> kite.agent.v1.IPFamily
+	5,  // 23: kite.agent.v1.ARPNeighbor.state:type_name -> kite.agent.v1.NeighborState
+	42, // 24: kite.agent.v1.AddARPNeighborsRequest.neighbors:type_name -> kite.agent.v1.ARPNeighbor
+	36, // 25: kite.agent.v1.ListInterfacesResponse.interfaces:type_name -> kite.agent.v1.Interface
+	39, // 26: kite.agent.v1.ListRoutesResponse.routes:type_name -> kite.agent.v1.Route
+	51, // 27: kite.agent.v1.CreateContainerRequest.process:type_name -> kite.agent.v1.Process
+	57, // 28: kite.agent.v1.CreateContainerRequest.rootfs:type_name -> kite.agent.v1.Rootfs
+	30, // 29: kite.agent.v1.CreateContainerRequest.storages:type_name -> kite.agent.v1.Storage
+	56, // 30: kite.agent.v1.CreateContainerRequest.mounts:type_name -> kite.agent.v1.Mount
+	58, // 31: kite.agent.v1.CreateContainerRequest.devices:type_name -> kite.agent.v1.ContainerDevice
+	59, // 32: kite.agent.v1.CreateContainerRequest.namespaces:type_name -> kite.agent.v1.Namespaces
+	63, // 33: kite.agent.v1.CreateContainerRequest.resources:type_name -> kite.agent.v1.Resources
+	24, // 34: kite.agent.v1.CreateContainerRequest.sysctls:type_name -> kite.agent.v1.Sysctl
+	60, // 35: kite.agent.v1.CreateContainerRequest.seccomp:type_name -> kite.agent.v1.Seccomp
+	52, // 36: kite.agent.v1.Process.console_size:type_name -> kite.agent.v1.ConsoleSize
+	53, // 37: kite.agent.v1.Process.user:type_name -> kite.agent.v1.User
+	54, // 38: kite.agent.v1.Process.rlimits:type_name -> kite.agent.v1.Rlimit
+	55, // 39: kite.agent.v1.Process.capabilities:type_name -> kite.agent.v1.Capabilities
+	6,  // 40: kite.agent.v1.Rlimit.type:type_name -> kite.agent.v1.RlimitType
+	7,  // 41: kite.agent.v1.Namespaces.pid:type_name -> kite.agent.v1.NamespaceMode
+	7,  // 42: kite.agent.v1.Namespaces.uts:type_name -> kite.agent.v1.NamespaceMode
+	7,  // 43: kite.agent.v1.Namespaces.ipc:type_name -> kite.agent.v1.NamespaceMode
+	7,  // 44: kite.agent.v1.Namespaces.cgroup:type_name -> kite.agent.v1.NamespaceMode
+	8,  // 45: kite.agent.v1.Seccomp.default_action:type_name -> kite.agent.v1.SeccompAction
+	9,  // 46: kite.agent.v1.Seccomp.architectures:type_name -> kite.agent.v1.SeccompArch
+	10, // 47: kite.agent.v1.Seccomp.flags:type_name -> kite.agent.v1.SeccompFlag
+	61, // 48: kite.agent.v1.Seccomp.syscalls:type_name -> kite.agent.v1.SeccompRule
+	8,  // 49: kite.agent.v1.SeccompRule.action:type_name -> kite.agent.v1.SeccompAction
+	62, // 50: kite.agent.v1.SeccompRule.args:type_name -> kite.agent.v1.SeccompArg
+	11, // 51: kite.agent.v1.SeccompArg.op:type_name -> kite.agent.v1.SeccompOp
+	64, // 52: kite.agent.v1.Resources.device_cgroup:type_name -> kite.agent.v1.DeviceCgroup
+	65, // 53: kite.agent.v1.DeviceCgroup.rules:type_name -> kite.agent.v1.DeviceRule
+	93, // 54: kite.agent.v1.RemoveContainerRequest.timeout:type_name -> google.protobuf.Duration
+	63, // 55: kite.agent.v1.UpdateContainerRequest.resources:type_name -> kite.agent.v1.Resources
+	78, // 56: kite.agent.v1.StatsResponse.stats:type_name -> kite.agent.v1.ContainerStats
+	51, // 57: kite.agent.v1.ExecProcessRequest.process:type_name -> kite.agent.v1.Process
+	94, // 58: kite.agent.v1.WaitProcessResponse.exited_at:type_name -> google.protobuf.Timestamp
+	52, // 59: kite.agent.v1.TtyWinResizeRequest.size:type_name -> kite.agent.v1.ConsoleSize
+	12, // 60: kite.agent.v1.Agent.Check:input_type -> kite.agent.v1.CheckRequest
+	14, // 61: kite.agent.v1.Agent.Version:input_type -> kite.agent.v1.VersionRequest
+	16, // 62: kite.agent.v1.Agent.GuestDetails:input_type -> kite.agent.v1.GuestDetailsRequest
+	18, // 63: kite.agent.v1.Agent.Restored:input_type -> kite.agent.v1.RestoredRequest
+	20, // 64: kite.agent.v1.Agent.CreateSandbox:input_type -> kite.agent.v1.CreateSandboxRequest
+	25, // 65: kite.agent.v1.Agent.DestroySandbox:input_type -> kite.agent.v1.DestroySandboxRequest
+	28, // 66: kite.agent.v1.Agent.AddDevice:input_type -> kite.agent.v1.AddDeviceRequest
+	31, // 67: kite.agent.v1.Agent.AddStorage:input_type -> kite.agent.v1.AddStorageRequest
+	33, // 68: kite.agent.v1.Agent.RemoveStorage:input_type -> kite.agent.v1.RemoveStorageRequest
+	37, // 69: kite.agent.v1.Agent.UpdateInterface:input_type -> kite.agent.v1.UpdateInterfaceRequest
+	40, // 70: kite.agent.v1.Agent.UpdateRoutes:input_type -> kite.agent.v1.UpdateRoutesRequest
+	43, // 71: kite.agent.v1.Agent.AddARPNeighbors:input_type -> kite.agent.v1.AddARPNeighborsRequest
+	45, // 72: kite.agent.v1.Agent.ListInterfaces:input_type -> kite.agent.v1.ListInterfacesRequest
+	47, // 73: kite.agent.v1.Agent.ListRoutes:input_type -> kite.agent.v1.ListRoutesRequest
+	49, // 74: kite.agent.v1.Agent.CreateContainer:input_type -> kite.agent.v1.CreateContainerRequest
+	66, // 75: kite.agent.v1.Agent.StartContainer:input_type -> kite.agent.v1.StartContainerRequest
+	68, // 76: kite.agent.v1.Agent.RemoveContainer:input_type -> kite.agent.v1.RemoveContainerRequest
+	70, // 77: kite.agent.v1.Agent.PauseContainer:input_type -> kite.agent.v1.PauseContainerRequest
+	72, // 78: kite.agent.v1.Agent.ResumeContainer:input_type -> kite.agent.v1.ResumeContainerRequest
+	74, // 79: kite.agent.v1.Agent.UpdateContainer:input_type -> kite.agent.v1.UpdateContainerRequest
+	76, // 80: kite.agent.v1.Agent.Stats:input_type -> kite.agent.v1.StatsRequest
+	79, // 81: kite.agent.v1.Agent.ExecProcess:input_type -> kite.agent.v1.ExecProcessRequest
+	81, // 82: kite.agent.v1.Agent.SignalProcess:input_type -> kite.agent.v1.SignalProcessRequest
+	83, // 83: kite.agent.v1.Agent.WaitProcess:input_type -> kite.agent.v1.WaitProcessRequest
+	85, // 84: kite.agent.v1.Agent.WriteStdin:input_type -> kite.agent.v1.WriteStdinRequest
+	87, // 85: kite.agent.v1.Agent.CloseStdin:input_type -> kite.agent.v1.CloseStdinRequest
+	89, // 86: kite.agent.v1.Agent.ReadStdout:input_type -> kite.agent.v1.ReadStreamRequest
+	89, // 87: kite.agent.v1.Agent.ReadStderr:input_type -> kite.agent.v1.ReadStreamRequest
+	91, // 88: kite.agent.v1.Agent.TtyWinResize:input_type -> kite.agent.v1.TtyWinResizeRequest
+	13, // 89: kite.agent.v1.Agent.Check:output_type -> kite.agent.v1.CheckResponse
+	15, // 90: kite.agent.v1.Agent.Version:output_type -> kite.agent.v1.VersionResponse
+	17, // 91: kite.agent.v1.Agent.GuestDetails:output_type -> kite.agent.v1.GuestDetailsResponse
+	19, // 92: kite.agent.v1.Agent.Restored:output_type -> kite.agent.v1.RestoredResponse
+	21, // 93: kite.agent.v1.Agent.CreateSandbox:output_type -> kite.agent.v1.CreateSandboxResponse
+	26, // 94: kite.agent.v1.Agent.DestroySandbox:output_type -> kite.agent.v1.DestroySandboxResponse
+	29, // 95: kite.agent.v1.Agent.AddDevice:output_type -> kite.agent.v1.AddDeviceResponse
+	32, // 96: kite.agent.v1.Agent.AddStorage:output_type -> kite.agent.v1.AddStorageResponse
+	34, // 97: kite.agent.v1.Agent.RemoveStorage:output_type -> kite.agent.v1.RemoveStorageResponse
+	38, // 98: kite.agent.v1.Agent.UpdateInterface:output_type -> kite.agent.v1.UpdateInterfaceResponse
+	41, // 99: kite.agent.v1.Agent.UpdateRoutes:output_type -> kite.agent.v1.UpdateRoutesResponse
+	44, // 100: kite.agent.v1.Agent.AddARPNeighbors:output_type -> kite.agent.v1.AddARPNeighborsResponse
+	46, // 101: kite.agent.v1.Agent.ListInterfaces:output_type -> kite.agent.v1.ListInterfacesResponse
+	48, // 102: kite.agent.v1.Agent.ListRoutes:output_type -> kite.agent.v1.ListRoutesResponse
+	50, // 103: kite.agent.v1.Agent.CreateContainer:output_type -> kite.agent.v1.CreateContainerResponse
+	67, // 104: kite.agent.v1.Agent.StartContainer:output_type -> kite.agent.v1.StartContainerResponse
+	69, // 105: kite.agent.v1.Agent.RemoveContainer:output_type -> kite.agent.v1.RemoveContainerResponse
+	71, // 106: kite.agent.v1.Agent.PauseContainer:output_type -> kite.agent.v1.PauseContainerResponse
+	73, // 107: kite.agent.v1.Agent.ResumeContainer:output_type -> kite.agent.v1.ResumeContainerResponse
+	75, // 108: kite.agent.v1.Agent.UpdateContainer:output_type -> kite.agent.v1.UpdateContainerResponse
+	77, // 109: kite.agent.v1.Agent.Stats:output_type -> kite.agent.v1.StatsResponse
+	80, // 110: kite.agent.v1.Agent.ExecProcess:output_type -> kite.agent.v1.ExecProcessResponse
+	82, // 111: kite.agent.v1.Agent.SignalProcess:output_type -> kite.agent.v1.SignalProcessResponse
+	84, // 112: kite.agent.v1.Agent.WaitProcess:output_type -> kite.agent.v1.WaitProcessResponse
+	86, // 113: kite.agent.v1.Agent.WriteStdin:output_type -> kite.agent.v1.WriteStdinResponse
+	88, // 114: kite.agent.v1.Agent.CloseStdin:output_type -> kite.agent.v1.CloseStdinResponse
+	90, // 115: kite.agent.v1.Agent.ReadStdout:output_type -> kite.agent.v1.ReadStreamResponse
+	90, // 116: kite.agent.v1.Agent.ReadStderr:output_type -> kite.agent.v1.ReadStreamResponse
+	92, // 117: kite.agent.v1.Agent.TtyWinResize:output_type -> kite.agent.v1.TtyWinResizeResponse
+	89, // [89:118] is the sub-list for method output_type
+	60, // [60:89] is the sub-list for method input_type
+	60, // [60:60] is the sub-list for extension type_name
+	60, // [60:60] is the sub-list for extension extendee
+	0,  // [0:60] is the sub-list for field type_name
 }
 
 func init() { file_agent_proto_init() }
@@ -5652,16 +6507,19 @@ func file_agent_proto_init() {
 	if File_agent_proto != nil {
 		return
 	}
-	file_agent_proto_msgTypes[37].OneofWrappers = []any{}
 	file_agent_proto_msgTypes[39].OneofWrappers = []any{}
-	file_agent_proto_msgTypes[46].OneofWrappers = []any{}
+	file_agent_proto_msgTypes[41].OneofWrappers = []any{}
+	file_agent_proto_msgTypes[48].OneofWrappers = []any{}
+	file_agent_proto_msgTypes[49].OneofWrappers = []any{}
+	file_agent_proto_msgTypes[51].OneofWrappers = []any{}
+	file_agent_proto_msgTypes[53].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_agent_proto_rawDesc), len(file_agent_proto_rawDesc)),
-			NumEnums:      8,
-			NumMessages:   74,
+			NumEnums:      12,
+			NumMessages:   81,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

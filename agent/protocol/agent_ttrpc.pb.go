@@ -12,6 +12,7 @@ type AgentService interface {
 	Check(context.Context, *CheckRequest) (*CheckResponse, error)
 	Version(context.Context, *VersionRequest) (*VersionResponse, error)
 	GuestDetails(context.Context, *GuestDetailsRequest) (*GuestDetailsResponse, error)
+	Restored(context.Context, *RestoredRequest) (*RestoredResponse, error)
 	CreateSandbox(context.Context, *CreateSandboxRequest) (*CreateSandboxResponse, error)
 	DestroySandbox(context.Context, *DestroySandboxRequest) (*DestroySandboxResponse, error)
 	AddDevice(context.Context, *AddDeviceRequest) (*AddDeviceResponse, error)
@@ -62,6 +63,13 @@ func RegisterAgentService(srv *ttrpc.Server, svc AgentService) {
 					return nil, err
 				}
 				return svc.GuestDetails(ctx, &req)
+			},
+			"Restored": func(ctx context.Context, unmarshal func(interface{}) error) (interface{}, error) {
+				var req RestoredRequest
+				if err := unmarshal(&req); err != nil {
+					return nil, err
+				}
+				return svc.Restored(ctx, &req)
 			},
 			"CreateSandbox": func(ctx context.Context, unmarshal func(interface{}) error) (interface{}, error) {
 				var req CreateSandboxRequest
@@ -271,6 +279,14 @@ func (c *agentClient) Version(ctx context.Context, req *VersionRequest) (*Versio
 func (c *agentClient) GuestDetails(ctx context.Context, req *GuestDetailsRequest) (*GuestDetailsResponse, error) {
 	var resp GuestDetailsResponse
 	if err := c.client.Call(ctx, "kite.agent.v1.Agent", "GuestDetails", req, &resp); err != nil {
+		return nil, err
+	}
+	return &resp, nil
+}
+
+func (c *agentClient) Restored(ctx context.Context, req *RestoredRequest) (*RestoredResponse, error) {
+	var resp RestoredResponse
+	if err := c.client.Call(ctx, "kite.agent.v1.Agent", "Restored", req, &resp); err != nil {
 		return nil, err
 	}
 	return &resp, nil

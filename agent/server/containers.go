@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
-	"strconv"
 	"time"
 
 	"github.com/kite-vm/kite/agent/protocol"
@@ -70,8 +68,12 @@ func (s *Service) createContainer(ctx context.Context, c *ctr, req *protocol.Cre
 		c.storages = append(c.storages, stID)
 		cu.Add("unmount "+stID, func() error { return s.storages.Unmount(stID) })
 	}
-	cu.Add("release the sandbox pid namespace", func() error { s.releasePIDNS(c); return nil })
+	cu.Add("release the sandbox's namespaces", func() error { s.releaseNamespaces(c); return nil })
 	spec, err := s.containerSpec(c, req)
+	if err != nil {
+		return err
+	}
+	devs, err := planDeviceFilter(req.GetResources().GetDeviceCgroup(), spec.Devices)
 	if err != nil {
 		return err
 	}
@@ -83,16 +85,30 @@ func (s *Service) createContainer(ctx context.Context, c *ctr, req *protocol.Cre
 	if err := cg.Update(resourcesOf(req.GetResources())); err != nil {
 		return err
 	}
+	if err := devs.attach(cg); err != nil { // before any process joins the cgroup
+		return err
+	}
+	cu.Add("close the device filter", devs.close)
+	oom, err := watchOOM(cg, true)
+	if err != nil {
+		return err
+	}
 	spec.Cgroups = []string{cg.Path()}
 	cc, err := container.Create(ctx, spec, s.rt.Reaper, s.cfg.Container)
 	if err != nil {
 		return err
 	}
-	s.mu.Lock() // pidNamespace reads other containers' c under s.mu
-	c.c, c.cg = cc, cg
+	s.mu.Lock()
+	owns := c.owns
+	s.mu.Unlock()
+	if err := s.podNS.adopt(s.cfg.Proc, cc.Pid(), owns); err != nil {
+		return errors.Join(err, cc.Destroy(context.Background()))
+	}
+	s.mu.Lock() // sandboxNamespace reads other containers' c under s.mu
+	c.c, c.cg, c.devices = cc, cg, devs
 	s.mu.Unlock()
 	c.mu.Lock()
-	c.procs[c.initID] = newProc(c.initID, cc.Init())
+	c.procs[c.initID] = newProc(c.initID, cc.Init(), oom)
 	c.mu.Unlock()
 	cu.Release()
 	return nil
@@ -125,67 +141,26 @@ func (s *Service) containerSpec(c *ctr, req *protocol.CreateContainerRequest) (c
 	for _, sc := range req.GetSysctls() {
 		spec.Sysctls = append(spec.Sysctls, container.Sysctl{Key: sc.GetKey(), Value: sc.GetValue()})
 	}
+	if spec.Seccomp, err = s.seccompFilter(c.id, req.GetSeccomp()); err != nil {
+		return container.Spec{}, err
+	}
 	ns := req.GetNamespaces()
-	if spec.Namespaces.UTS, err = sharedNamespace("uts", ns.GetUts()); err != nil {
+	if spec.Namespaces.UTS, err = s.sandboxNamespace(c, podUTS, ns.GetUts()); err != nil {
 		return container.Spec{}, err
 	}
-	if spec.Namespaces.IPC, err = sharedNamespace("ipc", ns.GetIpc()); err != nil {
+	if spec.Namespaces.IPC, err = s.sandboxNamespace(c, podIPC, ns.GetIpc()); err != nil {
 		return container.Spec{}, err
 	}
-	if spec.Namespaces.Cgroup, err = sharedNamespace("cgroup", ns.GetCgroup()); err != nil {
+	if spec.Namespaces.Cgroup, err = cgroupNamespace(ns.GetCgroup()); err != nil {
 		return container.Spec{}, err
 	}
-	if spec.Namespaces.PID, err = s.pidNamespace(c, ns.GetPid()); err != nil {
+	if spec.Namespaces.PID, err = s.sandboxNamespace(c, podPID, ns.GetPid()); err != nil {
 		return container.Spec{}, err
 	}
 	if err := spec.Validate(); err != nil {
 		return container.Spec{}, err
 	}
 	return spec, nil
-}
-
-// pidNamespace chooses the pid namespace. The sandbox's pid namespace
-// (the pod's, which CRI asks containers to join by default) is the one of
-// the sandbox's first container when that one has a pid namespace of its
-// own (the pod's infra container: CRI gives it a new one and points the
-// others at it), else of the first container that asked for the sandbox's;
-// the others join it. Were an application container its init, stopping it
-// would kill every process of the pod with it. The guest's own is not used,
-// so that containers never see the agent.
-func (s *Service) pidNamespace(c *ctr, m protocol.NamespaceMode) (container.Namespace, error) {
-	mode, err := namespaceMode("pid", m)
-	if err != nil {
-		return container.Namespace{}, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var owner *ctr
-	first := true
-	for _, other := range s.containers {
-		if other == c || other.c == nil {
-			continue
-		}
-		first = false
-		if other.ownsPIDNS {
-			owner = other
-		}
-	}
-	if mode == protocol.NamespaceMode_NAMESPACE_MODE_NEW {
-		c.ownsPIDNS = first
-		return container.Namespace{Mode: container.NamespaceNew}, nil
-	}
-	if owner != nil {
-		path := filepath.Join(s.cfg.Proc, strconv.Itoa(owner.c.Pid()), "ns", "pid")
-		return container.Namespace{Mode: container.NamespaceJoin, Path: path}, nil
-	}
-	c.ownsPIDNS = true
-	return container.Namespace{Mode: container.NamespaceNew}, nil
-}
-
-func (s *Service) releasePIDNS(c *ctr) {
-	s.mu.Lock()
-	c.ownsPIDNS = false
-	s.mu.Unlock()
 }
 
 // StartContainer lets the init process exec its program.
@@ -253,6 +228,9 @@ func (s *Service) destroy(ctx context.Context, c *ctr) error {
 	}
 	c.mu.Unlock()
 	var errs []error
+	if err := c.devices.close(); err != nil {
+		errs = append(errs, err)
+	}
 	if err := c.cg.Destroy(ctx); err != nil {
 		errs = append(errs, err)
 	}

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/kite-vm/kite/agent/protocol"
 )
@@ -36,7 +37,16 @@ func (s *Service) UpdateContainer(_ context.Context, req *protocol.UpdateContain
 	if err != nil {
 		return nil, err
 	}
-	if err := c.cg.Update(resourcesOf(req.GetResources())); err != nil {
+	res := resourcesOf(req.GetResources())
+	if err := res.Validate(); err != nil {
+		return nil, err
+	}
+	if dc := req.GetResources().GetDeviceCgroup(); dc != nil {
+		if err := c.devices.update(dc); err != nil {
+			return nil, fmt.Errorf("updating container %q: %w", c.id, err)
+		}
+	}
+	if err := c.cg.Update(res); err != nil {
 		return nil, err
 	}
 	return &protocol.UpdateContainerResponse{}, nil

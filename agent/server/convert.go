@@ -92,11 +92,11 @@ func namespaceMode(kind string, m protocol.NamespaceMode) (protocol.NamespaceMod
 	return 0, fmt.Errorf("%w: %s namespace mode %v", ErrInvalid, kind, m)
 }
 
-// sharedNamespace is the container package's choice for a namespace kind
-// the pod shares: the guest's own, since the VM is the pod. (The pid
-// namespace is the exception, see pidNamespace.)
-func sharedNamespace(kind string, m protocol.NamespaceMode) (container.Namespace, error) {
-	mode, err := namespaceMode(kind, m)
+// cgroupNamespace chooses the cgroup namespace: the sandbox's is the
+// guest's own, since the VM is the pod. (The pid, IPC and UTS namespaces
+// are the sandbox's first container's, see sandboxNamespace.)
+func cgroupNamespace(m protocol.NamespaceMode) (container.Namespace, error) {
+	mode, err := namespaceMode("cgroup", m)
 	if err != nil {
 		return container.Namespace{}, err
 	}

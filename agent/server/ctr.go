@@ -21,10 +21,12 @@ type ctr struct {
 	initID string
 
 	// Set once creation is done, then read-only.
-	c         *container.Container
-	cg        *cgroup.Group
-	storages  []string // ids of the storages mounted for it
-	ownsPIDNS bool     // its init's pid namespace is the sandbox's
+	c        *container.Container
+	cg       *cgroup.Group
+	devices  *deviceFilter
+	storages []string // ids of the storages mounted for it
+
+	owns podNS // guarded by the Service's mu: which of the sandbox's namespaces its init holds
 
 	mu        sync.Mutex
 	busy      string           // "creating" or "removing" while in progress; guarded by mu

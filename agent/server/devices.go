@@ -103,6 +103,12 @@ func (s *Service) findDevice(ctx context.Context, d *protocol.Device, wait time.
 		resp.GuestName = pcipath.BDF(dir)
 		return resp, node, err
 	case protocol.DeviceMode_DEVICE_MODE_KERNEL:
+		if d.GetKind() == protocol.DeviceKind_DEVICE_KIND_VFIO {
+			node, err := s.finder.BindFunction(ctx, p, dir, wait)
+			resp := nodeResponse(node)
+			resp.GuestName = pcipath.BDF(dir)
+			return resp, node, err
+		}
 		if _, err := s.finder.BindKernel(ctx, dir, wait); err != nil {
 			return nil, devices.Node{}, err
 		}

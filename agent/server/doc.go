@@ -7,7 +7,8 @@
 // RPC on top of the subpackages, each owning one concern: container
 // processes (container, reaper), devices by guest PCI path (devices,
 // pcipath, uevent), storages (storage), the network (netconf), cgroups
-// (cgroup), output buffering (stdio), guest settings (guestconf) and facts
-// (guestinfo). Errors are classified by the subpackages' sentinel errors and
-// turned into ttrpc status codes only at the RPC edge (status.go).
+// (cgroup) and their device filters (devcgroup), output buffering
+// (stdio), guest settings (guestconf) and facts (guestinfo). Errors are
+// classified by the subpackages' sentinel errors and turned into ttrpc
+// status codes only at the RPC edge (status.go).
 package server

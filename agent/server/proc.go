@@ -24,12 +24,22 @@ type proc struct {
 
 	mu     sync.Mutex
 	waited bool // WaitProcess returned the exit; guarded by mu
+
+	exitNoted chan struct{} // closed once oomKilled is set, after the exit
+	oomKilled bool          // the OOM killer ended the process
 }
 
 // newProc starts copying p's output into buffers; once the process has
-// exited and its streams ended, its descriptors are closed.
-func newProc(id string, p *container.Process) *proc {
-	pr := &proc{id: id, p: p, stdout: stdio.NewBuffer(outputLimit)}
+// exited and its streams ended, its descriptors are closed. At the exit it
+// asks oom whether the OOM killer ended the process.
+func newProc(id string, p *container.Process, oom oomWatch) *proc {
+	pr := &proc{id: id, p: p, stdout: stdio.NewBuffer(outputLimit), exitNoted: make(chan struct{})}
+	go func() {
+		if e, err := p.Wait(context.Background()); err == nil {
+			pr.oomKilled = oom.killed(e)
+		}
+		close(pr.exitNoted)
+	}()
 	var pumps sync.WaitGroup
 	pump := func(b *stdio.Buffer, f interface{ Read([]byte) (int, error) }) {
 		pumps.Add(1)

@@ -25,11 +25,15 @@ func (s *Service) ExecProcess(ctx context.Context, req *protocol.ExecProcessRequ
 	if err != nil {
 		return nil, err
 	}
+	oom, err := watchOOM(c.cg, false)
+	if err != nil {
+		return nil, err
+	}
 	p, err := c.c.Exec(ctx, req.GetExecId(), spec)
 	if err != nil {
 		return nil, err
 	}
-	pr := newProc(req.GetExecId(), p)
+	pr := newProc(req.GetExecId(), p, oom)
 	c.mu.Lock()
 	if old, ok := c.procs[pr.id]; ok {
 		old.discard() // the host reuses the id of an exited exec
@@ -75,6 +79,11 @@ func (s *Service) WaitProcess(ctx context.Context, req *protocol.WaitProcessRequ
 	if err != nil {
 		return nil, err
 	}
+	select {
+	case <-pr.exitNoted:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 	pr.mu.Lock()
 	pr.waited = true
 	pr.mu.Unlock()
@@ -83,6 +92,7 @@ func (s *Service) WaitProcess(ctx context.Context, req *protocol.WaitProcessRequ
 		ExitStatus: int32(exit.Status),
 		Signal:     uint32(exit.Signal),
 		ExitedAt:   timestamppb.New(exit.At),
+		OomKilled:  pr.oomKilled,
 	}, nil
 }
 

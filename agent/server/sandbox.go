@@ -132,6 +132,7 @@ func (s *Service) DestroySandbox(ctx context.Context, req *protocol.DestroySandb
 			errs = append(errs, err)
 		}
 	}
+	s.podNS.release()
 	if err := s.storages.UnmountAll(); err != nil {
 		errs = append(errs, err)
 	}

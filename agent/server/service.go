@@ -42,6 +42,8 @@ type Service struct {
 	storages *storage.Manager
 	net      *netconf.Net
 
+	podNS podNamespaces // the sandbox's IPC and UTS namespaces, held
+
 	mu         sync.Mutex
 	phase      sandboxPhase            // guarded by mu
 	sandboxID  string                  // guarded by mu

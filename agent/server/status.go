@@ -10,11 +10,13 @@ import (
 	"github.com/containerd/ttrpc"
 	"github.com/kite-vm/kite/agent/server/cgroup"
 	"github.com/kite-vm/kite/agent/server/container"
+	"github.com/kite-vm/kite/agent/server/devcgroup"
 	"github.com/kite-vm/kite/agent/server/devices"
 	"github.com/kite-vm/kite/agent/server/guestconf"
 	"github.com/kite-vm/kite/agent/server/kmod"
 	"github.com/kite-vm/kite/agent/server/netconf"
 	"github.com/kite-vm/kite/agent/server/pcipath"
+	"github.com/kite-vm/kite/agent/server/restore"
 	"github.com/kite-vm/kite/agent/server/storage"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -37,10 +39,11 @@ var classes = []struct {
 }{
 	{[]error{ErrInvalid, container.ErrInvalidSpec, container.ErrEscapesRoot, storage.ErrInvalid,
 		storage.ErrEscapes, pcipath.ErrInvalid, kmod.ErrInvalidName, cgroup.ErrInvalid,
-		guestconf.ErrInvalid, netconf.ErrInvalid}, codes.InvalidArgument},
+		guestconf.ErrInvalid, netconf.ErrInvalid, devcgroup.ErrInvalid, restore.ErrInvalid}, codes.InvalidArgument},
 	{[]error{ErrNotFound, storage.ErrNotFound, netconf.ErrNotFound, kmod.ErrNotFound}, codes.NotFound},
 	{[]error{ErrExists, storage.ErrExists, container.ErrExists}, codes.AlreadyExists},
-	{[]error{ErrState, container.ErrState, container.ErrExited, container.ErrNoTerminal, storage.ErrBusy}, codes.FailedPrecondition},
+	{[]error{ErrState, container.ErrState, container.ErrExited, container.ErrNoTerminal, storage.ErrBusy,
+		devices.ErrNoDriver}, codes.FailedPrecondition},
 	{[]error{ErrShutdown, container.ErrNoExitStatus}, codes.Unavailable},
 	{[]error{devices.ErrTimeout, context.DeadlineExceeded}, codes.DeadlineExceeded},
 	{[]error{context.Canceled}, codes.Canceled},

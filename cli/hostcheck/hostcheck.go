@@ -48,6 +48,15 @@ type Options struct {
 	InitrdPath string
 	// Accel is the configured accelerator: "auto", "kvm" or "tcg".
 	Accel string
+	// Seccomp is runtime.seccomp: "enforce" ("" too) or "ignore".
+	Seccomp string
+	// QEMUSeccomp and QEMUUser are hypervisor.seccomp and hypervisor.user
+	// ("" is root, as qemu.StartOptions' nil User).
+	QEMUSeccomp bool
+	QEMUUser    string
+	// NinePEveryVM says every VM serves 9p (shared_fs.driver = virtio-9p,
+	// or hotplug.spare_9p_shares > 0), so every QEMU keeps qemu.NinePCaps.
+	NinePEveryVM bool
 }
 
 func (o Options) path(p string) string { return filepath.Join(o.Root, p) }
@@ -58,7 +67,8 @@ type probe func(ctx context.Context, o Options) Result
 func Run(ctx context.Context, o Options) Report {
 	probes := []probe{
 		probeAccel, probeQEMU, probeVirtiofsd, probeVhostNet, probeVhostVsock,
-		probeVFIO, probeHugepages, probeTun, probeNetns, probeMacvtap, probeGuest,
+		probeVFIO, probeHugepages, probeTun, probeNetns, probeMacvtap, probeGuest, probeSeccomp,
+		probeQEMUSeccomp, probeQEMUUser,
 	}
 	rep := Report{CanRun: true, Accel: "tcg"}
 	for _, p := range probes {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/kite-vm/kite/internal/testing/testutil"
@@ -49,15 +50,16 @@ func TestRunOnFakeHost(t *testing.T) {
 	})
 	got := byName(rep)
 	want := map[string]Status{
-		"accelerator": Warn, // plain file -> TCG fallback
-		"qemu":        OK,
-		"virtiofsd":   Warn,
-		"vhost-net":   Warn,
-		"vhost-vsock": Warn,
-		"vfio+iommu":  Warn, // groups but no /dev/vfio/vfio
-		"hugepages":   OK,
-		"tun":         OK,
-		"guest image": Fail, // no initramfs
+		"accelerator":       Warn, // plain file -> TCG fallback
+		"qemu":              OK,
+		"virtiofsd":         Warn,
+		"vhost-net":         Warn,
+		"vhost-vsock":       Warn,
+		"vfio+iommu":        Warn, // groups but no /dev/vfio/vfio
+		"hugepages":         OK,
+		"tun":               OK,
+		"guest image":       Fail, // no initramfs
+		"container seccomp": OK,   // Seccomp "" is the default, enforce
 	}
 	for name, st := range want {
 		if got[name].Status != st {
@@ -91,6 +93,17 @@ func TestRequiredVirtiofsdFails(t *testing.T) {
 	o.NeedVirtiofsd = true
 	if rep := Run(context.Background(), o); rep.CanRun {
 		t.Fatal("CanRun = true although virtiofsd is required and missing")
+	}
+}
+
+// Ignoring seccomp is shown, with the way back, but does not stop Kite.
+func TestSeccompPosture(t *testing.T) {
+	if r := probeSeccomp(context.Background(), Options{Seccomp: "enforce"}); r.Status != OK || !strings.Contains(r.Detail, "enforced") {
+		t.Errorf("enforce: %+v", r)
+	}
+	r := probeSeccomp(context.Background(), Options{Seccomp: "ignore"})
+	if r.Status != Warn || r.Required || !strings.Contains(r.Detail, "NOT enforced") || !strings.Contains(r.Hint, `runtime.seccomp = "enforce"`) {
+		t.Errorf("ignore: %+v, want a visible warning with a hint", r)
 	}
 }
 

@@ -14,8 +14,10 @@ import (
 var (
 	// ErrEscape: the path, through a symlink or "..", leaves its root.
 	ErrEscape = errors.New("path escapes its root")
-	// ErrInvalid: the root is not an absolute path or the path is absolute.
-	ErrInvalid = errors.New("invalid volume source path")
+	// ErrInvalid: the root is not an absolute path, or the path is
+	// absolute, or (creating or removing) it does not name something below
+	// the root.
+	ErrInvalid = errors.New("invalid path")
 )
 
 // Path is a resolved source, held open with O_PATH: it pins the inode, not

@@ -159,8 +159,9 @@ func TestResolve(t *testing.T) {
 	}
 }
 
-// TestLoneSource: a source checked against its parent directory may link
-// to a sibling, not further.
+// TestLoneSource: a path opened beneath its parent directory may be a
+// link to a sibling, not further (a mount point's rule; sources follow the
+// host's links: TestOpenHost).
 func TestLoneSource(t *testing.T) {
 	base, vol := volume(t)
 	p, err := Open(vol, "rel")

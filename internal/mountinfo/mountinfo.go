@@ -20,6 +20,12 @@ type Mount struct {
 	// Dev is the file system's "major:minor" (st_dev of its files): the
 	// same in every mount of one file system, in any namespace.
 	Dev string
+	// Root is the directory of the file system the mount shows at Target
+	// ("/" unless it is a bind mount of a subdirectory).
+	Root string
+	// SuperOptions are the file system's own options, e.g. a cgroup v1
+	// hierarchy's controllers ("rw,cpu,cpuacct").
+	SuperOptions string
 }
 
 // Read parses the mountinfo table at path, e.g. /proc/self/mountinfo.
@@ -49,12 +55,17 @@ func Parse(r io.Reader) ([]Mount, error) {
 		if sep < 5 || len(fields) < sep+3 {
 			return nil, fmt.Errorf("malformed mountinfo line %q", sc.Text())
 		}
-		mounts = append(mounts, Mount{
+		m := Mount{
 			Dev:    fields[2],
+			Root:   Unescape(fields[3]),
 			Target: Unescape(fields[4]),
 			FSType: fields[sep+1],
 			Source: Unescape(fields[sep+2]),
-		})
+		}
+		if len(fields) > sep+3 {
+			m.SuperOptions = fields[sep+3]
+		}
+		mounts = append(mounts, m)
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("reading mountinfo: %w", err)

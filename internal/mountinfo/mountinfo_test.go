@@ -12,16 +12,18 @@ func TestParse(t *testing.T) {
 23 1 0:22 / /sys rw,nosuid shared:6 - sysfs sysfs rw
 40 23 0:35 / /run/kite/storage/my\040share rw,relatime - virtiofs kitefs rw
 41 1 254:16 / /mnt rw - ext4 /dev/vdb rw
+32 31 0:29 /kubepods /sys/fs/cgroup/cpu,cpuacct rw,relatime - cgroup cgroup rw,cpu,cpuacct
 `
 	got, err := Parse(strings.NewReader(in))
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := []Mount{
-		{Target: "/proc", FSType: "proc", Source: "proc", Dev: "0:21"},
-		{Target: "/sys", FSType: "sysfs", Source: "sysfs", Dev: "0:22"},
-		{Target: "/run/kite/storage/my share", FSType: "virtiofs", Source: "kitefs", Dev: "0:35"},
-		{Target: "/mnt", FSType: "ext4", Source: "/dev/vdb", Dev: "254:16"},
+		{Target: "/proc", FSType: "proc", Source: "proc", Dev: "0:21", Root: "/", SuperOptions: "rw"},
+		{Target: "/sys", FSType: "sysfs", Source: "sysfs", Dev: "0:22", Root: "/", SuperOptions: "rw"},
+		{Target: "/run/kite/storage/my share", FSType: "virtiofs", Source: "kitefs", Dev: "0:35", Root: "/", SuperOptions: "rw"},
+		{Target: "/mnt", FSType: "ext4", Source: "/dev/vdb", Dev: "254:16", Root: "/", SuperOptions: "rw"},
+		{Target: "/sys/fs/cgroup/cpu,cpuacct", FSType: "cgroup", Source: "cgroup", Dev: "0:29", Root: "/kubepods", SuperOptions: "rw,cpu,cpuacct"},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Parse mismatch (-want +got):\n%s", diff)

@@ -31,6 +31,12 @@ func (c *Client) Kill(ctx context.Context, sig syscall.Signal, all bool) error {
 	return err
 }
 
+// KillExec signals the exec execID.
+func (c *Client) KillExec(ctx context.Context, execID string, sig syscall.Signal) error {
+	_, err := c.call(ctx, Request{Kill: &KillRequest{Signal: sig, ExecID: execID}}, nil)
+	return err
+}
+
 // Exec starts a process in the container with stdin, stdout and stderr as
 // its stdio and returns its guest pid. The sandbox process gets its own
 // copies of the three files: the caller still owns and closes its own.

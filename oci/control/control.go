@@ -22,6 +22,8 @@ type Request struct {
 	Resume   *ResumeRequest   `json:"resume,omitempty"`
 	Ps       *PsRequest       `json:"ps,omitempty"`
 	Shutdown *ShutdownRequest `json:"shutdown,omitempty"`
+	// Watch is answered twice on its connection (see WatchRequest).
+	Watch *WatchRequest `json:"watch,omitempty"`
 
 	AddInterface    *AddInterfaceRequest    `json:"addInterface,omitempty"`
 	RemoveInterface *RemoveInterfaceRequest `json:"removeInterface,omitempty"`
@@ -39,6 +41,7 @@ type Response struct {
 	Exec     *ExecResponse     `json:"exec,omitempty"`
 	WaitExec *WaitExecResponse `json:"waitExec,omitempty"`
 	Ps       *PsResponse       `json:"ps,omitempty"`
+	Watch    *WatchResponse    `json:"watch,omitempty"`
 
 	Interface  *Interface          `json:"interface,omitempty"`
 	Interfaces *InterfacesResponse `json:"interfaces,omitempty"`
@@ -51,10 +54,11 @@ type Response struct {
 type StartRequest struct{}
 
 // KillRequest signals the container's init process, or with All every
-// process of the container.
+// process of the container, or the exec ExecID names.
 type KillRequest struct {
 	Signal syscall.Signal `json:"signal"`
 	All    bool           `json:"all,omitempty"`
+	ExecID string         `json:"execID,omitempty"`
 }
 
 // ExecRequest starts a process in the running container. Its stdin,

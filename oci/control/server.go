@@ -103,6 +103,15 @@ func serveConn(ctx context.Context, conn *net.UnixConn, h Handler) bool {
 		conn.Read(buf[:])
 		cancel()
 	}()
+	if req.Watch != nil {
+		if err := checkRequest(req, files); err != nil {
+			closeAll(files)
+			writeMsg(conn, Response{Error: ToError(err)}, nil)
+			return false
+		}
+		serveWatch(ctx, conn, h, *req.Watch)
+		return false
+	}
 	resp, err := dispatch(ctx, h, req, files)
 	if err != nil {
 		resp = Response{Error: ToError(err)}
@@ -150,7 +159,7 @@ func dispatch(ctx context.Context, h Handler, req Request, files []*os.File) (Re
 func checkRequest(req Request, files []*os.File) error {
 	n := 0
 	for _, set := range []bool{req.Start != nil, req.Kill != nil, req.Exec != nil, req.WaitExec != nil,
-		req.Pause != nil, req.Resume != nil, req.Ps != nil, req.Shutdown != nil,
+		req.Pause != nil, req.Resume != nil, req.Ps != nil, req.Shutdown != nil, req.Watch != nil,
 		req.AddInterface != nil, req.RemoveInterface != nil, req.Interfaces != nil,
 		req.AddVolume != nil, req.RemoveVolume != nil, req.Volumes != nil} {
 		if set {

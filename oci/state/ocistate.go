@@ -6,17 +6,22 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
-// OCIState is what `kite state` prints. alive says whether the host
-// process (State.Pid) still runs (Proc.Alive): when it does not, the
-// container is stopped whatever was recorded, since that process owned the
-// VM. A state still being created and without a pid yet stays creating.
-// The pid is the host process's, zero once stopped, as runc reports it.
+// OCIState is what `kite state` prints. alive says whether the
+// container's host processes still run (State.Alive): when they do not,
+// the container is stopped whatever was recorded, since the sandbox
+// process owned the VM and the init proxy exits with the init. A state
+// still being created and without a sandbox process yet stays creating.
+// The pid is the init proxy's (the sandbox process's for a state that
+// has none), zero once stopped, as runc reports it.
 func OCIState(s State, alive bool) specs.State {
 	status := s.Status
 	if !alive && !(status == StatusCreating && s.Pid == 0) {
 		status = StatusStopped
 	}
-	pid := s.Pid
+	pid := s.InitPid
+	if pid == 0 {
+		pid = s.Pid
+	}
 	if status == StatusStopped {
 		pid = 0
 	}
@@ -41,3 +46,15 @@ func OCIState(s State, alive bool) specs.State {
 // DegradedAnnotation carries State.Degraded in `kite state`: the OCI
 // statuses have no word for why a container's sandbox failed.
 const DegradedAnnotation = "io.kite.degraded"
+
+// Alive reports whether the container's host processes run: the sandbox
+// process, and the init proxy once there is one. An init proxy that is
+// gone means the init has exited (it exits after the sandbox process
+// recorded that) or is being killed (see oci.RunInitProxy): either way
+// the container is stopping.
+func (s State) Alive(p Proc) bool {
+	if !p.Alive(s.Pid, s.PidStartTime) {
+		return false
+	}
+	return s.InitPid == 0 || p.Alive(s.InitPid, s.InitPidStartTime)
+}

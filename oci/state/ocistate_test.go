@@ -39,3 +39,37 @@ func TestOCIState(t *testing.T) {
 		}
 	}
 }
+
+// With an init proxy, the OCI pid is the proxy's, and the container is
+// stopped once either host process is gone.
+func TestOCIStateInitProxy(t *testing.T) {
+	root := t.TempDir()
+	fakeStat(t, root, 10, "kite", 'S', 100) // the sandbox process
+	fakeStat(t, root, 20, "kite", 'S', 200) // the init proxy
+	fakeStat(t, root, 30, "kite", 'Z', 300) // an init proxy that exited
+	p := Proc{Root: root}
+	for _, tt := range []struct {
+		name       string
+		initPid    int
+		initStart  uint64
+		wantStatus specs.ContainerState
+		wantPid    int
+	}{
+		{"both run", 20, 200, specs.StateRunning, 20},
+		{"no proxy (an older state)", 0, 0, specs.StateRunning, 10},
+		{"the proxy exited", 30, 300, specs.StateStopped, 0},
+		{"the proxy's pid was reused", 20, 199, specs.StateStopped, 0},
+	} {
+		s := sampleState("c1")
+		s.Status, s.Pid, s.PidStartTime, s.InitPid, s.InitPidStartTime = StatusRunning, 10, 100, tt.initPid, tt.initStart
+		got := OCIState(s, s.Alive(p))
+		if got.Status != tt.wantStatus || got.Pid != tt.wantPid {
+			t.Errorf("%s: OCIState = %s, pid %d; want %s, pid %d", tt.name, got.Status, got.Pid, tt.wantStatus, tt.wantPid)
+		}
+	}
+	s := sampleState("c1")
+	s.Status, s.Pid, s.PidStartTime, s.InitPid, s.InitPidStartTime = StatusRunning, 11, 100, 20, 200
+	if s.Alive(p) {
+		t.Error("Alive with the sandbox process gone = true")
+	}
+}

@@ -3,6 +3,8 @@ package state
 import (
 	"fmt"
 	"time"
+
+	"github.com/kite-vm/kite/spec"
 )
 
 // Status is where a container is in its life, as the CLI records it.
@@ -42,12 +44,28 @@ type State struct {
 	Rootfs string `json:"rootfs"`
 	Status Status `json:"status"`
 	// Pid is the per-sandbox host process, which owns the VM and the
-	// container's stdio: for a VM runtime this is the OCI state's pid.
-	// Zero until it has started.
+	// container's stdio; the container lives as long as it does. Zero
+	// until it has started.
 	Pid int `json:"pid,omitempty"`
 	// PidStartTime is field 22 of /proc/<Pid>/stat when Pid was recorded
 	// (StartTime), so that Alive does not take a recycled pid for it.
 	PidStartTime uint64 `json:"pidStartTime,omitempty"`
+	// InitPid is the init proxy: the host process that stands for the
+	// container's init (the --pid-file process, the OCI state's pid). It
+	// exits when the init exits, with its status, and forwards the
+	// signals it gets to it. Zero until it has started.
+	InitPid int `json:"initPid,omitempty"`
+	// InitPidStartTime is InitPid's start time, as PidStartTime.
+	InitPidStartTime uint64 `json:"initPidStartTime,omitempty"`
+	// SandboxDir is the engine's directory for this container's sandbox
+	// (the VM's sockets, the crash record) and the control socket's: the
+	// container's own directory, or a short one under the root when that
+	// would make a socket path too long (see oci.SandboxDir).
+	SandboxDir string `json:"sandboxDir,omitempty"`
+	// Netns is the network namespace Kite made for the container (a bind
+	// mount in SandboxDir), when the spec asked for a new one and has hooks
+	// to configure it; empty otherwise.
+	Netns string `json:"netns,omitempty"`
 	// QEMUPid and VirtiofsdPids are the VM's processes, children of Pid,
 	// for `kite delete --force` to kill when Pid is gone.
 	QEMUPid       int   `json:"qemuPid,omitempty"`
@@ -67,6 +85,9 @@ type State struct {
 	// Degraded says why the sandbox failed (a share's server died, so its
 	// VM was stopped), empty while it is healthy.
 	Degraded string `json:"degraded,omitempty"`
+	// Hooks are the bundle's OCI hooks, kept for start and delete (the
+	// bundle may be gone by then).
+	Hooks *spec.Hooks `json:"hooks,omitempty"`
 }
 
 // validate checks what a reader relies on.
@@ -74,7 +95,7 @@ func (s *State) validate() error {
 	if !s.Status.Valid() {
 		return fmt.Errorf("unknown status %q", s.Status)
 	}
-	if s.Pid < 0 || s.QEMUPid < 0 {
+	if s.Pid < 0 || s.QEMUPid < 0 || s.InitPid < 0 {
 		return fmt.Errorf("negative pid")
 	}
 	return nil

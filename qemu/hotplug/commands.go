@@ -3,6 +3,7 @@ package hotplug
 import (
 	"context"
 	"fmt"
+	"os"
 
 	"github.com/kite-vm/kite/qemu"
 	"github.com/kite-vm/kite/qemu/qmp"
@@ -39,16 +40,25 @@ type removal struct {
 // commands turns a valid device's parts into the calls that add them, in
 // order. Every argument is converted here, so a part that cannot be sent
 // typed is refused before anything reaches QEMU.
-func commands(id string, dev qemu.Device) ([]command, error) {
-	fds := &qemu.NamedFDs{Prefix: id + "-fd"}
+func commands(id string, dev qemu.Device, sets map[*os.File]int64) ([]command, error) {
+	fds := &qemu.NamedFDs{Prefix: id + "-fd", Sets: sets}
 	parts := dev.Parts(fds)
 	if len(parts.Fsdevs) > 0 {
 		return nil, fmt.Errorf("fsdev %q: %w: QEMU 7.2 has no fsdev_add; declare the fsdev on the command line (qemu.NinePReserve) and plug the device on it (qemu.NinePOnFsdev)",
 			parts.Fsdevs[0].ID, ErrUnsupported)
 	}
 	var cmds []command
+	inSet := map[*os.File]bool{}
+	for _, s := range parts.FDSets {
+		inSet[s.File] = true
+	}
 	for _, f := range fds.Files {
-		cmds = append(cmds, getFD(f))
+		if !inSet[f.File] { // a file of an fd set travels with add-fd
+			cmds = append(cmds, getFD(f))
+		}
+	}
+	for _, s := range parts.FDSets {
+		cmds = append(cmds, addFD(s))
 	}
 	cmds, err := convert(cmds, parts.Objects, objectAdd)
 	if err == nil {
@@ -92,6 +102,48 @@ func getFD(f qemu.NamedFD) command {
 	}
 }
 
+// addFD puts a file in its fd set, chosen free by chooseFDSets.
+func addFD(s qemu.FDSet) command {
+	return command{
+		add: call{fmt.Sprintf("add-fd %d", s.ID), func(ctx context.Context, q *qmp.Client) error {
+			return q.AddFD(ctx, s.ID, s.File)
+		}},
+		undo: removal{call: call{fmt.Sprintf("remove-fd %d", s.ID), func(ctx context.Context, q *qmp.Client) error {
+			return q.RemoveFD(ctx, s.ID)
+		}}},
+	}
+}
+
+// chooseFDSets picks, for each file dev puts in an fd set, a set the
+// running QEMU does not list (query-fdsets): QEMU keeps a set whose files
+// were removed until it closes them, which a paused VM never does, so a
+// device plugged again under its old id needs another set.
+func chooseFDSets(ctx context.Context, q *qmp.Client, id string, dev qemu.Device) (map[*os.File]int64, error) {
+	p := dev.Parts(&qemu.NamedFDs{Prefix: id + "-fd"})
+	if len(p.FDSets) == 0 {
+		return nil, nil
+	}
+	var listed []struct {
+		ID int64 `json:"fdset-id"`
+	}
+	if err := q.Execute(ctx, "query-fdsets", nil, &listed); err != nil {
+		return nil, fmt.Errorf("query-fdsets: %w", err)
+	}
+	used := map[int64]bool{}
+	for _, s := range listed {
+		used[s.ID] = true
+	}
+	sets := map[*os.File]int64{}
+	for _, s := range p.FDSets {
+		set := s.ID
+		for used[set] {
+			set = qemu.NextFDSet(set)
+		}
+		used[set], sets[s.File] = true, set
+	}
+	return sets, nil
+}
+
 func objectAdd(o qemu.Object) (command, error) {
 	props, err := qemu.QMPProps(o.Props)
 	if err != nil {
@@ -113,7 +165,10 @@ func chardevAdd(c qemu.Chardev) (command, error) {
 	switch c.Backend {
 	case qemu.ChardevSocket:
 		// Never wait: the whole VM would block until a peer connects.
-		args := qmp.ChardevSocketArgs{ID: c.ID, Path: c.Path, Server: c.Server, Reconnect: c.Reconnect}
+		args := qmp.ChardevSocketArgs{ID: c.ID, Path: c.Path, FD: c.FD, Server: c.Server, Reconnect: c.Reconnect}
+		if c.FD != "" {
+			args.Path = "" // the fd is the socket
+		}
 		run = func(ctx context.Context, q *qmp.Client) error { return q.ChardevAdd(ctx, args) }
 	case qemu.ChardevFile:
 		args := qmp.ChardevFileArgs{ID: c.ID, Path: c.Path}

@@ -3,6 +3,7 @@ package hotplug_test
 import (
 	"context"
 	"errors"
+	"net"
 	"os"
 	"path/filepath"
 	"testing"
@@ -58,6 +59,30 @@ func TestIntegrationPlugUnplug(t *testing.T) {
 			id:       "blk0",
 			dev:      func() qemu.Device { return qemu.VirtioBlk{ID: "blk0", Bus: "rp2", Path: img, AIO: qemu.AIOThreads} },
 			backends: []string{"node blk0", "node blk0-file"},
+		},
+		{
+			// QEMU opens the disk from the fd set, not by its path: the
+			// second round reuses the set, so remove-fd must have run.
+			name: "virtio-blk on an fd set",
+			id:   "blk1",
+			dev: func() qemu.Device {
+				f, err := os.OpenFile(img, os.O_RDWR, 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { f.Close() })
+				return qemu.VirtioBlk{ID: "blk1", Bus: "rp2", Path: "/nonexistent/disk.raw", File: f}
+			},
+			backends: []string{"node blk1", "node blk1-file"},
+		},
+		{
+			name: "vhost-user-fs on a passed connection",
+			id:   "fs1",
+			dev: func() qemu.Device {
+				conn := dialFile(t, startVirtiofsd(t, virtiofsd, share))
+				return qemu.VirtioFS{ID: "fs1", Bus: "rp1", SocketPath: "/nonexistent.sock", Tag: "share", Conn: conn}
+			},
+			backends: []string{"chardev fs1"},
 		},
 	}
 	for _, tt := range tests {
@@ -135,4 +160,20 @@ func TestIntegrationPlugRollsBack(t *testing.T) {
 	if realized(t, q, "vf0") {
 		t.Error("QEMU has vf0 after a failed plug")
 	}
+}
+
+// dialFile connects to a unix socket and returns the connection as a file.
+func dialFile(t *testing.T, path string) *os.File {
+	t.Helper()
+	c, err := net.DialUnix("unix", nil, &net.UnixAddr{Name: path, Net: "unix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	f, err := c.File()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
 }

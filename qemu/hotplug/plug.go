@@ -43,7 +43,11 @@ func Plug(ctx context.Context, q *qmp.Client, id string, dev qemu.Device) (*Plug
 	if err := dev.Validate(); err != nil {
 		return nil, fmt.Errorf("hot-plugging %q: %w", id, err)
 	}
-	cmds, err := commands(id, dev)
+	sets, err := chooseFDSets(ctx, q, id, dev)
+	if err != nil {
+		return nil, fmt.Errorf("hot-plugging %q: %w", id, err)
+	}
+	cmds, err := commands(id, dev, sets)
 	if err != nil {
 		return nil, fmt.Errorf("hot-plugging %q: %w", id, err)
 	}

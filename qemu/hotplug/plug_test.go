@@ -1,6 +1,7 @@
 package hotplug_test
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/kite-vm/kite/qemu"
@@ -62,6 +63,38 @@ func TestPlugUnplug(t *testing.T) {
 			},
 		},
 		{
+			name: "virtio-blk on an fd set",
+			id:   "blk1",
+			dev:  qemu.VirtioBlk{ID: "blk1", Bus: "rp3", Path: "/var/lib/kite/b.raw", File: queues[0]},
+			plug: []qmptest.Step{
+				qmptest.Expect("query-fdsets", "").Returns(`[{"fdset-id": 1, "fds": []}]`),
+				qmptest.Expect("add-fd", fmt.Sprintf(`{"fdset-id": %d}`, qemu.DeviceFDSet("blk1"))).WithFD().
+					Returns(fmt.Sprintf(`{"fdset-id": %d, "fd": 30}`, qemu.DeviceFDSet("blk1"))),
+				qmptest.Expect("blockdev-add", fmt.Sprintf(`{"driver": "file", "node-name": "blk1-file", "filename": "/dev/fdset/%d"}`, qemu.DeviceFDSet("blk1"))),
+				qmptest.Expect("blockdev-add", `{"driver": "raw", "node-name": "blk1", "file": "blk1-file"}`),
+				qmptest.Expect("device_add", `{"driver": "virtio-blk-pci", "id": "blk1", "bus": "rp3", "drive": "blk1"}`),
+			},
+			unplug: []qmptest.Step{
+				deleted("blk1"),
+				qmptest.Expect("blockdev-del", `{"node-name": "blk1"}`),
+				qmptest.Expect("blockdev-del", `{"node-name": "blk1-file"}`),
+				qmptest.Expect("remove-fd", fmt.Sprintf(`{"fdset-id": %d}`, qemu.DeviceFDSet("blk1"))),
+			},
+		},
+		{
+			name: "vhost-user-fs on a passed connection",
+			id:   "fs1",
+			dev:  qemu.VirtioFS{ID: "fs1", Bus: "rp2", SocketPath: "/run/kite/vfs.sock", Tag: "share", Conn: queues[1]},
+			plug: []qmptest.Step{
+				getfd("fs1-fd0"),
+				qmptest.Expect("chardev-add", `{"id": "fs1", "backend": {"type": "socket", "data": {
+					"addr": {"type": "fd", "data": {"str": "fs1-fd0"}}, "server": false}}}`),
+				qmptest.Expect("device_add", `{"driver": "vhost-user-fs-pci", "id": "fs1", "bus": "rp2", "chardev": "fs1",
+					"tag": "share", "queue-size": 1024}`),
+			},
+			unplug: []qmptest.Step{deleted("fs1"), qmptest.Expect("chardev-remove", `{"id": "fs1"}`)},
+		},
+		{
 			name: "vfio-pci",
 			id:   "vf0",
 			dev:  qemu.VFIO{ID: "vf0", Bus: "rp4", Host: "0000:3b:02.1", NoROM: true},
@@ -115,5 +148,26 @@ func TestPlugUnplug(t *testing.T) {
 				wantSameFile(t, s, tt.id+"-fd1", queues[1])
 			}
 		})
+	}
+}
+
+// TestPlugChoosesAFreeFDSet: a device plugged again under its id, whose
+// former fd set QEMU still lists (a paused VM keeps removed fds), gets the
+// next free set.
+func TestPlugChoosesAFreeFDSet(t *testing.T) {
+	set := qemu.DeviceFDSet("blk1")
+	next := qemu.NextFDSet(set)
+	q, _ := connect(t,
+		qmptest.Expect("query-fdsets", "").Returns(fmt.Sprintf(`[{"fdset-id": %d, "fds": []}]`, set)),
+		qmptest.Expect("add-fd", fmt.Sprintf(`{"fdset-id": %d}`, next)).WithFD().Returns(fmt.Sprintf(`{"fdset-id": %d, "fd": 31}`, next)),
+		qmptest.Expect("blockdev-add", fmt.Sprintf(`{"driver": "file", "node-name": "blk1-file", "filename": "/dev/fdset/%d"}`, next)),
+		qmptest.Expect("blockdev-add", `{"driver": "raw", "node-name": "blk1", "file": "blk1-file"}`),
+		qmptest.Expect("device_add", `{"driver": "virtio-blk-pci", "id": "blk1", "drive": "blk1"}`),
+	)
+	if _, err := hotplug.Plug(testContext(t), q, "blk1", qemu.VirtioBlk{ID: "blk1", Path: "/b.raw", File: tempFiles(t, 1)[0]}); err != nil {
+		t.Fatalf("Plug: %v", err)
+	}
+	if got := qemu.NextFDSet(1<<31 - 1); got != 1<<30 {
+		t.Errorf("NextFDSet wraps to %d, want %d", got, 1<<30)
 	}
 }

@@ -9,7 +9,10 @@ import (
 // vhost-user devices (vhost-user-fs, vhost-user-net) and agent ports use.
 type ChardevSocketArgs struct {
 	ID   string // required
-	Path string // required: the unix socket's path
+	Path string // the unix socket's path; required unless FD is set
+	// FD names a socket sent with getfd that QEMU uses instead of Path: a
+	// listening one for a server, a connected one for a client.
+	FD string
 	// Server makes QEMU listen on Path; otherwise QEMU connects to a
 	// listener that must already exist (virtiofsd, a vhost-user switch).
 	Server bool
@@ -40,17 +43,29 @@ type chardevSocket struct {
 }
 
 type socketAddress struct {
-	Type string   `json:"type"`
-	Data unixPath `json:"data"`
+	Type string `json:"type"`
+	Data any    `json:"data"` // unixPath or fdName
 }
 
 type unixPath struct {
 	Path string `json:"path"`
 }
 
+type fdName struct {
+	Str string `json:"str"`
+}
+
 func (a ChardevSocketArgs) wire() (chardevAddArgs, error) {
-	if err := required("chardev-add", field{"id", a.ID}, field{"path", a.Path}); err != nil {
+	if err := required("chardev-add", field{"id", a.ID}); err != nil {
 		return chardevAddArgs{}, err
+	}
+	switch {
+	case a.Path == "" && a.FD == "":
+		return chardevAddArgs{}, fmt.Errorf("chardev-add %q: %w: path or fd is required", a.ID, ErrInvalidArgs)
+	case a.Path != "" && a.FD != "":
+		return chardevAddArgs{}, fmt.Errorf("chardev-add %q: %w: path and fd are exclusive", a.ID, ErrInvalidArgs)
+	case a.FD != "" && a.Reconnect > 0:
+		return chardevAddArgs{}, fmt.Errorf("chardev-add %q: %w: a socket passed as an fd cannot reconnect", a.ID, ErrInvalidArgs)
 	}
 	if a.Wait && !a.Server {
 		return chardevAddArgs{}, fmt.Errorf("chardev-add %q: %w: wait applies to a server socket only", a.ID, ErrInvalidArgs)
@@ -62,6 +77,9 @@ func (a ChardevSocketArgs) wire() (chardevAddArgs, error) {
 		return chardevAddArgs{}, fmt.Errorf("chardev-add %q: %w: reconnect applies to a client socket only", a.ID, ErrInvalidArgs)
 	}
 	sock := chardevSocket{Addr: socketAddress{Type: "unix", Data: unixPath{a.Path}}, Server: a.Server, Reconnect: a.Reconnect}
+	if a.FD != "" {
+		sock.Addr = socketAddress{Type: "fd", Data: fdName{a.FD}}
+	}
 	if a.Server {
 		sock.Wait = &a.Wait
 	}

@@ -64,3 +64,43 @@ func writeWithFile(conn net.Conn, b []byte, f *os.File) (int, error) {
 	}
 	return n, werr
 }
+
+type addFDArgs struct {
+	FDSetID int64 `json:"fdset-id"`
+}
+
+type addFDReply struct {
+	FDSetID int64 `json:"fdset-id"`
+	FD      int64 `json:"fd"`
+}
+
+// AddFD passes f's descriptor into QEMU's fd set id (QMP add-fd), from
+// which a backend opens it as /dev/fdset/<id> (qemu.FDSetPath). As with
+// GetFD the descriptor travels with the command; the caller may close f
+// once AddFD returns.
+func (c *Client) AddFD(ctx context.Context, id int64, f *os.File) error {
+	if _, ok := c.conn.(*net.UnixConn); !ok {
+		return fmt.Errorf("adding fd set %d: %w (have %T)", id, ErrNotUnixConn, c.conn)
+	}
+	if f == nil || id < 0 {
+		return fmt.Errorf("adding fd set %d: %w: want a file and a set id >= 0", id, ErrInvalidArgs)
+	}
+	call, err := c.send(ctx, "add-fd", addFDArgs{id}, f)
+	if err != nil {
+		return err
+	}
+	var r addFDReply
+	if err := c.await(ctx, call, &r); err != nil {
+		return err
+	}
+	if r.FDSetID != id {
+		return fmt.Errorf("adding fd set %d: QEMU put the descriptor in set %d", id, r.FDSetID)
+	}
+	return nil
+}
+
+// RemoveFD removes fd set id's descriptors (QMP remove-fd): QEMU closes
+// each once no backend holds a duplicate of it.
+func (c *Client) RemoveFD(ctx context.Context, id int64) error {
+	return c.Execute(ctx, "remove-fd", addFDArgs{id}, nil)
+}

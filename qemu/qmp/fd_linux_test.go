@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/kite-vm/kite/qemu/qmp"
@@ -49,5 +50,35 @@ func TestGetFDNeedsUnixConn(t *testing.T) {
 	defer c.Close()
 	if err := c.GetFD(testContext(t), "x", os.Stdin); !errors.Is(err, qmp.ErrNotUnixConn) {
 		t.Errorf("GetFD over a pipe = %v, want ErrNotUnixConn", err)
+	}
+}
+
+func TestAddFD(t *testing.T) {
+	c, s := start(t,
+		qmptest.Expect("add-fd", `{"fdset-id": 1073741830}`).WithFD().Returns(`{"fdset-id": 1073741830, "fd": 21}`),
+		qmptest.Expect("add-fd", `{"fdset-id": 7}`).WithFD().Returns(`{"fdset-id": 8, "fd": 22}`),
+		qmptest.Expect("remove-fd", `{"fdset-id": 1073741830}`),
+	)
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	ctx := testContext(t)
+	if err := c.AddFD(ctx, 1073741830, w); err != nil {
+		t.Fatalf("AddFD: %v", err)
+	}
+	if s.FD("") == nil {
+		t.Error("add-fd came without the descriptor")
+	}
+	if err := c.AddFD(ctx, 7, w); err == nil || !strings.Contains(err.Error(), "set 8") {
+		t.Errorf("AddFD into a set QEMU did not use = %v, want an error naming it", err)
+	}
+	if err := c.RemoveFD(ctx, 1073741830); err != nil {
+		t.Errorf("RemoveFD: %v", err)
+	}
+	if err := c.AddFD(ctx, -1, w); !errors.Is(err, qmp.ErrInvalidArgs) {
+		t.Errorf("AddFD(-1) = %v, want ErrInvalidArgs", err)
 	}
 }

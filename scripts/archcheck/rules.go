@@ -23,11 +23,12 @@ func underAny(p string, roots ...string) bool {
 	return slices.ContainsFunc(roots, func(r string) bool { return under(p, r) })
 }
 
-// subsystems own device kinds; they never import each other.
-var subsystems = []string{"devicemgr", "netmodels", "fsshare"}
+// subsystems own device kinds (and hostcgroup the sandbox's host
+// cgroup); they never import each other.
+var subsystems = []string{"devicemgr", "netmodels", "fsshare", "hostcgroup"}
 
 // frontEnds translate a protocol to the engine.
-var frontEnds = []string{"oci", "shim"}
+var frontEnds = []string{"oci", "shim", "pool"}
 
 // rule is one import rule: a package matching from may not import a
 // package matching to.
@@ -42,7 +43,7 @@ var rules = []rule{
 		why:  "front ends talk to the engine, not to subsystems, QMP or the VM",
 		from: func(p string) bool { return underAny(p, frontEnds...) },
 		to: func(_, t string) bool {
-			return underAny(t, "devicemgr", "vfio", "netmodels", "fsshare", "qemu/qmp", "qemu/hotplug", "vm")
+			return underAny(t, "devicemgr", "vfio", "netmodels", "fsshare", "hostcgroup", "qemu/qmp", "qemu/hotplug", "vm")
 		},
 	},
 	{
@@ -63,13 +64,13 @@ var rules = []rule{
 		why:  "the VM knows no subsystem, engine or front end",
 		from: func(p string) bool { return under(p, "vm") },
 		to: func(_, t string) bool {
-			return underAny(t, "devicemgr", "netmodels", "fsshare", "sandbox", "oci", "shim", "cli", "vfio")
+			return underAny(t, "devicemgr", "netmodels", "fsshare", "hostcgroup", "sandbox", "oci", "shim", "cli", "vfio")
 		},
 	},
 	{
 		why: "nothing below the engine imports it or a front end",
 		from: func(p string) bool {
-			return !underAny(p, "sandbox", "oci", "shim", "cli", "cmd", "benchmarks", "scripts")
+			return !underAny(p, "sandbox", "oci", "shim", "pool", "cli", "cmd", "benchmarks", "scripts")
 		},
 		to: func(_, t string) bool { return underAny(t, "sandbox", "oci", "shim", "cli") },
 	},

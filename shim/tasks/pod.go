@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/kite-vm/kite/shim/internal/cio"
+	"github.com/kite-vm/kite/shim/internal/portfwd"
 	"log/slog"
 	"os"
 	"sync"
@@ -23,14 +24,18 @@ type pod struct {
 	id, dir  string // the sandbox's id and directory
 	log      *slog.Logger
 	observer sandbox.Observer
+	// create makes the pod's sandbox: sandbox.Create, or a claimed warm
+	// VM's Creator.
+	create sandbox.CreateFunc
 
 	// createMu serialises Create, which boots the VM for the first
 	// container, without holding mu through the boot.
 	createMu sync.Mutex
 
 	mu    sync.Mutex
-	sb    *sandbox.Sandbox // guarded by mu; nil until the first Create
-	tasks map[string]*task // guarded by mu
+	sb    *sandbox.Sandbox   // guarded by mu; nil until the first Create
+	tasks map[string]*task   // guarded by mu
+	fwd   *portfwd.Forwarder // guarded by mu; nil without port forwarding
 }
 
 // task is one container as containerd knows it.
@@ -109,8 +114,9 @@ func (p *pod) sandboxFor(ctx context.Context, first *spec.Container, cu *cleanup
 	if err := os.MkdirAll(p.dir, 0o700); err != nil {
 		return nil, err
 	}
+	fwdAddr := p.podAddress(first)
 	started := time.Now()
-	sb, err := sandbox.Create(ctx, sandbox.Config{ID: p.id, Dir: p.dir, Config: p.cfg, Root: p.cfg.Runtime.Root,
+	sb, err := p.create(ctx, sandbox.Config{ID: p.id, Dir: p.dir, Config: p.cfg, Root: p.cfg.Runtime.Root, JoinCgroup: true,
 		Observer: p.observer, Logger: p.log}, first)
 	if err != nil {
 		removeIfExists(p.dir)
@@ -121,6 +127,8 @@ func (p *pod) sandboxFor(ctx context.Context, first *spec.Container, cu *cleanup
 	p.sb = sb
 	p.mu.Unlock()
 	cu.Add("forgetting the VM", func() error { p.mu.Lock(); p.sb = nil; p.mu.Unlock(); return nil })
+	p.startForwarding(first.NetnsPath, fwdAddr)
+	cu.Add("stopping port forwarding", func() error { p.stopForwarding(); return nil })
 	t := sb.Machine().Timings()
 	p.log.Info("pod booted", "qemu_started", t.QEMUStarted, "agent_ready", t.AgentReady, "booted", t.Booted, "took", time.Since(started))
 	return sb, nil
@@ -145,6 +153,7 @@ func (p *pod) remove(ctx context.Context, t *task) error {
 	}
 	p.mu.Unlock()
 	if last && sb != nil {
+		p.stopForwarding()
 		errs = append(errs, p.stop(sb))
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -166,6 +175,7 @@ func (p *pod) stop(sb *sandbox.Sandbox) error {
 // stopAll stops the VM and unmounts every rootfs, for a daemon told to
 // stop by a signal: nothing of the pod may outlive it.
 func (p *pod) stopAll() {
+	p.stopForwarding()
 	p.mu.Lock()
 	sb := p.sb
 	p.sb = nil

@@ -30,9 +30,12 @@ type Service struct {
 // NewService is the task service of the pod whose sandbox is id, in the
 // directory dir (created with the first task, removed with the last),
 // publishing its events through events.
-func NewService(cfg *configs.Config, id, dir string, events *cio.Publisher, log *slog.Logger) *Service {
+func NewService(cfg *configs.Config, id, dir string, events *cio.Publisher, log *slog.Logger, create sandbox.CreateFunc) *Service {
+	if create == nil {
+		create = sandbox.Create
+	}
 	return &Service{log: log, events: events, done: make(chan struct{}),
-		pod: &pod{cfg: cfg, id: id, dir: dir, log: log, observer: exitEvents{events, log}, tasks: map[string]*task{}}}
+		pod: &pod{cfg: cfg, id: id, dir: dir, log: log, observer: exitEvents{events, log}, tasks: map[string]*task{}, create: create}}
 }
 
 // Done is closed when Shutdown lets the daemon exit: it serves no task.
@@ -53,11 +56,16 @@ type exitEvents struct {
 
 var _ sandbox.Observer = exitEvents{}
 
-// ProcessExited publishes a process's exit.
+// ProcessExited publishes a process's exit, after a TaskOOM when the
+// guest's OOM killer was involved: CRI then gives the container the reason
+// OOMKilled, as it does when runc's shim sees memory.events change.
 func (e exitEvents) ProcessExited(p *sandbox.Process, x sandbox.Exit) {
 	id := p.ExecID()
 	if id == "" {
 		id = p.Container().ID()
+	}
+	if x.OOMKilled {
+		e.events.Publish(cio.TopicOOM, &eventstypes.TaskOOM{ContainerID: p.Container().ID()})
 	}
 	e.events.Publish(cio.TopicExit, &eventstypes.TaskExit{ContainerID: p.Container().ID(), ID: id, Pid: uint32(p.Pid()),
 		ExitStatus: uint32(x.Code), ExitedAt: timestamppb.New(x.At)})

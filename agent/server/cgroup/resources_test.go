@@ -126,3 +126,17 @@ func TestStats(t *testing.T) {
 		t.Errorf("bare Stats = %+v, %v", got, err)
 	}
 }
+
+func TestOOMKills(t *testing.T) {
+	g := fakeGroup(t, map[string]string{"memory.events": "low 0\nhigh 0\nmax 12\noom 2\noom_kill 2\noom_group_kill 0\n"})
+	if n, err := g.OOMKills(); err != nil || n != 2 {
+		t.Errorf("OOMKills = %d, %v; want 2", n, err)
+	}
+	if n, err := fakeGroup(t, nil).OOMKills(); err != nil || n != 0 {
+		t.Errorf("OOMKills without the memory controller = %d, %v; want 0", n, err)
+	}
+	bad := fakeGroup(t, map[string]string{"memory.events": "oom_kill lots\n"})
+	if _, err := bad.OOMKills(); err == nil {
+		t.Error("OOMKills of a garbled memory.events succeeded")
+	}
+}

@@ -91,7 +91,7 @@ func create(ctx context.Context, spec Spec, r *reaper.Reaper, opts Options) (*Co
 func initRequest(spec Spec, opts Options, io *stdio) (stageRequest, []*os.File, error) {
 	req := stageRequest{
 		config: stageConfig{
-			Init: &spec, NoPivot: opts.NoPivot, Cgroups: spec.Cgroups, Process: spec.Process,
+			Init: &spec, NoPivot: opts.NoPivot, Cgroups: spec.Cgroups, Process: spec.Process, Seccomp: spec.Seccomp,
 			// Unshared by the stage after joining the cgroups, so that
 			// the namespace is rooted at the container's cgroup.
 			NewCgroupNS: spec.Namespaces.Cgroup.Mode == NamespaceNew,

@@ -8,8 +8,8 @@
 // namespaces (as the Spec chooses; the network is always the VM's), builds the
 // root file system (mounts, /dev, masked and read-only paths, pivot_root),
 // reports ready and blocks; Start releases it to apply the process
-// attributes (rlimits, credentials, capabilities, no_new_privs, terminal) and
-// execve the user's process, which so becomes PID 1 of the container with the
+// attributes (rlimits, credentials, capabilities, no_new_privs, terminal, the
+// seccomp filter) and execve the user's process, which so becomes PID 1 of the container with the
 // stage's pid. Exec forks a stage into the container's pid namespace from a
 // locked, thrown-away thread; that stage joins the mount, uts, ipc and cgroup
 // namespaces with setns on its own locked main thread (after unshare(CLONE_FS),

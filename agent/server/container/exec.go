@@ -40,7 +40,7 @@ func (c *Container) exec(ctx context.Context, id string, p ProcessSpec) (*Proces
 		return nil, err
 	}
 	cu.Add("close stdio", func() error { io.closeAll(); return nil })
-	req := stageRequest{config: stageConfig{Cgroups: c.spec.Cgroups, Process: p}, io: io}
+	req := stageRequest{config: stageConfig{Cgroups: c.spec.Cgroups, Process: p, Seccomp: c.spec.Seccomp}, io: io}
 	files, err := c.joinInit(&req)
 	defer closeFiles(files)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"syscall"
 
+	"github.com/kite-vm/kite/agent/server/seccomp"
 	"golang.org/x/sys/unix"
 )
 
@@ -33,6 +34,8 @@ type stageConfig struct {
 	NewCgroupNS bool `json:",omitempty"`
 	// Process is what to run.
 	Process ProcessSpec
+	// Seccomp is installed right before the exec; nil: none.
+	Seccomp *seccomp.Filter `json:",omitempty"`
 }
 
 // msgKind says what a sync message means.

@@ -1,5 +1,7 @@
 package container
 
+import "github.com/kite-vm/kite/agent/server/seccomp"
+
 // Spec describes a container. Paths named "in the container" are resolved
 // inside Rootfs and may not leave it; other paths are guest paths.
 type Spec struct {
@@ -32,6 +34,11 @@ type Spec struct {
 	// Cgroups are guest cgroup directories (one per hierarchy; a single one
 	// with cgroup v2) every process of the container joins before it runs.
 	Cgroups []string
+	// Seccomp is the system call filter every process of the container,
+	// its execs included, gets right before it execs (after no_new_privs,
+	// or before the credentials are dropped without it, as runc does); nil
+	// means none.
+	Seccomp *seccomp.Filter
 	// Process is the container's init process.
 	Process ProcessSpec
 }

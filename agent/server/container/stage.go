@@ -78,7 +78,7 @@ func runStage() error {
 			return err
 		}
 	}
-	return execProcess(cfg.Process, tty)
+	return execProcess(cfg.Process, tty, cfg.Seccomp)
 }
 
 func stageErr(op string, err error) error { return &StageError{Op: op, Err: err} }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/kite-vm/kite/agent/server/seccomp"
 	"golang.org/x/sys/unix"
 )
 
@@ -14,9 +15,12 @@ import (
 const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 // execProcess applies p's attributes to this thread and process, then
-// becomes the user's process. tty is the pty slave, or -1. It returns only
-// on failure.
-func execProcess(p ProcessSpec, tty int) error {
+// becomes the user's process. tty is the pty slave, or -1. filter, when
+// set, is installed as late as it can be: right before execve with
+// no_new_privs; without it, before the credentials drop CAP_SYS_ADMIN,
+// which installing a filter then needs (runc's order). It returns only on
+// failure.
+func execProcess(p ProcessSpec, tty int, filter *seccomp.Filter) error {
 	for _, rl := range p.Rlimits {
 		lim := unix.Rlimit{Cur: rl.Soft, Max: rl.Hard}
 		if err := unix.Prlimit(0, rlimitResources[rl.Type], &lim, nil); err != nil {
@@ -38,12 +42,22 @@ func execProcess(p ProcessSpec, tty int) error {
 	if err := setupStdio(tty, p.UID, p.GID); err != nil {
 		return err
 	}
+	if filter != nil && !p.NoNewPrivileges {
+		if err := seccomp.Install(*filter); err != nil {
+			return stageErr("installing seccomp", err)
+		}
+	}
 	if err := setCredentials(p); err != nil {
 		return err
 	}
 	if p.NoNewPrivileges {
 		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 			return stageErr("setting no_new_privs", err)
+		}
+		if filter != nil {
+			if err := seccomp.Install(*filter); err != nil {
+				return stageErr("installing seccomp", err)
+			}
 		}
 	}
 	err = syscall.Exec(path, p.Args, p.Env)

@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+
+	"github.com/kite-vm/kite/agent/server/seccomp"
+	"github.com/kite-vm/kite/internal/sysctlns"
 )
 
 // invalid builds an ErrInvalidSpec error naming the field.
@@ -44,12 +47,15 @@ func (s *Spec) Validate() error {
 		add(validateContainerPath(fmt.Sprintf("readonlyPaths[%d]", i), p))
 	}
 	for i, sc := range s.Sysctls {
-		add(validateSysctl(fmt.Sprintf("sysctls[%d]", i), sc))
+		add(validateSysctl(fmt.Sprintf("sysctls[%d]", i), sc, s.Namespaces))
 	}
 	for i, c := range s.Cgroups {
 		if !filepath.IsAbs(c) {
 			add(invalid(fmt.Sprintf("cgroups[%d]", i), "%q is not an absolute path", c))
 		}
+	}
+	if f := s.Seccomp; f != nil && (len(f.Program) == 0 || len(f.Program) > seccomp.MaxInstructions) {
+		add(invalid("seccomp", "a filter of %d instructions (want 1 to %d)", len(f.Program), seccomp.MaxInstructions))
 	}
 	add(s.Process.validate("process"))
 	return errors.Join(errs...)
@@ -113,11 +119,22 @@ func validateDevice(field string, d Device) error {
 	return validateContainerPath(field+".destination", d.Destination)
 }
 
-func validateSysctl(field string, s Sysctl) error {
+// validateSysctl accepts a sysctl a namespace of the container confines,
+// as runc does: IPC ones need an IPC namespace other than the guest's,
+// kernel.hostname and kernel.domainname a UTS namespace other than the
+// guest's, net.* act on the guest's network namespace, which is the pod's.
+// Any other sysctl would change the whole guest.
+func validateSysctl(field string, s Sysctl, ns Namespaces) error {
 	for _, part := range strings.Split(s.Key, ".") {
 		if part == "" || strings.ContainsAny(part, "/\x00") {
 			return invalid(field+".key", "%q is not a dotted sysctl name", s.Key)
 		}
+	}
+	switch kind := sysctlns.Of(s.Key); {
+	case kind == sysctlns.None:
+		return invalid(field+".key", "sysctl %q is not in a separate kernel namespace: setting it would change the whole guest", s.Key)
+	case kind == sysctlns.IPC && ns.IPC.Mode == NamespaceHost, kind == sysctlns.UTS && ns.UTS.Mode == NamespaceHost:
+		return invalid(field+".key", "sysctl %q is not allowed in the guest's own %s namespace", s.Key, kind)
 	}
 	return nil
 }

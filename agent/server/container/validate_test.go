@@ -54,6 +54,17 @@ func TestValidateNamesTheField(t *testing.T) {
 		{"readonly path", func(s *Spec) { s.ReadonlyPaths = []string{"/a/../../b"} }, "readonlyPaths[0]"},
 		{"sysctl key", func(s *Spec) { s.Sysctls = []Sysctl{{Key: "kernel..shmmax"}} }, "sysctls[0].key"},
 		{"sysctl slash", func(s *Spec) { s.Sysctls = []Sysctl{{Key: "../../etc"}} }, "sysctls[0].key"},
+		{"global sysctl", func(s *Spec) {
+			s.Sysctls = []Sysctl{{Key: "kernel.shmmax", Value: "1"}, {Key: "vm.swappiness", Value: "1"}}
+		}, "sysctls[1].key"},
+		{"ipc sysctl in the guest's ipc", func(s *Spec) {
+			s.Namespaces.IPC.Mode = NamespaceHost
+			s.Sysctls = []Sysctl{{Key: "fs.mqueue.msg_max", Value: "1"}}
+		}, "sysctls[0].key"},
+		{"uts sysctl in the guest's uts", func(s *Spec) {
+			s.Hostname, s.Namespaces.UTS.Mode = "", NamespaceHost
+			s.Sysctls = []Sysctl{{Key: "kernel.domainname", Value: "x"}}
+		}, "sysctls[0].key"},
 		{"relative cgroup", func(s *Spec) { s.Cgroups = []string{"kite/c1"} }, "cgroups[0]"},
 		{"empty args", func(s *Spec) { s.Process.Args = nil }, "process.args"},
 		{"empty argv0", func(s *Spec) { s.Process.Args = []string{""} }, "process.args"},
@@ -84,6 +95,27 @@ func TestValidateNamesTheField(t *testing.T) {
 				t.Errorf("Validate() = %q, want it to name %q", err, tt.field)
 			}
 		})
+	}
+}
+
+func TestValidateAcceptsNamespacedSysctls(t *testing.T) {
+	s := validSpec()
+	s.Namespaces.IPC = Namespace{Mode: NamespaceJoin, Path: "/proc/7/ns/ipc"}
+	s.Sysctls = []Sysctl{
+		{Key: "kernel.shm_rmid_forced", Value: "1"}, {Key: "fs.mqueue.msg_max", Value: "100"},
+		{Key: "kernel.domainname", Value: "pod"}, {Key: "net.ipv4.ip_unprivileged_port_start", Value: "0"},
+	}
+	if err := s.Validate(); err != nil {
+		t.Fatalf("Validate: %v", err)
+	}
+}
+
+func TestValidateNamesTheRefusedSysctl(t *testing.T) {
+	s := validSpec()
+	s.Sysctls = []Sysctl{{Key: "vm.overcommit_memory", Value: "1"}}
+	err := s.Validate()
+	if err == nil || !strings.Contains(err.Error(), `sysctl "vm.overcommit_memory" is not in a separate kernel namespace`) {
+		t.Errorf("Validate() = %v, want it to refuse vm.overcommit_memory by name", err)
 	}
 }
 

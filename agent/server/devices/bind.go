@@ -18,6 +18,12 @@ const vfioDriver = "vfio-pci"
 // node. vfio-pci and a guest IOMMU must be there.
 func (f *Finder) BindVFIO(ctx context.Context, dir string, timeout time.Duration) (Node, error) {
 	bdf := pcipath.BDF(dir)
+	if _, err := os.Stat(filepath.Join(f.sysfs, "bus", "pci", "drivers", vfioDriver)); err != nil {
+		return Node{}, fmt.Errorf("%w: binding %s to vfio-pci: the guest has no vfio-pci driver (add the vfio_pci and vfio_iommu_type1 modules: kite guest build --modules vfio_pci,vfio_iommu_type1)", ErrNoDriver, describe(dir))
+	}
+	if err := f.waitAdded(ctx, dir, timeout); err != nil {
+		return Node{}, err
+	}
 	if err := f.rebind(dir, vfioDriver); err != nil {
 		return Node{}, err
 	}
@@ -44,6 +50,9 @@ func (f *Finder) BindVFIO(ctx context.Context, dir string, timeout time.Duration
 // BindKernel gives the PCI function in dir back to its kernel driver (the
 // one the kernel picks by id tables) and waits until one has bound.
 func (f *Finder) BindKernel(ctx context.Context, dir string, timeout time.Duration) (string, error) {
+	if err := f.waitAdded(ctx, dir, timeout); err != nil {
+		return "", err
+	}
 	if err := f.rebind(dir, ""); err != nil {
 		return "", err
 	}
@@ -55,8 +64,19 @@ func (f *Finder) BindKernel(ctx context.Context, dir string, timeout time.Durati
 	return drv, err
 }
 
+// waitAdded waits for the PCI core to finish adding the function in dir: a
+// hot-plugged function's directory shows before its attributes, and
+// driver_override is among the last the core creates.
+func (f *Finder) waitAdded(ctx context.Context, dir string, timeout time.Duration) error {
+	return f.watcher.Wait(ctx, "attributes of "+pcipath.BDF(dir), timeout, func() (bool, error) {
+		_, err := os.Stat(filepath.Join(dir, "driver_override"))
+		return err == nil, nil
+	})
+}
+
 // rebind sets driver_override (empty clears it), unbinds the current
-// driver when it is not the wanted one, and asks the PCI core to probe.
+// driver when it is not the wanted one, and asks the PCI core to probe
+// (also for a function no driver took yet, whose module came later).
 func (f *Finder) rebind(dir, driver string) error {
 	bdf := pcipath.BDF(dir)
 	override := driver
@@ -67,7 +87,7 @@ func (f *Finder) rebind(dir, driver string) error {
 		return fmt.Errorf("setting driver_override of %s: %w", bdf, err)
 	}
 	cur := driverOf(dir)
-	if cur == driver || (driver == "" && cur != "" && cur != vfioDriver) {
+	if (cur == driver && driver != "") || (driver == "" && cur != "" && cur != vfioDriver) {
 		return nil
 	}
 	if cur != "" {

@@ -2,6 +2,7 @@ package devices
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -91,6 +92,19 @@ func TestBindVFIOWithoutIOMMU(t *testing.T) {
 	_, err := fx.f.BindVFIO(context.Background(), k.dir, 10*time.Second)
 	if err == nil || !strings.Contains(err.Error(), "IOMMU") {
 		t.Errorf("error = %v, want one about the missing IOMMU", err)
+	}
+}
+
+func TestBindVFIOWithoutVFIOPCI(t *testing.T) {
+	fx := newFixture(t)
+	k := newFakeKernel(t, fx, "virtio-pci")
+	os.RemoveAll(filepath.Join(fx.sysfs, "bus/pci/drivers/vfio-pci"))
+	_, err := fx.f.BindVFIO(context.Background(), k.dir, 10*time.Second)
+	if !errors.Is(err, ErrNoDriver) || !strings.Contains(err.Error(), "no vfio-pci driver") {
+		t.Errorf("error = %v, want ErrNoDriver about the missing vfio-pci", err)
+	}
+	if got := k.read("bus/pci/drivers/virtio-pci/unbind"); got != "" {
+		t.Errorf("the function was unbound (%q) before the refusal", got)
 	}
 }
 

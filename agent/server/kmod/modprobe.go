@@ -40,14 +40,17 @@ type Prober struct {
 	sysfs  string
 	loader Loader
 
-	mu    sync.Mutex
-	index map[string]string // module name -> .ko path; guarded by mu
+	mu      sync.Mutex
+	index   map[string]string // module name -> .ko path; guarded by mu
+	builtin map[string]bool   // names in <dir>/modules.builtin; guarded by mu
 }
 
 // NewProber returns a Prober for the modules under dir (normally
 // /lib/modules/<uname -r>) that loads through l (Kernel{} in the agent); a
-// module is taken as loaded when <sysfs>/module/<name> exists, which also
-// covers built-in modules.
+// module is taken as loaded when <sysfs>/module/<name> exists (built-in
+// modules with parameters have one too) or when dir/modules.builtin lists
+// it: a kernel built with the module inside (the Kite kernel has most of
+// what the Debian kernel loads) needs no loading.
 func NewProber(dir, sysfs string, l Loader) *Prober {
 	return &Prober{dir: dir, sysfs: sysfs, loader: l}
 }
@@ -70,10 +73,13 @@ func (p *Prober) probe(name string, params []string, depth int) error {
 	if depth > maxDepth {
 		return fmt.Errorf("loading module %s: dependency chain deeper than %d", name, maxDepth)
 	}
+	path, builtin, err := p.lookup(name)
+	if builtin {
+		return p.setBuiltinParams(name, params)
+	}
 	if p.loaded(name) {
 		return nil
 	}
-	path, err := p.lookup(name)
 	if err != nil {
 		return err
 	}
@@ -94,10 +100,32 @@ func (p *Prober) loaded(name string) bool {
 	return err == nil
 }
 
-// lookup finds name's .ko file, indexing the modules directory once.
-func (p *Prober) lookup(name string) (string, error) {
+// setBuiltinParams applies parameters to a built-in module through its
+// sysfs parameters, which only works for those the module lets change at
+// run time; the others belong on the kernel command line.
+func (p *Prober) setBuiltinParams(name string, params []string) error {
+	for _, kv := range params {
+		k, v, _ := strings.Cut(kv, "=")
+		f := filepath.Join(p.sysfs, "module", name, "parameters", k)
+		if err := os.WriteFile(f, []byte(v), 0); err != nil {
+			return fmt.Errorf("%w: module %s is built into the kernel and its parameter %s cannot be set at run time (%v): put %s.%s on the kernel command line (hypervisor.kernel_params)",
+				ErrInvalidName, name, k, err, name, kv)
+		}
+	}
+	return nil
+}
+
+// lookup finds name's .ko file, or reports it built in, indexing the
+// modules directory once.
+func (p *Prober) lookup(name string) (path string, builtin bool, err error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.builtin == nil {
+		p.builtin = readBuiltin(filepath.Join(p.dir, "modules.builtin"))
+	}
+	if p.builtin[name] {
+		return "", true, nil
+	}
 	if p.index == nil {
 		idx := map[string]string{}
 		err := filepath.WalkDir(p.dir, func(path string, d fs.DirEntry, err error) error {
@@ -111,15 +139,29 @@ func (p *Prober) lookup(name string) (string, error) {
 		})
 		// A guest without a modules directory has no loadable modules.
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return "", fmt.Errorf("indexing kernel modules in %s: %w", p.dir, err)
+			return "", false, fmt.Errorf("indexing kernel modules in %s: %w", p.dir, err)
 		}
 		p.index = idx
 	}
 	path, ok := p.index[name]
 	if !ok {
-		return "", fmt.Errorf("%w: %s in %s", ErrNotFound, name, p.dir)
+		return "", false, fmt.Errorf("%w: %s in %s", ErrNotFound, name, p.dir)
 	}
-	return path, nil
+	return path, false, nil
+}
+
+// readBuiltin reads modules.builtin ("kernel/fs/ext4/ext4.ko" per line) into
+// module names; a kernel without the file has no names there.
+func readBuiltin(path string) map[string]bool {
+	names := map[string]bool{}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return names
+	}
+	for _, line := range strings.Fields(string(data)) {
+		names[moduleName(line)] = true
+	}
+	return names
 }
 
 // Depends returns the modules the .ko file at path depends on, from the

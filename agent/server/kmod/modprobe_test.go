@@ -131,3 +131,36 @@ func TestProbeErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestProbeBuiltin: a kernel with the module built in (modules.builtin lists
+// it; no .ko, and no /sys/module entry unless it has parameters) loads
+// nothing for it, as modprobe does; parameters go through sysfs where the
+// module allows it.
+func TestProbeBuiltin(t *testing.T) {
+	dir, sysfs := t.TempDir(), t.TempDir()
+	os.WriteFile(filepath.Join(dir, "modules.builtin"), []byte("kernel/fs/ext4/ext4.ko\nkernel/drivers/vfio/vfio.ko\nkernel/drivers/net/virtio_net.ko\n"), 0o644)
+	writeModule(t, filepath.Join(dir, "kernel/drivers/vfio/pci/vfio-pci.ko"), "depends=vfio")
+	os.MkdirAll(filepath.Join(sysfs, "module", "virtio_net", "parameters"), 0o755)
+	os.WriteFile(filepath.Join(sysfs, "module", "virtio_net", "parameters", "napi_tx"), []byte("N\n"), 0o644)
+
+	l := &recordingLoader{sysfs: sysfs, params: map[string][]string{}}
+	p := NewProber(dir, sysfs, l)
+	for _, name := range []string{"ext4", "vfio", "vfio-pci"} {
+		if err := p.Probe(name, nil); err != nil {
+			t.Errorf("Probe(%s) = %v", name, err)
+		}
+	}
+	if diff := cmp.Diff([]string{"vfio_pci"}, l.loaded); diff != "" {
+		t.Errorf("loaded (-want +got):\n%s", diff)
+	}
+	if err := p.Probe("virtio_net", []string{"napi_tx=Y"}); err != nil {
+		t.Errorf("Probe(virtio_net, napi_tx=Y) = %v", err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(sysfs, "module", "virtio_net", "parameters", "napi_tx")); string(b) != "Y" {
+		t.Errorf("napi_tx = %q, want the parameter written through sysfs", b)
+	}
+	err := p.Probe("ext4", []string{"nope=1"})
+	if !errors.Is(err, ErrInvalidName) || !strings.Contains(err.Error(), "ext4.nope=1") {
+		t.Errorf("Probe(ext4, nope=1) = %v, want %v pointing at the kernel command line", err, ErrInvalidName)
+	}
+}

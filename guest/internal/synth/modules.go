@@ -26,6 +26,7 @@ func DebianModules() []ModuleSpec {
 		{"net_failover", "drivers/net/net_failover", "failover"},
 		{"virtio_net", "drivers/net/virtio_net", "virtio_ring,virtio,net_failover"},
 		{"virtio_blk", "drivers/block/virtio_blk", "virtio_ring,virtio"},
+		{"virtio_balloon", "drivers/virtio/virtio_balloon", "virtio,virtio_ring"},
 		{"libnvdimm", "drivers/nvdimm/libnvdimm", ""},
 		{"nd_btt", "drivers/nvdimm/nd_btt", "libnvdimm"},
 		{"nd_pmem", "drivers/nvdimm/nd_pmem", "libnvdimm,nd_btt"},

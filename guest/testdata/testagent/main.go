@@ -1,7 +1,8 @@
 // Command testagent stands in for kite-agent as /init in the guest image
 // integration test. It does what the agent does first — mount /proc, /sys and
 // /dev, load the modules listed in /etc/kite/modules.load in order — then
-// reports on the console and powers the VM off.
+// reports on the console (with the file systems and drivers the kernel
+// has) and powers the VM off.
 package main
 
 import (
@@ -29,9 +30,9 @@ func main() {
 	}
 	took := time.Since(start)
 	virtio, _ := os.ReadDir("/sys/bus/virtio/devices")
-	fmt.Fprintf(console(), "KITE-TEST-INIT-OK %d modules %d virtio-devices %d proc-modules %d console-devices %d load-ms %s uptime\n",
+	fmt.Fprintf(console(), "KITE-TEST-INIT-OK %d modules %d virtio-devices %d proc-modules %d console-devices %d load-ms %s uptime fs=%s pci=%s virtio=%s nd=%s\n",
 		loaded, len(virtio), countLines("/proc/modules"), boundDevices("/sys/bus/virtio/drivers/virtio_console"),
-		took.Milliseconds(), uptime())
+		took.Milliseconds(), uptime(), filesystems(), names("/sys/bus/pci/drivers"), names("/sys/bus/virtio/drivers"), names("/sys/bus/nd/drivers"))
 	poweroff()
 }
 
@@ -72,6 +73,29 @@ func boundDevices(driver string) int {
 		}
 	}
 	return n
+}
+
+// filesystems lists /proc/filesystems, comma-separated: what the kernel
+// can mount, built in or loaded.
+func filesystems() string {
+	b, _ := os.ReadFile("/proc/filesystems")
+	var fs []string
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) > 0 {
+			fs = append(fs, f[len(f)-1])
+		}
+	}
+	return strings.Join(fs, ",")
+}
+
+// names lists a directory's entries (the drivers of a bus), comma-separated.
+func names(dir string) string {
+	entries, _ := os.ReadDir(dir)
+	var out []string
+	for _, e := range entries {
+		out = append(out, e.Name())
+	}
+	return strings.Join(out, ",")
 }
 
 func countLines(path string) int {

@@ -37,6 +37,10 @@ type SRIOVNVMe struct {
 	Port   qemu.RootPort
 	Serial string
 	MaxVFs int // sriov_totalvfs; QEMU gives each VF its own flexible queues
+	// Namespace is the raw image of namespace 1, shared in the subsystem:
+	// QEMU attaches it to the PF and to every VF's controller, so I/O
+	// through a VF lands where the PF can read it. "" for none.
+	Namespace string
 }
 
 var _ qemu.Device = SRIOVNVMe{}
@@ -57,7 +61,7 @@ func (n SRIOVNVMe) Validate() error {
 // ports from its RootPorts list.
 func (n SRIOVNVMe) Parts(qemu.FDs) qemu.Parts {
 	subsys := n.ID + "-subsys"
-	return qemu.Parts{Devices: []qemu.DeviceProps{
+	p := qemu.Parts{Devices: []qemu.DeviceProps{
 		n.Port.Props(),
 		{Driver: "nvme-subsys", ID: subsys},
 		{Driver: "nvme", ID: n.ID, Props: []qemu.Prop{
@@ -69,6 +73,17 @@ func (n SRIOVNVMe) Parts(qemu.FDs) qemu.Parts {
 			qemu.Int("sriov_vi_flexible", int64(n.MaxVFs)),
 		}},
 	}}
+	if n.Namespace != "" {
+		ns := n.ID + "-ns1"
+		p.Blockdevs = []qemu.Blockdev{
+			{Driver: "file", NodeName: ns + "-file", Props: []qemu.Prop{qemu.Str("filename", n.Namespace)}},
+			{Driver: "raw", NodeName: ns, Props: []qemu.Prop{qemu.Str("file", ns+"-file")}},
+		}
+		p.Devices = append(p.Devices, qemu.DeviceProps{Driver: "nvme-ns", ID: ns, Props: []qemu.Prop{
+			qemu.Str("bus", n.ID), qemu.Str("drive", ns), qemu.Int("nsid", 1), qemu.Bool("shared", true),
+		}})
+	}
+	return p
 }
 
 // Share is a virtio-9p-pci share at a fixed address, so two shares can be

@@ -55,18 +55,25 @@ type Image struct {
 }
 
 // BuildImage builds (or reuses) the test host image: guest.Build makes a
-// busybox image with Modules() from the very kernel package of the guest
-// image in GuestDir, and its /init is replaced by the test host's. Builds in
+// busybox image with Modules() from Debian's kernel (the very package of
+// the guest image in GuestDir when that is Debian's), and its /init is
+// replaced by the test host's. Builds in
 // one OutDir are serialized with a lock, as test packages run in parallel.
 func BuildImage(ctx context.Context, o ImageOptions) (Image, error) {
 	m, err := guest.LoadManifest(o.GuestDir)
 	if err != nil {
 		return Image{}, fmt.Errorf("%w in %s: %w", ErrNoGuestImage, o.GuestDir, err)
 	}
-	kdeb := filepath.Join(o.GuestDir, "cache",
-		deb.Candidate{Package: m.Kernel.Package, Version: m.Kernel.Version, Architecture: "amd64"}.FileName())
-	if _, err := os.Stat(kdeb); err != nil {
-		return Image{}, fmt.Errorf("%w: kernel package of %s: %w", ErrNoGuestImage, o.GuestDir, err)
+	// The test host stands in for a real host, which runs a distribution
+	// kernel: Debian's, the guest's own package when the guest has it, else
+	// apt's current one (fetched into the guest's cache once).
+	var kdeb string
+	if m.Kernel.From() == guest.KernelDebian {
+		kdeb = filepath.Join(o.GuestDir, "cache",
+			deb.Candidate{Package: m.Kernel.Package, Version: m.Kernel.Version, Architecture: "amd64"}.FileName())
+		if _, err := os.Stat(kdeb); err != nil {
+			return Image{}, fmt.Errorf("%w: kernel package of %s: %w", ErrNoGuestImage, o.GuestDir, err)
+		}
 	}
 	if err := os.MkdirAll(o.OutDir, 0o755); err != nil {
 		return Image{}, fmt.Errorf("creating %s: %w", o.OutDir, err)
@@ -78,7 +85,7 @@ func BuildImage(ctx context.Context, o ImageOptions) (Image, error) {
 	defer unlock()
 	base, err := guest.Build(ctx, guest.BuildOptions{
 		OutDir: o.OutDir, CacheDir: filepath.Join(o.GuestDir, "cache"), Init: guest.InitBusybox,
-		KernelDeb: kdeb, ExtraModules: Modules(), NoDefaultModules: true,
+		Kernel: guest.KernelDebian, KernelDeb: kdeb, ExtraModules: Modules(), NoDefaultModules: true,
 	})
 	if err != nil {
 		return Image{}, fmt.Errorf("building the test host image in %s: %w", o.OutDir, err)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/kite-vm/kite/configs"
+	"github.com/kite-vm/kite/guest"
 	"github.com/kite-vm/kite/internal/testing/testutil"
 	"github.com/kite-vm/kite/internal/testing/vmtest"
 )
@@ -42,6 +43,13 @@ type Options struct {
 	// "github.com/kite-vm/kite/cmd/kite") built static into BinDir, which
 	// comes first in the inner PATH.
 	Binaries []string
+	// BuildTags are go build tags for the compiled tests (a test behind a
+	// tag runs inside only when the tag is given here too).
+	BuildTags []string
+	// GuestDir is a Kite guest image directory (vmlinux, initramfs,
+	// manifest) copied into the test host, where the tests find it through
+	// KITE_TEST_GUEST_DIR: for sandboxes booted inside.
+	GuestDir string
 }
 
 // BinDir holds Options.Binaries inside the test host.
@@ -113,7 +121,21 @@ func run(t *testing.T, o Options) (Result, error) {
 	if err := os.Mkdir(work, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	compile(t, ctx, goTool, []string{"test", "-c", "-o", filepath.Join(work, "test.bin"), o.Package})
+	if err := os.WriteFile(filepath.Join(dir, NVMeNamespaceFile), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(filepath.Join(dir, NVMeNamespaceFile), NVMeNamespaceMiB<<20); err != nil {
+		t.Fatal(err)
+	}
+	if o.GuestDir != "" {
+		copyGuest(t, o.GuestDir, filepath.Join(work, guestSubdir))
+		o.Env = append(o.Env, vmtest.GuestDirEnv+"="+filepath.Join("/work", guestSubdir))
+	}
+	testArgs := []string{"test", "-c", "-o", filepath.Join(work, "test.bin")}
+	if len(o.BuildTags) > 0 {
+		testArgs = append(testArgs, "-tags", strings.Join(o.BuildTags, ","))
+	}
+	compile(t, ctx, goTool, append(testArgs, o.Package))
 	if len(o.Binaries) > 0 {
 		compile(t, ctx, goTool, append([]string{"build", "-o", filepath.Join(work, "bin") + "/"}, o.Binaries...))
 	}
@@ -222,3 +244,23 @@ func writeRunScript(work, name string, timeout time.Duration, env []string) erro
 }
 
 func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+
+// guestSubdir holds Options.GuestDir's copy in the work share.
+const guestSubdir = "guest"
+
+// copyGuest copies the image files of a guest directory (not its cache).
+func copyGuest(t *testing.T, src, dst string) {
+	t.Helper()
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{guest.KernelFile, guest.InitrdFile, guest.ManifestFile} {
+		b, err := os.ReadFile(filepath.Join(src, name))
+		if err != nil {
+			t.Fatalf("copying the guest image into the test host: %v", err)
+		}
+		if err := os.WriteFile(filepath.Join(dst, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -26,6 +26,10 @@ const (
 	// SharesSlot is the slot of the two 9p shares (functions 0 and 1), one
 	// IOMMU group in use by the host's virtio-pci driver.
 	SharesSlot = "0000:00:05"
+	// NVMeNamespaceFile is the image of the NVMe subsystem's shared
+	// namespace, in the run's directory: NVMeNamespaceMiB, zeroes.
+	NVMeNamespaceFile = "nvme-ns1.img"
+	NVMeNamespaceMiB  = 64
 )
 
 // kernelArgs turn the IOMMU on (passthrough for the host's own DMA) and
@@ -54,7 +58,7 @@ func vmConfig(qemuPath string, img Image, dir, workDir string, o Options) qemu.C
 		PidFile:    filepath.Join(dir, "qemu.pid"),
 		Devices: []qemu.Device{
 			IntelIOMMU{},
-			SRIOVNVMe{ID: "nvme0", Serial: "deadbeef", MaxVFs: NVMeMaxVFs,
+			SRIOVNVMe{ID: "nvme0", Serial: "deadbeef", MaxVFs: NVMeMaxVFs, Namespace: filepath.Join(dir, NVMeNamespaceFile),
 				Port: qemu.RootPort{ID: "rp1", Chassis: 1, Slot: 1, Addr: "0x4"}},
 			Share{ID: "hostusr", Path: "/usr", Tag: usrTag, ReadOnly: true, Addr: "0x5.0", Multifunction: true},
 			Share{ID: "work", Path: workDir, Tag: workTag, Addr: "0x5.1"},

@@ -29,8 +29,12 @@ func BenchmarkGuestBoot(b *testing.B) {
 	kernel, _ := vmtest.GuestPaths(b)
 	dir := filepath.Dir(kernel)
 	base := b.TempDir()
-	_, err := guest.Build(context.Background(), guest.BuildOptions{
-		OutDir: base, CacheDir: filepath.Join(dir, "cache"), Init: guest.InitBusybox,
+	m, err := guest.LoadManifest(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	_, err = guest.Build(context.Background(), guest.BuildOptions{
+		OutDir: base, CacheDir: filepath.Join(dir, "cache"), Init: guest.InitBusybox, Kernel: m.Kernel.From(),
 	})
 	if err != nil {
 		b.Fatalf("building the baseline image: %v", err)

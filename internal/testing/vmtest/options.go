@@ -98,6 +98,11 @@ func (o Options) config(h host) *configs.Config {
 	// Not "auto": Reconnect needs the serial port, and a test should not
 	// change transport with the host it runs on.
 	cfg.Agent.Transport = configs.TransportVirtioSerial
+	if o.AgentReconnect {
+		// QEMU reconnects by path, into the VM directory, which only a
+		// QEMU running as root can reach (the engine never reconnects).
+		hv.User = configs.UserRoot
+	}
 	cfg.Agent.DialTimeout = configs.Duration(o.bootTimeout())
 	cfg.Guest.Dir = h.GuestDir
 	if o.Initrd != "" {

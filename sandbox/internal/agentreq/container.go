@@ -32,6 +32,10 @@ func CreateContainer(c *spec.Container, rootfsStorage, rootfsPath string) (*prot
 	if err != nil {
 		return nil, fmt.Errorf("building the create request of container %q: %w", c.ID, err)
 	}
+	sc, err := Seccomp(c.Seccomp)
+	if err != nil {
+		return nil, fmt.Errorf("building the create request of container %q: %w", c.ID, err)
+	}
 	return &protocol.CreateContainerRequest{
 		ContainerId:   c.ID,
 		ExecId:        c.ID,
@@ -45,6 +49,7 @@ func CreateContainer(c *spec.Container, rootfsStorage, rootfsPath string) (*prot
 		ReadonlyPaths: slices.Clone(c.ReadonlyPaths),
 		Resources:     Resources(c.Resources),
 		Sysctls:       sysctls(c.Sysctls),
+		Seccomp:       sc,
 	}, nil
 }
 

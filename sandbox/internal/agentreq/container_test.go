@@ -56,6 +56,7 @@ func TestCreateContainer(t *testing.T) {
 				ReadonlyPaths: []string{"/proc/sys"},
 				Resources:     &spec.Resources{MemoryLimit: ptr[int64](-1)},
 				Sysctls:       map[string]string{"net.ipv4.ip_forward": "1", "kernel.msgmax": "65536", "fs.mqueue.msg_max": "10"},
+				Seccomp:       &spec.Seccomp{DefaultAction: "SCMP_ACT_ALLOW", Syscalls: []spec.SeccompRule{{Names: []string{"mkdir"}, Action: "SCMP_ACT_ERRNO"}}},
 				NetnsPath:     "/run/netns/pod", Terminal: true, Annotations: map[string]string{"a": "b"}, Ignored: []string{"hooks (x)"},
 			},
 			storage: "shared", path: "c2/rootfs",
@@ -78,6 +79,9 @@ func TestCreateContainer(t *testing.T) {
 				Sysctls: []*protocol.Sysctl{
 					{Key: "fs.mqueue.msg_max", Value: "10"}, {Key: "kernel.msgmax", Value: "65536"}, {Key: "net.ipv4.ip_forward", Value: "1"},
 				},
+				Seccomp: &protocol.Seccomp{DefaultAction: protocol.SeccompAction_SECCOMP_ACTION_ALLOW, Syscalls: []*protocol.SeccompRule{
+					{Names: []string{"mkdir"}, Action: protocol.SeccompAction_SECCOMP_ACTION_ERRNO},
+				}},
 			},
 		},
 	}

@@ -23,6 +23,14 @@ func Resources(r *spec.Resources) *protocol.Resources {
 		cpus := r.CPUs
 		out.CpusetCpus = &cpus
 	}
+	if len(r.Devices) > 0 {
+		out.DeviceCgroup = &protocol.DeviceCgroup{}
+		for _, d := range r.Devices {
+			out.DeviceCgroup.Rules = append(out.DeviceCgroup.Rules, &protocol.DeviceRule{
+				Allow: d.Allow, Type: d.Type, Major: clonePtr(d.Major), Minor: clonePtr(d.Minor), Access: d.Access,
+			})
+		}
+	}
 	return out
 }
 

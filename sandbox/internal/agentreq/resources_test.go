@@ -20,9 +20,13 @@ func TestResources(t *testing.T) {
 		{"every field", &spec.Resources{
 			CPUShares: ptr[uint64](512), CPUQuota: ptr[int64](50000), CPUPeriod: ptr[uint64](100000), CPUs: "0-1",
 			MemoryLimit: ptr[int64](268435456), PidsLimit: ptr[int64](100),
+			Devices: []spec.DeviceRule{{Type: "a", Access: "rwm"}, {Allow: true, Type: "c", Major: ptr[int64](10), Minor: ptr[int64](229), Access: "rw"}},
 		}, &protocol.Resources{
 			CpuShares: ptr[uint64](512), CpuQuota: ptr[int64](50000), CpuPeriod: ptr[uint64](100000), CpusetCpus: ptr("0-1"),
 			MemoryLimit: ptr[int64](268435456), PidsLimit: ptr[int64](100),
+			DeviceCgroup: &protocol.DeviceCgroup{Rules: []*protocol.DeviceRule{
+				{Type: "a", Access: "rwm"}, {Allow: true, Type: "c", Major: ptr[int64](10), Minor: ptr[int64](229), Access: "rw"},
+			}},
 		}},
 	}
 	for _, tt := range tests {
