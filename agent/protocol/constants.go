@@ -3,8 +3,15 @@ package protocol
 // Version is the protocol version both ends must speak; the agent reports it
 // in CheckResponse.protocol_version. Bump it on any change that an older peer
 // would misread (a changed meaning, not an added field), so the host refuses
-// the mismatched agent instead of failing later in odd ways.
-const Version uint32 = 1
+// the mismatched agent instead of failing later in odd ways. An added field
+// that an older agent would drop silently where that weakens the container
+// counts as such a change.
+//
+// 2: the container's seccomp filter, device cgroup rules, sysctls and
+// IPC/UTS namespaces, non-recursive read-only binds, the OOM-killed reason,
+// and the Restored call of template clones: an agent of version 1 would run
+// the container without its seccomp filter and device rules.
+const Version uint32 = 2
 
 // VsockPort is the vsock port the agent listens on in the guest.
 const VsockPort uint32 = 1024

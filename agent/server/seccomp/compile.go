@@ -91,7 +91,6 @@ type call struct {
 	nr     uint32
 	conds  []condRule
 	uncond *uint32 // the unconditional rule's return value, if any
-	from   int     // the profile rule the unconditional one came from
 }
 
 // section is one ABI's calls, in the order the profile first names them.
@@ -104,7 +103,7 @@ type section struct {
 func (c *compiler) section(rules []Rule, table map[string]uint32, known map[string]bool) (*section, error) {
 	s := &section{}
 	byNR := map[uint32]*call{}
-	for i, r := range rules {
+	for _, r := range rules {
 		ret := r.Action.ret(r.Errno)
 		for _, name := range r.Names {
 			nr, ok := table[name]
@@ -121,21 +120,22 @@ func (c *compiler) section(rules []Rule, table map[string]uint32, known map[stri
 				byNR[nr] = cl
 				s.calls = append(s.calls, cl)
 			}
-			if err := cl.add(i, name, ret, r.Args); err != nil {
-				return nil, err
-			}
+			cl.add(ret, r.Args)
 		}
 	}
 	return s, nil
 }
 
-// add adds profile rule i to the call.
-func (cl *call) add(i int, name string, ret uint32, args []Arg) error {
+// add adds a profile rule's action and conditions to the call.
+func (cl *call) add(ret uint32, args []Arg) {
 	switch {
-	case len(args) == 0 && cl.uncond != nil && *cl.uncond != ret:
-		return fmt.Errorf("%w: syscalls[%d]: %s already has another action without conditions (syscalls[%d])", ErrInvalid, i, name, cl.from)
+	case len(args) == 0 && cl.uncond != nil:
+		// The first unconditional rule wins, as with runc (libseccomp keeps
+		// the rule it has): podman's default profile allows setns among
+		// hundreds of calls, then denies it again to containers without
+		// CAP_SYS_ADMIN.
 	case len(args) == 0:
-		cl.uncond, cl.from = &ret, i
+		cl.uncond = &ret
 	case sameArgTwice(args):
 		// libseccomp cannot AND two conditions on one argument: runc
 		// makes each a rule of its own.
@@ -145,7 +145,6 @@ func (cl *call) add(i int, name string, ret uint32, args []Arg) error {
 	default:
 		cl.conds = append(cl.conds, condRule{ret: ret, conds: slices.Clone(args)})
 	}
-	return nil
 }
 
 func sameArgTwice(args []Arg) bool {
