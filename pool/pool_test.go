@@ -143,6 +143,11 @@ func TestClaimHandsOverFiles(t *testing.T) {
 		t.Fatalf("Claim: %v", err)
 	}
 	defer c.Conn.Close()
+	// The slot left the pool before the claimer heard yes: a refill right
+	// after the claim (the shim's) must not count it.
+	if sts, _ := List(dir); len(sts) != 0 {
+		t.Errorf("slots as the claim returns: %v", sts)
+	}
 	sv := <-ch
 	if sv.err != nil {
 		t.Fatalf("Serve: %v", sv.err)

@@ -55,11 +55,20 @@ func (s *Slot) Serve(ctx context.Context, stop <-chan struct{}, fit Fit) (*Accep
 			return acc, err // taken, even if its files could not all go
 		}
 		conn.Close()
+		if errors.Is(err, errLeft) {
+			return nil, err
+		}
 	}
 }
 
-// answer reads one claim and answers it. The slot leaves the pool once
-// the claim it accepted is answered.
+// errLeft marks a claim that failed after the slot left the pool: the
+// warm process has nothing more to serve.
+var errLeft = errors.New("the warm VM left the pool for a claim that failed")
+
+// answer reads one claim and answers it. The slot leaves the pool before
+// the claimer hears yes: a claimer that refills the pool right after must
+// not count it, and the claimer holds the claim lock until then, so nobody
+// else reaches the slot meanwhile.
 func (s *Slot) answer(conn *net.UnixConn, fit Fit) (*Accepted, error) {
 	var req Request
 	files, err := receive(conn, &req)
@@ -70,11 +79,10 @@ func (s *Slot) answer(conn *net.UnixConn, fit Fit) (*Accepted, error) {
 		closeFiles(files)
 		return nil, send(conn, answer{Reason: err.Error()}, nil)
 	}
+	leaveErr := s.Leave()
 	if err := send(conn, answer{Accepted: true}, nil); err != nil {
 		closeFiles(files)
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", errLeft, errors.Join(err, leaveErr))
 	}
-	// The claimer still holds the claim lock: nobody else reaches the slot
-	// before it is gone from the pool.
-	return &Accepted{Request: req, Files: files, Conn: conn}, s.Leave()
+	return &Accepted{Request: req, Files: files, Conn: conn}, leaveErr
 }
