@@ -3,7 +3,6 @@ package qemu
 import (
 	"errors"
 	"fmt"
-	"os/user"
 	"strconv"
 	"strings"
 	"syscall"
@@ -35,30 +34,29 @@ func LookupUser(spec string) (*User, error) {
 		}
 		return &User{Name: spec, UID: uint32(u), GID: uint32(g)}, nil
 	}
-	pw, err := user.Lookup(spec)
+	return systemUserDB.lookupUser(spec)
+}
+
+// lookupUser resolves a user name in db.
+func (db userDB) lookupUser(spec string) (*User, error) {
+	a, found, err := db.lookup(spec)
 	if err != nil {
-		var unknown user.UnknownUserError
-		if errors.As(err, &unknown) {
-			return nil, fmt.Errorf("%w: %q, whom hypervisor.user names to run QEMU as (create it: make setup, or useradd --system --no-create-home --shell /usr/sbin/nologin %s; or set hypervisor.user to \"uid:gid\" or \"root\")", ErrNoUser, spec, spec)
-		}
 		return nil, fmt.Errorf("looking up user %q: %w", spec, err)
 	}
-	u := &User{Name: spec}
-	var uid, gid uint64
-	if uid, err = strconv.ParseUint(pw.Uid, 10, 32); err == nil {
-		gid, err = strconv.ParseUint(pw.Gid, 10, 32)
+	if !found {
+		return nil, fmt.Errorf("%w: %q, whom hypervisor.user names to run QEMU as (create it: make setup, or useradd --system --no-create-home --shell /usr/sbin/nologin %s; or set hypervisor.user to \"uid:gid\" or \"root\")", ErrNoUser, spec, spec)
 	}
-	if err != nil || uid == 0 {
-		return nil, fmt.Errorf("%w: user %q has uid %s: QEMU's user must not be root (set hypervisor.user = \"root\" to mean that)", ErrInvalid, spec, pw.Uid)
+	if a.uid == 0 {
+		return nil, fmt.Errorf("%w: user %q has uid 0: QEMU's user must not be root (set hypervisor.user = \"root\" to mean that)", ErrInvalid, spec)
 	}
-	u.UID, u.GID = uint32(uid), uint32(gid)
-	groups, err := pw.GroupIds()
+	u := &User{Name: spec, UID: uint32(a.uid), GID: uint32(a.gid)}
+	groups, err := db.groupsOf(spec)
 	if err != nil {
 		return nil, fmt.Errorf("looking up the groups of user %q: %w", spec, err)
 	}
 	for _, g := range groups {
-		if n, err := strconv.ParseUint(g, 10, 32); err == nil && uint32(n) != u.GID {
-			u.Groups = append(u.Groups, uint32(n))
+		if g != u.GID {
+			u.Groups = append(u.Groups, g)
 		}
 	}
 	return u, nil
