@@ -29,6 +29,10 @@ func TestPlanMachineSizesMemoryFromThePod(t *testing.T) {
 			limit: 256 * mib, want: 384, sizing: vm.MemorySizing{PodMiB: 256, OverheadMiB: 128}},
 		{name: "swiotlb=noforce", cfg: func(c *configs.Config) { c.Hypervisor.KernelParams = "swiotlb=noforce" },
 			limit: 256 * mib, want: 384, sizing: vm.MemorySizing{PodMiB: 256, OverheadMiB: 128}},
+		// Kite turns the bounce buffer off itself where no function can be
+		// passed through.
+		{name: "no VFIO on the host", in: func(in *vm.Input) { in.Host.VFIO = false },
+			limit: 256 * mib, want: 384, sizing: vm.MemorySizing{PodMiB: 256, OverheadMiB: 128}},
 		// Without slots, RAM beyond 2 GiB may reach above 4 GiB too.
 		{name: "big, no slots", cfg: func(c *configs.Config) { c.Hypervisor.MemorySlots = 0 },
 			limit: 3000 * mib, want: 3244, sizing: vm.MemorySizing{PodMiB: 3000, OverheadMiB: 244}},
@@ -53,6 +57,7 @@ func TestPlanMachineSizesMemoryFromThePod(t *testing.T) {
 			}
 			in := input()
 			in.PodMemoryBytes = tt.limit
+			in.Host.VFIO = true // the kernel's bounce buffer stays: the cases above count it
 			if tt.in != nil {
 				tt.in(&in)
 			}

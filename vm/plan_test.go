@@ -163,9 +163,16 @@ func TestPlanMachineDecisions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "console=ttyS0 panic=1 quiet no_timer_check kite.transport=virtio-serial kite.port=agent0 kite.log=info"
+	want := "console=ttyS0 panic=1 quiet cryptomgr.notests swiotlb=noforce no_timer_check kite.transport=virtio-serial kite.port=agent0 kite.log=info"
 	if got := p.QEMU.Kernel.Append; got != want {
 		t.Errorf("kernel command line = %q, want %q", got, want)
+	}
+	// A host that can pass functions through keeps the kernel's bounce
+	// buffer: a function's DMA mask is the hardware's.
+	vfioIn := withDevices(t, cfg, input(), share{tag: "rootfs", host: "/srv/r"})
+	vfioIn.Host.VFIO = true
+	if pv, err := vm.PlanMachine(cfg, vfioIn); err != nil || strings.Contains(pv.QEMU.Kernel.Append, "swiotlb") {
+		t.Errorf("with VFIO on the host: %v, kernel command line %q, want no swiotlb word", err, pv.QEMU.Kernel.Append)
 	}
 	if !p.QEMU.Memory.Shared {
 		t.Error("virtio-fs plan without shared memory")
@@ -178,9 +185,15 @@ func TestPlanMachineDecisions(t *testing.T) {
 	if diff := cmp.Diff(in.RootPorts, p.QEMU.RootPorts); diff != "" {
 		t.Errorf("root ports are not the topology's (-want +got):\n%s", diff)
 	}
-	// Boot adds the attachments' devices once their host side is done.
-	if len(p.QEMU.Devices) != 1 {
-		t.Errorf("plan devices %v, want the agent's alone", p.QEMU.Devices)
+	// Boot adds the attachments' devices once their host side is done; the
+	// plan has the agent's channel and, with free page reporting (the
+	// default), the balloon on the root bus.
+	wantDevices := 1
+	if cfg.Hypervisor.FreePageReporting {
+		wantDevices++
+	}
+	if len(p.QEMU.Devices) != wantDevices {
+		t.Errorf("plan devices %v, want the agent's and the balloon (free_page_reporting=%t)", p.QEMU.Devices, cfg.Hypervisor.FreePageReporting)
 	}
 	if p.Agent.DialTimeout != 30*time.Second || p.ShutdownTimeout != 5*time.Second {
 		t.Errorf("timeouts = %s/%s, want the defaults 30s/5s", p.Agent.DialTimeout, p.ShutdownTimeout)
