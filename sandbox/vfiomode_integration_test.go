@@ -1,8 +1,10 @@
 package sandbox_test
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -95,9 +97,13 @@ func TestIntegrationStandInVFIOMode(t *testing.T) {
 	if len(groups) != 2 {
 		t.Fatalf("the container's /dev/vfio: %v, want vfio and two groups", groups)
 	}
-	wantInfo := `"vfio":{"dev-mount":"/dev/vfio/` + groups[0]
-	if !strings.Contains(vars["INFO"], `"`+addrs[0]+`"`) || !strings.Contains(vars["INFO"], wantInfo) {
-		t.Errorf("INFO = %s, want %s's guest address and its guest group node", vars["INFO"], vfDPDKA)
+	var guestInfo devicemgr.DeviceInfo
+	if err := json.Unmarshal([]byte(vars["INFO"]), &guestInfo); err != nil {
+		t.Fatalf("INFO = %s: %v", vars["INFO"], err)
+	}
+	vf := guestInfo[addrs[0]]["vfio"]
+	if vf == nil || vf["mount"] != devicemgr.VFIOContainerNode || !slices.Contains(groups, strings.TrimPrefix(vf["dev-mount"], "/dev/vfio/")) {
+		t.Errorf("INFO = %s, want %s's guest address with a guest group node of the container's (%v)", vars["INFO"], vfDPDKA, groups)
 	}
 	for _, want := range []string{"HugePages_Total:      32", "Probe PCI driver: net_e1000_em", "io packet forwarding"} {
 		if !strings.Contains(out, want) {

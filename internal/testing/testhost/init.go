@@ -45,6 +45,9 @@ done < ` + guest.ModulesLoadPath + `
 opts=trans=virtio,version=9p2000.L,msize=512000
 $bb mount -t 9p -o $opts,ro,cache=loose ` + usrTag + ` /usr || fail mount /usr
 $bb mount -t 9p -o $opts ` + workTag + ` /work || fail mount /work
+# Debian's /usr/sbin/ip and tc are links to /bin, where busybox's applets
+# are: point those at the host's iproute2, which tests need (ip netns).
+for t in ip tc; do [ -x /usr/bin/$t ] && $bb ln -sf /usr/bin/$t /bin/$t; done
 export PATH=` + BinDir + `:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root TMPDIR=/tmp
 echo "` + ReadyMarker + ` $($bb cut -d' ' -f1 /proc/uptime)"
 cd /work

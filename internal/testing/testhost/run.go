@@ -142,16 +142,22 @@ func run(t *testing.T, o Options) (Result, error) {
 	if err := writeRunScript(work, t.Name(), o.Timeout, o.Env); err != nil {
 		t.Fatal(err)
 	}
-	v, err := boot(ctx, vmConfig(qemuPath, img, dir, work, o), dataDirs, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := v.stop(); err != nil {
-			t.Error(err)
+	for attempt := 1; ; attempt++ {
+		v, err := boot(ctx, vmConfig(qemuPath, img, dir, work, o), dataDirs, dir)
+		if err != nil {
+			t.Fatal(err)
 		}
-	})
-	return v.follow(t, ctx, work)
+		t.Cleanup(func() {
+			if err := v.stop(); err != nil {
+				t.Error(err)
+			}
+		})
+		res, err := v.follow(t, ctx, work)
+		if err == nil || attempt > 1 || res.BootTime > 0 || !v.abortedInTCG() {
+			return res, err
+		}
+		t.Logf("QEMU aborted before the test host was up (%s): booting it once more", v.proc.LogTail(160))
+	}
 }
 
 // cacheDirs returns the guest image directory and the test host's cache.

@@ -132,6 +132,15 @@ func (v *vm) bootTime(readyAt time.Time) time.Duration {
 	return readyAt.Sub(v.started)
 }
 
+// abortedInTCG reports whether QEMU died of an internal assertion of its
+// multi-threaded TCG: QEMU 10 under TCG with a vIOMMU now and then aborts
+// in iotlb_to_section while the guest firmware maps its devices (seen once
+// in CI, before the kernel started), which says nothing about the tests.
+func (v *vm) abortedInTCG() bool {
+	tail := v.proc.LogTail(4096)
+	return strings.Contains(tail, "iotlb_to_section: Assertion")
+}
+
 // failReport is what a person needs to reproduce a failed run.
 func (v *vm) failReport() string {
 	var b strings.Builder
