@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"golang.org/x/sys/unix"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -145,7 +146,25 @@ func (f *Finder) node(entry, name, devName string) (Node, bool, error) {
 	if _, err := os.Stat(path); err != nil {
 		return Node{}, false, nil
 	}
+	if !openable(path) {
+		return Node{}, false, nil
+	}
 	return Node{Name: name, Path: path, Major: major, Minor: minor}, true, nil
+}
+
+// openable says whether the node opens, or fails for a reason other than
+// ENXIO. A disk's sysfs entry and devtmpfs node appear in device_add_disk
+// before the kernel marks the disk added; until then an open, and so a
+// mount, fails with ENXIO ("no such device or address"): seen with the
+// Kite kernel, whose built-in virtio-blk probes a hot-plugged disk while
+// the agent already waits for it.
+func openable(path string) bool {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return !errors.Is(err, unix.ENXIO)
+	}
+	unix.Close(fd)
+	return true
 }
 
 // child finds the kernel name of a device's class child: PCI device dir
