@@ -61,7 +61,7 @@ type InitProxy struct {
 	report *bufio.Reader
 	pipe   *os.File // the report pipe's read end
 	goW    *os.File // the go-ahead's write end, until Proceed
-	// released: the proxy runs on its own, reaped by a goroutine.
+	// released: the proxy runs on its own, for the caller's subreaper.
 	released bool
 	// Pid and StartTime identify the proxy (state.InitPid).
 	Pid       int
@@ -190,12 +190,13 @@ func (p *InitProxy) await(ctx context.Context, want func(proxyReport) bool) erro
 	}
 }
 
-// release leaves the running proxy to itself: its exit is reaped here
-// while the caller runs, by the caller's subreaper after.
+// release leaves the running proxy to itself. It is never reaped here:
+// its exit status is for the caller's subreaper (conmon, the runc shim),
+// which adopts it when the caller exits, even when it ended first (an exec
+// that exits at once stays a zombie until then, as with runc).
 func (p *InitProxy) release() {
 	p.closePipes()
 	p.released = true
-	go p.cmd.Wait()
 }
 
 // Kill kills the proxy and, unless it was released, waits for it (a
