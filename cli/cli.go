@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/kite-vm/kite/agent/protocol"
 	"io"
 	"log/slog"
 	"os"
@@ -225,6 +226,6 @@ func runVersion(_ context.Context, e *env, args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.io.Out, "kite version %s\nagent protocol %d\n", version.String(), version.ProtocolVersion)
+	fmt.Fprintf(e.io.Out, "kite version %s\nagent protocol %d\n", version.String(), protocol.Version)
 	return nil
 }

@@ -5,10 +5,6 @@ package version
 // Version is Kite's release version.
 const Version = "0.1.0-dev"
 
-// ProtocolVersion is bumped whenever the host <-> agent API changes
-// incompatibly.
-const ProtocolVersion = 1
-
 // commit is set at link time (-ldflags "-X .../internal/version.commit=...").
 var commit = ""
 

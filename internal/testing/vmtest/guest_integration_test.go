@@ -14,7 +14,6 @@ import (
 	"github.com/kite-vm/kite/agent/protocol"
 	"github.com/kite-vm/kite/guest"
 	"github.com/kite-vm/kite/internal/testing/vmtest"
-	"github.com/kite-vm/kite/internal/version"
 	"google.golang.org/protobuf/types/known/durationpb"
 )
 
@@ -44,8 +43,8 @@ func shell(id string, args ...string) vmtest.Container {
 func TestIntegrationGuestRunsProcesses(t *testing.T) {
 	vm := bootWithRootfs(t, vmtest.Options{})
 	ctx := testCtx(t)
-	if vm.Version.ProtocolVersion != version.ProtocolVersion {
-		t.Errorf("agent protocol %d, host %d", vm.Version.ProtocolVersion, version.ProtocolVersion)
+	if vm.Version.ProtocolVersion != protocol.Version {
+		t.Errorf("agent protocol %d, host %d", vm.Version.ProtocolVersion, protocol.Version)
 	}
 
 	t.Run("stdio and exit code", func(t *testing.T) {
