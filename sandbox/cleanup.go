@@ -84,7 +84,7 @@ func removeSlot(slot string) error {
 // ownerAlive reports whether the recorded owner still runs: the same
 // process (pid and start time), not a zombie nobody reaped yet.
 func ownerAlive(owner devicemgr.Process) bool {
-	if owner.PID == 0 || owner.PID == os.Getpid() || !alive(owner.PID) {
+	if owner.PID == 0 || owner.PID == os.Getpid() || !alive(owner.PID) || exiting(owner.PID) {
 		return false
 	}
 	same, err := owner.Alive(devicemgr.DefaultProcRoot)
@@ -151,6 +151,30 @@ func ownedProcesses(dir string, pids []int) []int {
 }
 
 // alive reports whether pid runs and is not a zombie.
+// pfExiting is the kernel's PF_EXITING process flag (include/linux/sched.h).
+const pfExiting = 0x4
+
+// exiting says whether pid is on its way out: killed, its descriptors
+// closing, not yet a zombie. containerd runs the shim's delete action as
+// soon as a killed daemon's socket closes, which is before the kernel has
+// made the daemon a zombie: such an owner owns nothing any more.
+func exiting(pid int) bool {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	i := strings.LastIndexByte(string(data), ')')
+	if i < 0 {
+		return false
+	}
+	f := strings.Fields(string(data[i+1:]))
+	if len(f) < 7 {
+		return false
+	}
+	flags, err := strconv.ParseUint(f[6], 10, 64)
+	return err == nil && flags&pfExiting != 0
+}
+
 func alive(pid int) bool {
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {

@@ -139,3 +139,29 @@ func TestCleanupRefusesLiveOwner(t *testing.T) {
 		t.Errorf("the record of a live sandbox went: %v", err)
 	}
 }
+
+// TestExiting: a running process is not exiting; one that was killed is
+// (its PF_EXITING flag stays on the zombie), and so owns nothing.
+func TestExiting(t *testing.T) {
+	if exiting(os.Getpid()) {
+		t.Error("the test process reads as exiting")
+	}
+	cmd := exec.Command("sleep", "100")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if exiting(cmd.Process.Pid) {
+		t.Error("a sleeping child reads as exiting")
+	}
+	cmd.Process.Kill()
+	// Not reaped yet: a zombie, killed.
+	for deadline := time.Now().Add(5 * time.Second); !exiting(cmd.Process.Pid); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("a killed child never reads as exiting")
+		}
+	}
+	if ownerAlive(devicemgr.Process{PID: cmd.Process.Pid}) {
+		t.Error("a killed owner reads as alive")
+	}
+	cmd.Wait()
+}
