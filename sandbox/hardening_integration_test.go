@@ -112,19 +112,29 @@ func TestIntegrationGuestHardening(t *testing.T) {
 		t.Errorf("a container's write reached the host's console log:\n%s", b)
 	}
 
-	// A root container can still make the kernel write to the console
-	// (sysrq help, printed whatever the log level): the host keeps at
-	// most console_log_max_kib of it.
+	// With the Debian kernel a root container can still make the kernel
+	// write to the console (sysrq help, printed whatever the log level):
+	// the host keeps at most console_log_max_kib of it. The Kite kernel
+	// has no sysrq: there is nothing to flood with.
 	t.Run("console flood", func(t *testing.T) {
-		flood := container(t, "flood", rootfs, `i=0; while [ $i -lt 400 ]; do echo h > /proc/sysrq-trigger; i=$((i+1)); done`, nil)
+		flood := container(t, "flood", rootfs, `[ -e /proc/sysrq-trigger ] || { echo no sysrq; exit 0; }
+i=0; while [ $i -lt 400 ]; do echo h > /proc/sysrq-trigger; i=$((i+1)); done`, nil)
 		start := time.Now()
-		if out, code := runContainer(t, p, flood); code != 0 {
+		out, code := runContainer(t, p, flood)
+		if code != 0 {
 			t.Fatalf("flood exited %d: %q", code, out)
 		}
 		took := time.Since(start)
 		cur, err := os.ReadFile(consoleLog)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if out == "no sysrq\n" {
+			t.Logf("the guest kernel has no sysrq; console.log %d bytes", len(cur))
+			if len(cur) > 64<<10 || strings.Contains(string(cur), "sysrq") {
+				t.Errorf("console.log of %d bytes after a flood attempt", len(cur))
+			}
+			return
 		}
 		old, err := os.ReadFile(consoleLog + ".1")
 		if err != nil {

@@ -137,15 +137,27 @@ func TestIntegrationWarmDies(t *testing.T) {
 }
 
 // TestIntegrationVirtiofsdDiesDuringCreate: the shared directory's
-// virtiofsd dies while the VM boots: the create fails as soon as the guest
-// request would need it, naming virtiofsd and the end of its log, not after
-// the agent's timeout, and leaves nothing.
+// virtiofsd dies while the VM boots (killed as soon as QEMU has connected
+// to it, by a wrapper that watches its log): the create fails as soon as
+// the guest request would need it, naming virtiofsd and the end of its
+// log, not after the agent's timeout, and leaves nothing.
 func TestIntegrationVirtiofsdDiesDuringCreate(t *testing.T) {
 	cfg, host := integrationConfig(t)
 	root := shortTempDir(t)
 	cfg.Runtime.Root = root
 	wrapper := filepath.Join(root, "virtiofsd")
-	script := "#!/bin/sh\n" + cfg.SharedFS.VirtiofsdPath + " \"$@\" &\npid=$!\nsleep 2\necho \"test wrapper: killing virtiofsd $pid\"\nkill -9 $pid\nwait $pid\nexit 137\n"
+	script := `#!/bin/sh
+log="$0.log"
+` + cfg.SharedFS.VirtiofsdPath + ` "$@" 2>"$log" &
+pid=$!
+i=0
+until grep -q "Received vhost-user socket connection" "$log" || [ $i -ge 1200 ]; do sleep 0.05; i=$((i+1)); done
+cat "$log" >&2
+echo "test wrapper: killing virtiofsd $pid" >&2
+kill -9 $pid
+wait $pid
+exit 137
+`
 	if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -156,9 +168,10 @@ func TestIntegrationVirtiofsdDiesDuringCreate(t *testing.T) {
 	}
 	c := container(t, "c1", netRootfs(t), "true", nil)
 	start := time.Now()
-	_, err := sandbox.Create(testContext(t), sandbox.Config{ID: "vd", Dir: dir, Config: cfg, Host: host}, c)
+	sb, err := sandbox.Create(testContext(t), sandbox.Config{ID: "vd", Dir: dir, Config: cfg, Host: host}, c)
 	t.Logf("create failed after %v: %v", time.Since(start).Round(time.Millisecond), err)
 	if err == nil {
+		sb.Stop()
 		t.Fatal("a create whose virtiofsd died succeeded")
 	}
 	for _, want := range []string{"virtiofsd of share", "exit status 137", "its log ends"} {
