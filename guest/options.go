@@ -15,7 +15,7 @@ const (
 	DefaultBusybox       = "/bin/busybox" // from Debian's busybox-static
 	DefaultKernelPackage = "linux-image-amd64"
 	DefaultSourcePackage = "linux-source"
-	DefaultKernel        = KernelDebian
+	DefaultKernel        = KernelKite
 )
 
 // KernelSource selects where the guest kernel comes from; it matches the
