@@ -107,9 +107,9 @@ func parseMount(m Mount) (parsedMount, error) {
 	switch {
 	case m.Type == "bind" || p.bind():
 		p.flags |= unix.MS_BIND
-		if len(data) > 0 {
-			return parsedMount{}, fmt.Errorf("bind mount takes only flag options, not %q", data[0])
-		}
+		// mount(2) ignores the data of a bind, and so does runc, which
+		// passes it: a bind with mode=755 mounts as a plain bind.
+		data = nil
 	case mountTypes[m.Type]:
 		p.fstype = m.Type
 	default:

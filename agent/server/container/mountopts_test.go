@@ -27,6 +27,11 @@ func TestParseMount(t *testing.T) {
 			parsedMount{flags: unix.MS_BIND | unix.MS_REC | unix.MS_RDONLY | unix.MS_NOSUID, propagation: []uintptr{unix.MS_PRIVATE | unix.MS_REC}}},
 		{"bind option on empty type", Mount{Options: []string{"bind", "slave", "shared"}},
 			parsedMount{flags: unix.MS_BIND, propagation: []uintptr{unix.MS_SLAVE, unix.MS_SHARED}}},
+		// The kernel ignores a bind's data, and runc passes it: so do we.
+		{"data on bind ignored", Mount{Type: "bind", Options: []string{"mode=755", "ro"}},
+			parsedMount{flags: unix.MS_BIND | unix.MS_RDONLY}},
+		{"data on rbind none ignored", Mount{Type: "none", Options: []string{"rbind", "size=1"}},
+			parsedMount{flags: unix.MS_BIND | unix.MS_REC}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -45,8 +50,6 @@ func TestParseMountRejects(t *testing.T) {
 	for name, m := range map[string]Mount{
 		"unknown type":       {Type: "ext4"},
 		"cgroup v1":          {Type: "cgroup"},
-		"data on bind":       {Type: "bind", Options: []string{"mode=755"}},
-		"data on rbind none": {Type: "none", Options: []string{"rbind", "size=1"}},
 		"comma in option":    {Type: "tmpfs", Options: []string{"mode=755,size=1"}},
 		"empty option":       {Type: "tmpfs", Options: []string{""}},
 	} {
