@@ -99,5 +99,5 @@ containerd-releases: ## build the containerd releases the shim is tested against
 critest-bin: ## build critest $(CRITEST_VERSION) (once, cached under /var/lib/kite/critest)
 	@scripts/build-critest.sh $(CRITEST_VERSION) >/dev/null
 
-critest: setup guest critest-bin ## the full critest with runc and with Kite (containerd 1.6; ~25 min): counts and differences
+critest: setup guest critest-bin ## the full critest with runc and with Kite (containerd 1.6; ~7 min): counts and differences
 	$(GO) run ./scripts/critest -critest $$(scripts/build-critest.sh $(CRITEST_VERSION)) -guest $(GUEST_DIR)

@@ -15,21 +15,31 @@ import (
 // StartTestpmd runs DPDK testpmd in the netns at peerPath, forwarding
 // between a vhost-user server socket sock and a kernel tap named tap
 // (FIELD-NOTES' hugepage-less command line), and waits until both exist.
-// It is killed by PID at test end; its output goes to the log if the test
-// failed.
 func StartTestpmd(t testing.TB, peerPath, sock, tap string, queues int) {
+	t.Helper()
+	q := strconv.Itoa(queues)
+	RunTestpmd(t, peerPath, "testpmd", []string{"-l", "0-1", "--no-huge", "-m", "512", "--no-pci", "--iova-mode=va",
+		"--vdev", "net_vhost0,iface=" + sock + ",queues=" + q, "--vdev", "net_tap0,iface=" + tap,
+		"--", "--forward-mode=io", "--auto-start", "--nb-cores=1", "--total-num-mbufs=16384", "--rxq=" + q, "--txq=" + q},
+		func() error {
+			if _, err := os.Stat(sock); err != nil {
+				return err
+			}
+			return exec.Command("ip", "-n", filepath.Base(peerPath), "link", "show", tap).Run()
+		})
+}
+
+// RunTestpmd runs DPDK testpmd with args (and a --file-prefix of its own)
+// in the netns at nsPath until the test ends, and waits up to a minute for
+// ready to return nil. Without -i testpmd runs until a read of its stdin
+// returns: it gets a pipe that stays open. It is killed by PID at test
+// end; its output, named what, goes to the log if the test failed.
+func RunTestpmd(t testing.TB, nsPath, what string, args []string, ready func() error) {
 	t.Helper()
 	testpmd := testutil.RequireBinary(t, "dpdk-testpmd", "dpdk-dev")
 	nsenter := testutil.RequireBinary(t, "nsenter", "util-linux")
 	prefix := "kite-" + suffix()
-	q := strconv.Itoa(queues)
-	cmd := exec.Command(nsenter, "--net="+peerPath, testpmd,
-		"-l", "0-1", "--no-huge", "-m", "512", "--no-pci", "--iova-mode=va", "--file-prefix", prefix,
-		"--vdev", "net_vhost0,iface="+sock+",queues="+q, "--vdev", "net_tap0,iface="+tap,
-		"--", "--forward-mode=io", "--auto-start", "--nb-cores=1", "--total-num-mbufs=16384",
-		"--rxq="+q, "--txq="+q)
-	// Without -i testpmd runs until a read of stdin returns: hand it a pipe
-	// that stays open.
+	cmd := exec.Command(nsenter, append([]string{"--net=" + nsPath, testpmd, "--file-prefix", prefix}, args...)...)
 	stdin, keep, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
@@ -48,23 +58,22 @@ func StartTestpmd(t testing.TB, peerPath, sock, tap string, queues int) {
 		keep.Close()
 		os.RemoveAll(filepath.Join("/var/run/dpdk", prefix))
 		if t.Failed() {
-			t.Logf("testpmd output:\n%s", out.String())
+			t.Logf("%s output:\n%s", what, out.String())
 		}
 	})
 	for deadline := time.Now().Add(60 * time.Second); ; {
-		_, serr := os.Stat(sock)
-		lerr := exec.Command("ip", "-n", filepath.Base(peerPath), "link", "show", tap).Run()
-		if serr == nil && lerr == nil {
+		err := ready()
+		if err == nil {
 			return
 		}
 		select {
-		case err := <-exited:
-			exited <- err
-			t.Fatalf("testpmd exited: %v\n%s", err, out.String())
+		case werr := <-exited:
+			exited <- werr
+			t.Fatalf("%s exited: %v\n%s", what, werr, out.String())
 		case <-time.After(50 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("testpmd made no socket %s or tap %s: %v %v", sock, tap, serr, lerr)
+			t.Fatalf("%s not ready after a minute: %v\n%s", what, err, out.String())
 		}
 	}
 }
