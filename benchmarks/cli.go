@@ -1,9 +1,12 @@
 package benchmarks
 
 import (
+	"io"
+
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/kite-vm/kite/internal/filetail"
 	"os"
 	"os/exec"
 	"strings"
@@ -26,10 +29,15 @@ func (c ociCLI) run(ctx context.Context, args ...string) error {
 		return err
 	}
 	defer log.Close()
+	// The log may be shared by commands run at once: its tail since this
+	// command started is a hint at why it failed, kept in the error (the
+	// file goes with the benchmark's work directory).
+	start, _ := log.Seek(0, io.SeekEnd)
 	cmd := exec.CommandContext(ctx, c.bin, append(append([]string(nil), c.global...), args...)...)
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("%s %s: %w (output in %s)", c.bin, strings.Join(args, " "), err, c.log)
+		return fmt.Errorf("%s %s: %w: %s", c.bin, strings.Join(args, " "), err,
+			strings.TrimSpace(filetail.Read(c.log, start, 600)))
 	}
 	return nil
 }

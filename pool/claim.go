@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"os"
@@ -109,9 +110,20 @@ func dialClaim(st Status) (*net.UnixConn, error) {
 	return conn, nil
 }
 
-// tryLock takes the slot's claim lock if it is free.
+// errLeftPool: the slot's claim lock is gone, and so is the slot from the
+// pool (a claim took it, or it is being stopped).
+var errLeftPool = errors.New("the warm VM has left the pool")
+
+// tryLock takes the slot's claim lock if it is free. The warm process made
+// the lock file with its slot and removes it when it leaves the pool; a
+// claimer never creates it, or a late one could leave a lock file in the
+// directory of a slot that left (and that sandbox's delete would find it
+// not empty).
 func tryLock(dir string) (unlock func(), ok bool, err error) {
-	f, err := os.OpenFile(filepath.Join(dir, LockName), os.O_CREATE|os.O_RDWR, 0o600)
+	f, err := os.OpenFile(filepath.Join(dir, LockName), os.O_RDWR, 0)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, false, errLeftPool
+	}
 	if err != nil {
 		return nil, false, fmt.Errorf("opening the claim lock: %w", err)
 	}

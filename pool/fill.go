@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/kite-vm/kite/internal/flock"
 	"os"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -38,10 +40,29 @@ func (b Budget) Check(n int) error {
 	return nil
 }
 
+// fillWait bounds Fill's wait for the slots of the warm processes it
+// started.
+const fillWait = 10 * time.Second
+
+// FillLockPath is the lock that serializes the fills of the pool at dir:
+// beside it, so that the pool's directory holds slots only.
+func FillLockPath(dir string) string { return filepath.Clean(dir) + ".fill-lock" }
+
 // Fill starts warm processes with spawn until size slots are booting or
 // ready, after cleaning up the dead ones; it returns how many it started.
 // More than the host's memory holds is refused, with the arithmetic.
+// Fills are serialized (FillLockPath), and each waits until the warm
+// processes it started have made their slots: creates that refill at once
+// start no more warm VMs than the pool is short of.
 func Fill(ctx context.Context, dir string, size int, b Budget, spawn func() error) (int, error) {
+	if err := os.MkdirAll(filepath.Dir(filepath.Clean(dir)), 0o711); err != nil {
+		return 0, fmt.Errorf("creating the pool's parent directory: %w", err)
+	}
+	unlock, err := flock.Path(ctx, FillLockPath(dir), 0o600)
+	if err != nil {
+		return 0, fmt.Errorf("waiting for the pool's fill lock: %w", err)
+	}
+	defer unlock()
 	slots, err := List(dir)
 	if err != nil {
 		return 0, err
@@ -67,13 +88,55 @@ func Fill(ctx context.Context, dir string, size int, b Budget, spawn func() erro
 		}
 		started++
 	}
+	if started > 0 {
+		awaitSlots(ctx, dir, live+started)
+	}
 	return started, nil
+}
+
+// awaitSlots waits, up to fillWait, until the pool at dir lists want slots
+// that are booting or ready. A warm process that fails before making its
+// slot is not waited for longer: a later fill replaces it.
+func awaitSlots(ctx context.Context, dir string, want int) {
+	deadline := time.Now().Add(fillWait)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		slots, err := List(dir)
+		if err != nil {
+			return
+		}
+		live := 0
+		for _, st := range slots {
+			if st.State != StateDead {
+				live++
+			}
+		}
+		if live >= want {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // Drain stops every warm VM of the pool that no claim holds, and cleans
 // up after dead ones; it returns how many it stopped. A slot being claimed
-// is waited for: once claimed it is a pod's, not the pool's.
+// is waited for: once claimed it is a pod's, not the pool's. No fill runs
+// meanwhile, and a drained pool leaves no fill lock behind.
 func Drain(ctx context.Context, dir string) (int, error) {
+	lock := FillLockPath(dir)
+	if _, err := os.Stat(lock); err == nil {
+		unlock, err := flock.Path(ctx, lock, 0o600)
+		if err != nil {
+			return 0, fmt.Errorf("waiting for the pool's fill lock: %w", err)
+		}
+		defer func() {
+			// Removed under the lock; a fill that opened it meanwhile
+			// still runs after this drain, alone.
+			if slots, err := List(dir); err == nil && len(slots) == 0 {
+				os.Remove(lock)
+			}
+			unlock()
+		}()
+	}
 	slots, err := List(dir)
 	if err != nil {
 		return 0, err
@@ -96,6 +159,9 @@ func Drain(ctx context.Context, dir string) (int, error) {
 // claim took it meanwhile; it reports whether it stopped one.
 func DrainSlot(ctx context.Context, st Status) (bool, error) {
 	unlock, err := waitLock(ctx, st.Dir)
+	if errors.Is(err, errLeftPool) {
+		return false, nil // claimed meanwhile: a pod's now
+	}
 	if err != nil {
 		return false, err
 	}

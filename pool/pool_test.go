@@ -348,3 +348,50 @@ func TestDigestFollowsConfigAndGuest(t *testing.T) {
 		t.Error("a rebuilt kernel did not change the digest")
 	}
 }
+
+// TestConcurrentFillsStartWhatIsMissing: creates refill at once, each with
+// a Fill; together they start no more warm VMs than the pool is short of.
+func TestConcurrentFillsStartWhatIsMissing(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "pool")
+	spawn := func() error {
+		_, err := NewSlot(dir, "d1", 64)
+		return err
+	}
+	var wg sync.WaitGroup
+	for range 5 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := Fill(context.Background(), dir, 3, Budget{}, spawn); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if sts, _ := List(dir); len(sts) != 3 {
+		t.Errorf("%d slots after 5 fills of a pool of 3, want 3: %v", len(sts), sts)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 3 {
+		t.Errorf("the pool directory holds %d entries, want the 3 slots", len(ents))
+	}
+}
+
+// TestClaimOfALeftSlotLeavesNoLock: a claimer that lists a slot just
+// before it leaves the pool finds its lock gone and creates none, so the
+// directory the sandbox keeps holds only the engine's files.
+func TestClaimOfALeftSlotLeavesNoLock(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "pool")
+	s, err := NewSlot(dir, "d1", 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Leave(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := claimSlot(context.Background(), Status{Slot: s.ID, Dir: s.Dir}, Request{Role: "fits", Digest: "d1"}, nil); !errors.Is(err, errLeftPool) {
+		t.Errorf("claim of a slot that left: %v, want errLeftPool", err)
+	}
+	if ents, _ := os.ReadDir(s.Dir); len(ents) != 0 {
+		t.Errorf("the slot that left holds %v", ents)
+	}
+}

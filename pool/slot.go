@@ -74,15 +74,19 @@ func NewSlot(dir, digest string, memoryMiB int) (*Slot, error) {
 	if err := os.Mkdir(s.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("creating pool slot: %w", err)
 	}
+	if err := os.WriteFile(filepath.Join(s.Dir, LockName), nil, 0o600); err != nil {
+		os.Remove(s.Dir)
+		return nil, fmt.Errorf("creating the slot's claim lock: %w", err)
+	}
 	start, err := state.Proc{}.StartTime(os.Getpid())
 	if err != nil {
-		os.Remove(s.Dir)
+		os.RemoveAll(s.Dir)
 		return nil, err
 	}
 	s.st = Status{Slot: id, Pid: os.Getpid(), PidStart: start, State: StateBooting, Digest: digest,
 		MemoryMiB: memoryMiB, Since: time.Now().UTC()}
 	if err := s.write(); err != nil {
-		os.Remove(s.Dir)
+		os.RemoveAll(s.Dir)
 		return nil, err
 	}
 	return s, nil

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/kite-vm/kite/internal/cleanup"
@@ -176,7 +177,15 @@ func removeTemplate(ctx context.Context, dir string) error {
 // how many it removed: clones running from one keep its RAM mapped, which
 // the removal does not take from them. kite pool drain calls it.
 func RemoveTemplates(ctx context.Context, root string) (int, error) {
-	return removeTemplatesBut(ctx, root, "")
+	n, err := removeTemplatesBut(ctx, root, "")
+	if err == nil {
+		// The directory itself goes once empty; one a template in use (or
+		// being made) keeps stays.
+		if rerr := os.Remove(root); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) && !errors.Is(rerr, syscall.ENOTEMPTY) {
+			err = fmt.Errorf("removing the templates directory: %w", rerr)
+		}
+	}
+	return n, err
 }
 
 // removeTemplatesBut removes the unused templates of root but key's.
