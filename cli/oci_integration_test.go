@@ -174,8 +174,19 @@ func TestIntegrationOCITerminal(t *testing.T) {
 		setSize(t, master, size[0], size[1])
 		typeUntil(t, master, fmt.Sprintf("%d %d", size[0], size[1]))
 	}
+	// An exec on a terminal of its own: its size follows too.
+	execMaster := e.withConsole(func(path string) {
+		e.mustKite("exec", "--tty", "--detach", "--console-socket", path, "t1", "sh", "-c", "tty; while read x; do stty size; done")
+	})
+	defer execMaster.Close()
+	readUntil(t, execMaster, "/dev/pts/")
+	for _, size := range [][2]uint16{{30, 100}, {45, 160}} {
+		setSize(t, execMaster, size[0], size[1])
+		typeUntil(t, execMaster, fmt.Sprintf("%d %d", size[0], size[1]))
+	}
 	e.mustKite("delete", "--force", "t1")
 	master.Close()
+	execMaster.Close()
 	e.audit(before, "a container on a console socket")
 
 	fg := e.bundle([]string{"sh", "-c", "tty && echo on a terminal"}, terminal)
@@ -190,6 +201,15 @@ func TestIntegrationOCITerminal(t *testing.T) {
 // createWithConsole creates a container, receiving its terminal's master
 // on a console socket.
 func (e *ociEnv) createWithConsole(bundle, id string) *os.File {
+	e.t.Helper()
+	return e.withConsole(func(path string) {
+		e.mustKite("create", "--bundle", bundle, "--console-socket", path, id)
+	})
+}
+
+// withConsole runs run with the path of a console socket, and returns the
+// terminal master received on it.
+func (e *ociEnv) withConsole(run func(path string)) *os.File {
 	e.t.Helper()
 	dir, err := os.MkdirTemp("", "ktc")
 	if err != nil {
@@ -211,7 +231,7 @@ func (e *ociEnv) createWithConsole(bundle, id string) *os.File {
 		f, err := control.ReceiveConsole(ln)
 		got <- result{f, err}
 	}()
-	e.mustKite("create", "--bundle", bundle, "--console-socket", path, id)
+	run(path)
 	r := <-got
 	if r.err != nil {
 		e.t.Fatal(r.err)

@@ -92,6 +92,9 @@ func (d *daemon) Exec(ctx context.Context, req control.ExecRequest, stdio contro
 		_, rerr := d.c.RemoveExec(req.ExecID) // closes the stdio
 		return control.ExecResponse{}, errors.Join(err, rerr)
 	}
+	if proc.Terminal {
+		go d.followSize(p, stdio.Out, pio.ConsoleSize)
+	}
 	return control.ExecResponse{Pid: p.Pid()}, nil
 }
 

@@ -3,6 +3,7 @@ package oci
 import (
 	"context"
 	"fmt"
+	"github.com/kite-vm/kite/sandbox"
 	"os"
 	"os/signal"
 	"syscall"
@@ -140,4 +141,34 @@ func (d *daemon) watchResize() {
 			cancel()
 		}
 	}()
+}
+
+// sizePoll is how often an exec's terminal size is read.
+const sizePoll = 200 * time.Millisecond
+
+// followSize forwards the window size of an exec's terminal to the guest
+// until the exec ends. The daemon has one controlling terminal, the
+// init's (watchResize), so no SIGWINCH comes for an exec's: its size is
+// read every sizePoll, and each change sent once. last is the size the
+// exec started with.
+func (d *daemon) followSize(p *sandbox.Process, term *os.File, last *spec.ConsoleSize) {
+	t := time.NewTicker(sizePoll)
+	defer t.Stop()
+	for range t.C {
+		if _, done := p.Exit(); done {
+			return
+		}
+		sz := consoleSize(term)
+		if sz == nil || (last != nil && *sz == *last) {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		err := p.ResizeTerminal(ctx, *sz)
+		cancel()
+		if err != nil {
+			d.log.Warn("resizing an exec's terminal", "exec", p.ExecID(), "err", err)
+			continue
+		}
+		last = sz
+	}
 }
