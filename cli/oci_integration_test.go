@@ -81,12 +81,21 @@ func TestIntegrationOCILifecycle(t *testing.T) {
 	if code, out, errOut := e.kite("exec", "--tty", "c1", "sh", "-c", "tty; echo x >&2"); code != 0 || out != "/dev/pts/0\r\nx\r\n" {
 		t.Errorf("kite exec --tty = %d, %q, %q; want the terminal's name and stderr on it", code, out, errOut)
 	}
-	e.mustKite("exec", "--detach", "c1", "sleep", "1000")
+	e.mustKite("exec", "--detach", "c1", "sh", "-c", "sleep 1000 & wait")
 	var pids []int
-	if err := json.Unmarshal([]byte(e.mustKite("ps", "--format", "json", "c1")), &pids); err != nil || len(pids) != 2 {
-		t.Errorf("kite ps --format json = %v, %v; want the init and the detached exec", pids, err)
+	// The exec's shell runs its sleep as a child (once it has forked): ps
+	// lists it too.
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		err := json.Unmarshal([]byte(e.mustKite("ps", "--format", "json", "c1")), &pids)
+		if err == nil && len(pids) == 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("kite ps --format json = %v, %v; want the init, the detached exec and its sleep", pids, err)
+			break
+		}
 	}
-	if out := e.mustKite("ps", "c1"); !strings.Contains(out, "init") || !strings.Contains(out, "exec exec-") {
+	if out := e.mustKite("ps", "c1"); !strings.Contains(out, "init") || !strings.Contains(out, "exec exec-") || !strings.Contains(out, "child") {
 		t.Errorf("kite ps:\n%s", out)
 	}
 	if out := e.mustKite("list"); !strings.Contains(out, "c1") || !strings.Contains(out, "running") || !strings.Contains(out, bundle) {

@@ -82,9 +82,9 @@ func runList(_ context.Context, e *env, args []string) error {
 	return tw.Flush()
 }
 
-// runPs lists the container's processes: the guest pids of the init
-// process and of the execs the sandbox process started (the agent offers
-// no process listing, so what those fork is not shown).
+// runPs lists the container's processes by their guest pids: the init,
+// the execs the sandbox process started, and every process those started
+// (the container's cgroup in the guest).
 func runPs(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "ps", "[--format table|json] ID")
 	format := fs.String("format", "table", "table or json")
@@ -122,7 +122,10 @@ func runPs(ctx context.Context, e *env, args []string) error {
 	fmt.Fprint(tw, "PID\tPROCESS\n")
 	for _, p := range procs {
 		name := "init"
-		if p.ExecID != "" {
+		switch {
+		case p.Child:
+			name = "child"
+		case p.ExecID != "":
 			name = "exec " + p.ExecID
 		}
 		fmt.Fprintf(tw, "%d\t%s\n", p.Pid, name)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 
 	"github.com/kite-vm/kite/oci/control"
 	"github.com/kite-vm/kite/oci/state"
@@ -115,14 +114,15 @@ func (d *daemon) WaitExec(ctx context.Context, req control.WaitExecRequest) (con
 }
 
 // Ps lists the init process and the execs that have not exited.
-func (d *daemon) Ps(context.Context) (control.PsResponse, error) {
-	var ps []control.Process
-	for _, p := range d.c.Processes() {
-		if _, done := p.Exit(); !done && p.Pid() != 0 {
-			ps = append(ps, control.Process{ExecID: p.ExecID(), Pid: p.Pid()})
-		}
+func (d *daemon) Ps(ctx context.Context) (control.PsResponse, error) {
+	entries, err := d.c.Ps(ctx)
+	if err != nil {
+		return control.PsResponse{}, err
 	}
-	slices.SortFunc(ps, func(a, b control.Process) int { return a.Pid - b.Pid })
+	ps := make([]control.Process, 0, len(entries))
+	for _, e := range entries {
+		ps = append(ps, control.Process{ExecID: e.ExecID, Pid: e.Pid, Child: e.Child})
+	}
 	return control.PsResponse{Processes: ps}, nil
 }
 

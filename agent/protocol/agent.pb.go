@@ -4920,7 +4920,10 @@ type ContainerStats struct {
 	// Bytes written to block devices.
 	IoWriteBytes uint64 `protobuf:"varint,8,opt,name=io_write_bytes,json=ioWriteBytes,proto3" json:"io_write_bytes,omitempty"`
 	// Number of tasks in the cgroup.
-	Pids          uint64 `protobuf:"varint,9,opt,name=pids,proto3" json:"pids,omitempty"`
+	Pids uint64 `protobuf:"varint,9,opt,name=pids,proto3" json:"pids,omitempty"`
+	// The guest pids of the container's processes (its cgroup.procs), every
+	// one, forked or exec'd: what `kite ps` lists.
+	GuestPids     []uint32 `protobuf:"varint,10,rep,packed,name=guest_pids,json=guestPids,proto3" json:"guest_pids,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -5016,6 +5019,13 @@ func (x *ContainerStats) GetPids() uint64 {
 		return x.Pids
 	}
 	return 0
+}
+
+func (x *ContainerStats) GetGuestPids() []uint32 {
+	if x != nil {
+		return x.GuestPids
+	}
+	return nil
 }
 
 // ExecProcessRequest starts a process in a running container's namespaces
@@ -6082,7 +6092,7 @@ const file_agent_proto_rawDesc = "" +
 	"\fStatsRequest\x12#\n" +
 	"\rcontainer_ids\x18\x01 \x03(\tR\fcontainerIds\"D\n" +
 	"\rStatsResponse\x123\n" +
-	"\x05stats\x18\x01 \x03(\v2\x1d.kite.agent.v1.ContainerStatsR\x05stats\"\xd3\x02\n" +
+	"\x05stats\x18\x01 \x03(\v2\x1d.kite.agent.v1.ContainerStatsR\x05stats\"\xf2\x02\n" +
 	"\x0eContainerStats\x12!\n" +
 	"\fcontainer_id\x18\x01 \x01(\tR\vcontainerId\x12 \n" +
 	"\fcpu_usage_ns\x18\x02 \x01(\x04R\n" +
@@ -6093,7 +6103,10 @@ const file_agent_proto_rawDesc = "" +
 	"\x12memory_limit_bytes\x18\x06 \x01(\x04R\x10memoryLimitBytes\x12\"\n" +
 	"\rio_read_bytes\x18\a \x01(\x04R\vioReadBytes\x12$\n" +
 	"\x0eio_write_bytes\x18\b \x01(\x04R\fioWriteBytes\x12\x12\n" +
-	"\x04pids\x18\t \x01(\x04R\x04pids\"\x82\x01\n" +
+	"\x04pids\x18\t \x01(\x04R\x04pids\x12\x1d\n" +
+	"\n" +
+	"guest_pids\x18\n" +
+	" \x03(\rR\tguestPids\"\x82\x01\n" +
 	"\x12ExecProcessRequest\x12!\n" +
 	"\fcontainer_id\x18\x01 \x01(\tR\vcontainerId\x12\x17\n" +
 	"\aexec_id\x18\x02 \x01(\tR\x06execId\x120\n" +

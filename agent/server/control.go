@@ -72,10 +72,14 @@ func (s *Service) Stats(_ context.Context, req *protocol.StatsRequest) (*protoco
 		if err != nil {
 			return nil, err
 		}
+		pids, err := c.cg.Procs()
+		if err != nil {
+			return nil, err
+		}
 		resp.Stats = append(resp.Stats, &protocol.ContainerStats{
 			ContainerId: c.id, CpuUsageNs: st.CPUUsageNS, CpuUserNs: st.CPUUserNS, CpuSystemNs: st.CPUSystemNS,
 			MemoryUsageBytes: st.MemoryUsage, MemoryLimitBytes: st.MemoryLimit,
-			IoReadBytes: st.IOReadBytes, IoWriteBytes: st.IOWriteBytes, Pids: st.Pids,
+			IoReadBytes: st.IOReadBytes, IoWriteBytes: st.IOWriteBytes, Pids: st.Pids, GuestPids: pids,
 		})
 	}
 	return resp, nil

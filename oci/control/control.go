@@ -110,10 +110,12 @@ type PsResponse struct {
 
 // Process is a process of the container.
 type Process struct {
-	// ExecID is empty for the init process.
+	// ExecID is empty for the init process and its children.
 	ExecID string `json:"execID,omitempty"`
 	// Pid is the process's pid in the guest.
 	Pid int `json:"pid"`
+	// Child: a process the init or an exec started.
+	Child bool `json:"child,omitempty"`
 }
 
 // ShutdownRequest stops the VM, removes the sandbox's state and ends the

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"github.com/kite-vm/kite/shim/internal/cio"
 	"os"
-	"slices"
 	"syscall"
 	"time"
 
@@ -113,18 +112,19 @@ func (s *Service) Kill(ctx context.Context, r *taskAPI.KillRequest) (*emptypb.Em
 }
 
 // Pids lists the task's processes that have not exited, by guest pid.
-func (s *Service) Pids(_ context.Context, r *taskAPI.PidsRequest) (*taskAPI.PidsResponse, error) {
+func (s *Service) Pids(ctx context.Context, r *taskAPI.PidsRequest) (*taskAPI.PidsResponse, error) {
 	t, err := s.pod.task(r.GetID())
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	var ps []*tasktypes.ProcessInfo
-	for _, p := range t.c.Processes() {
-		if _, done := p.Exit(); !done && p.Pid() != 0 {
-			ps = append(ps, &tasktypes.ProcessInfo{Pid: uint32(p.Pid())})
-		}
+	entries, err := t.c.Ps(ctx)
+	if err != nil {
+		return nil, toStatus(fmt.Errorf("listing the processes of task %q: %w", r.GetID(), err))
 	}
-	slices.SortFunc(ps, func(a, b *tasktypes.ProcessInfo) int { return int(a.Pid) - int(b.Pid) })
+	ps := make([]*tasktypes.ProcessInfo, 0, len(entries))
+	for _, e := range entries {
+		ps = append(ps, &tasktypes.ProcessInfo{Pid: uint32(e.Pid)})
+	}
 	return &taskAPI.PidsResponse{Processes: ps}, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -138,5 +139,25 @@ func TestOOMKills(t *testing.T) {
 	bad := fakeGroup(t, map[string]string{"memory.events": "oom_kill lots\n"})
 	if _, err := bad.OOMKills(); err == nil {
 		t.Error("OOMKills of a garbled memory.events succeeded")
+	}
+}
+
+// TestProcs: the group's processes and those of the groups below it (a
+// container may make its own), each group's before its children's.
+func TestProcs(t *testing.T) {
+	g := fakeGroup(t, map[string]string{"cgroup.procs": "44\n48\n"})
+	sub := filepath.Join(g.path, "app")
+	if err := os.Mkdir(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(sub, "cgroup.procs"), []byte("56\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, err := g.Procs()
+	if err != nil || !slices.Equal(got, []uint32{44, 48, 56}) {
+		t.Errorf("Procs = %v, %v; want [44 48 56]", got, err)
+	}
+	if _, err := (&Group{path: filepath.Join(g.path, "gone")}).Procs(); err == nil {
+		t.Error("Procs of a group that is gone succeeded")
 	}
 }

@@ -3,6 +3,7 @@ package cgroup
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -97,4 +98,36 @@ func parseIOStat(s string) (read, write uint64) {
 func atou(s string) uint64 {
 	n, _ := strconv.ParseUint(s, 10, 64)
 	return n
+}
+
+// Procs lists the pids of the group's processes and of those of the
+// groups below it (a container may make its own), in the order the kernel
+// lists them, each group's before its children's.
+func (g *Group) Procs() ([]uint32, error) {
+	var pids []uint32
+	err := filepath.WalkDir(g.path, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if path != g.path && errors.Is(err, os.ErrNotExist) {
+				return nil // a child group removed meanwhile
+			}
+			return err
+		}
+		if !d.IsDir() {
+			return nil
+		}
+		data, err := os.ReadFile(filepath.Join(path, "cgroup.procs"))
+		if errors.Is(err, os.ErrNotExist) && path != g.path {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("reading the processes of %s: %w", path, err)
+		}
+		for _, f := range strings.Fields(string(data)) {
+			if pid, err := strconv.ParseUint(f, 10, 32); err == nil {
+				pids = append(pids, uint32(pid))
+			}
+		}
+		return nil
+	})
+	return pids, err
 }
