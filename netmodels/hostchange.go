@@ -21,6 +21,8 @@ type HostChange struct {
 	// Held are the addresses and routes taken off the interface while the
 	// guest owns them (macvtap, tap).
 	Held *HeldAddrs `json:"held,omitempty"`
+	// VFAdmin is the VF admin MAC a physical endpoint set through the PF.
+	VFAdmin *VFAdmin `json:"vfAdmin,omitempty"`
 }
 
 // HeldAddrs are an interface's addresses and routes as HoldAddresses took

@@ -46,6 +46,9 @@ func (p *Physical) Needs() attach.Needs { return p.Function.Needs() }
 // Attach passes the function through; the undo gives it back and rebuilds
 // the netdev, in that order.
 func (p *Physical) Attach(ctx context.Context, host *cleanup.Stack) (attach.Plugged, error) {
+	if err := p.setAdminMAC(host); err != nil {
+		return attach.Plugged{}, fmt.Errorf("passing interface %q through: %w", p.Record.Name, err)
+	}
 	var fn cleanup.Stack
 	plugged, err := p.Function.Attach(ctx, &fn)
 	if err != nil {
@@ -77,6 +80,44 @@ func (p *Physical) Attach(ctx context.Context, host *cleanup.Stack) (attach.Plug
 		steps = attach.Steps{plugged.Guest, cfg}
 	}
 	return attach.Plugged{Device: plugged.Device, Guest: steps}, nil
+}
+
+// setAdminMAC has the VF's PF give it the pod interface's MAC before it
+// is passed through (VFAdmin), journaled first, the undo on host: the
+// guest's driver then comes up with that MAC, and the host's with it when
+// the VF is given back. A function that is no VF of a PF here, or already
+// has that MAC, is left alone; so is a stand-in's (the netdev stays).
+func (p *Physical) setAdminMAC(host *cleanup.Stack) error {
+	if k, ok := p.Function.(netdevKeeper); ok && k.KeepsHostNetdev() {
+		return nil
+	}
+	adm, err := vfAdminFor(p.SysfsRoot, p.Record.BDF, p.Record.MAC)
+	if err != nil || adm == nil {
+		return err
+	}
+	j := p.Endpoint.Journal
+	if j != nil {
+		c := HostChange{Endpoint: p.Endpoint.ID, Kind: EndpointPhysical, Netns: p.Endpoint.NetnsPath, Iface: p.Record.Name, VFAdmin: adm}
+		if err := j.Note(c); err != nil {
+			return fmt.Errorf("recording the admin MAC of VF %s: %w", p.Record.BDF, err)
+		}
+	}
+	forget := func() error {
+		if j == nil {
+			return nil
+		}
+		return j.Forget(p.Endpoint.ID)
+	}
+	if err := adm.set(p.Record.MAC); err != nil {
+		return errors.Join(err, forget())
+	}
+	host.Add("put back the admin MAC of VF "+p.Record.BDF, func() error {
+		if err := adm.restore(); err != nil {
+			return err // the record stays for the crash cleanup
+		}
+		return forget()
+	})
+	return nil
 }
 
 // netdevKeeper is a function whose attach leaves the host's netdev where

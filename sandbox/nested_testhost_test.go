@@ -190,11 +190,24 @@ func TestNestedIGBVF(t *testing.T) {
 		{"link", "set", pfDev, "vf", "0", "mac", mac},
 		{"addr", "add", "10.91.0.1/24", "dev", pfDev}, {"link", "set", pfDev, "up"},
 		{"link", "set", vfDev, "netns", ns},
-		{"-n", ns, "link", "set", vfDev, "name", "net1"}, {"-n", ns, "addr", "add", "10.91.0.2/24", "dev", "net1"},
+		// As the SR-IOV CNI does: the netdev gets the MAC the PF holds.
+		{"-n", ns, "link", "set", vfDev, "name", "net1"}, {"-n", ns, "link", "set", "net1", "address", mac},
+		{"-n", ns, "addr", "add", "10.91.0.2/24", "dev", "net1"},
 		{"-n", ns, "link", "set", "net1", "up"},
 	} {
 		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
 			t.Fatalf("ip %v: %v\n%s", args, err, out)
+		}
+	}
+	// The kernel gives net1 its IPv6 link-local address once the emulated
+	// link is up: the snapshot is taken after that, as a CNI's pod would be.
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		out, _ := exec.Command("ip", "-n", ns, "-6", "addr", "show", "dev", "net1").Output()
+		if strings.Contains(string(out), "fe80::") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("net1 got no IPv6 link-local address within a minute:\n%s", out)
 		}
 	}
 	podBefore := netnstest.Snapshot(t, pod)

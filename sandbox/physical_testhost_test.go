@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -90,6 +91,11 @@ func testPhysicalEndpoint(t *testing.T) {
 	}
 	if during, _ := netmodels.Scan(podPath); slices.ContainsFunc(during.Links, func(l netmodels.Link) bool { return l.Name == "net1" }) {
 		t.Errorf("net1 is still in the pod netns while passed through")
+	}
+	// The PF holds the pod's MAC for the VF, so that the guest's igbvf
+	// comes up with it (an igb PF refuses a VF's own change).
+	if got := pfAdminMAC(t, root, vf); got.String() != mac.String() {
+		t.Errorf("the PF holds MAC %s for %s while it is passed through, want the pod's %s", got, vf, mac)
 	}
 
 	start := time.Now()
@@ -197,4 +203,32 @@ func linkFacts(ns *netmodels.Netns, name string) string {
 		}
 	}
 	return s
+}
+
+// pfAdminMAC reads the MAC the VF's PF holds for the VF at bdf.
+func pfAdminMAC(t *testing.T, root, bdf string) net.HardwareAddr {
+	t.Helper()
+	pfDir := filepath.Join(root, "bus", "pci", "devices", bdf, "physfn")
+	nets, err := os.ReadDir(filepath.Join(pfDir, "net"))
+	if err != nil || len(nets) == 0 {
+		t.Fatalf("the PF of %s has no netdev: %v", bdf, err)
+	}
+	links, _ := filepath.Glob(filepath.Join(pfDir, "virtfn*"))
+	index := -1
+	for _, l := range links {
+		if target, err := os.Readlink(l); err == nil && filepath.Base(target) == bdf {
+			index, _ = strconv.Atoi(strings.TrimPrefix(filepath.Base(l), "virtfn"))
+		}
+	}
+	pf, err := netlink.LinkByName(nets[0].Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, vf := range pf.Attrs().Vfs {
+		if vf.ID == index {
+			return vf.Mac
+		}
+	}
+	t.Fatalf("PF %s does not list VF %d (%s)", nets[0].Name(), index, bdf)
+	return nil
 }
