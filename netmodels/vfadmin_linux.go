@@ -2,17 +2,9 @@ package netmodels
 
 import (
 	"bytes"
-	"errors"
-	"fmt"
-	"io/fs"
 	"net"
-	"os"
-	"path/filepath"
-	"strconv"
-	"strings"
 
-	"github.com/kite-vm/kite/internal/sysfs"
-	"github.com/vishvananda/netlink"
+	"github.com/kite-vm/kite/vfio"
 )
 
 // VFAdmin is the MAC a VF's PF holds for it (its "admin" MAC, `ip link set
@@ -36,58 +28,21 @@ func vfAdminFor(sysfsRoot, bdf string, mac net.HardwareAddr) (*VFAdmin, error) {
 	if len(mac) == 0 {
 		return nil, nil
 	}
-	dev := filepath.Join(sysfsRoot, "bus", "pci", "devices", bdf)
-	pfBDF, err := sysfs.LinkBase(filepath.Join(dev, "physfn"))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil // not a VF
-	}
-	if err != nil {
-		return nil, fmt.Errorf("reading the PF of %s: %w", bdf, err)
-	}
-	pfDir := filepath.Join(sysfsRoot, "bus", "pci", "devices", pfBDF)
-	nets, _ := os.ReadDir(filepath.Join(pfDir, "net"))
-	if len(nets) == 0 {
-		return nil, nil // the PF has no netdev here: nothing to ask it
-	}
-	index, err := vfIndex(pfDir, bdf)
-	if err != nil {
+	vf, ok, err := vfio.VFOf(sysfsRoot, bdf)
+	if err != nil || !ok || vf.PFNetdev == "" {
 		return nil, err
 	}
-	pf := nets[0].Name()
-	link, err := netlink.LinkByName(pf)
-	if err != nil {
-		return nil, fmt.Errorf("reading PF %s of VF %s: %w", pf, bdf, err)
+	old, err := vf.MAC()
+	if err != nil || bytes.Equal(old, mac) {
+		return nil, err
 	}
-	for _, vf := range link.Attrs().Vfs {
-		if vf.ID != index {
-			continue
-		}
-		if bytes.Equal(vf.Mac, mac) {
-			return nil, nil
-		}
-		return &VFAdmin{PF: pf, Index: index, OldMAC: vf.Mac.String()}, nil
-	}
-	return nil, fmt.Errorf("PF %s does not list VF %d (%s)", pf, index, bdf)
+	return &VFAdmin{PF: vf.PFNetdev, Index: vf.Index, OldMAC: old.String()}, nil
 }
 
-// vfIndex finds which virtfnN of the PF at pfDir is bdf.
-func vfIndex(pfDir, bdf string) (int, error) {
-	links, _ := filepath.Glob(filepath.Join(pfDir, "virtfn*"))
-	for _, l := range links {
-		if target, err := sysfs.LinkBase(l); err == nil && target == bdf {
-			n, err := strconv.Atoi(strings.TrimPrefix(filepath.Base(l), "virtfn"))
-			if err == nil {
-				return n, nil
-			}
-		}
-	}
-	return 0, fmt.Errorf("VF %s is not among the virtfn links of its PF %s", bdf, filepath.Base(pfDir))
-}
+func (a *VFAdmin) vf() vfio.VF { return vfio.VF{PFNetdev: a.PF, Index: a.Index} }
 
 // set gives the VF the admin MAC mac.
-func (a *VFAdmin) set(mac net.HardwareAddr) error {
-	return a.setMAC(mac)
-}
+func (a *VFAdmin) set(mac net.HardwareAddr) error { return a.vf().SetMAC(mac) }
 
 // restore puts the admin MAC back, unless there was none.
 func (a *VFAdmin) restore() error {
@@ -95,16 +50,5 @@ func (a *VFAdmin) restore() error {
 	if err != nil || bytes.Equal(old, make(net.HardwareAddr, len(old))) {
 		return nil
 	}
-	return a.setMAC(old)
-}
-
-func (a *VFAdmin) setMAC(mac net.HardwareAddr) error {
-	link, err := netlink.LinkByName(a.PF)
-	if err != nil {
-		return fmt.Errorf("finding PF %s: %w", a.PF, err)
-	}
-	if err := netlink.LinkSetVfHardwareAddr(link, a.Index, mac); err != nil {
-		return fmt.Errorf("setting the MAC of VF %d of %s to %s through the PF: %w", a.Index, a.PF, mac, err)
-	}
-	return nil
+	return a.vf().SetMAC(old)
 }

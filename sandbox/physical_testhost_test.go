@@ -8,7 +8,6 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -208,27 +207,13 @@ func linkFacts(ns *netmodels.Netns, name string) string {
 // pfAdminMAC reads the MAC the VF's PF holds for the VF at bdf.
 func pfAdminMAC(t *testing.T, root, bdf string) net.HardwareAddr {
 	t.Helper()
-	pfDir := filepath.Join(root, "bus", "pci", "devices", bdf, "physfn")
-	nets, err := os.ReadDir(filepath.Join(pfDir, "net"))
-	if err != nil || len(nets) == 0 {
-		t.Fatalf("the PF of %s has no netdev: %v", bdf, err)
+	vf, ok, err := vfio.VFOf(root, bdf)
+	if err != nil || !ok || vf.PFNetdev == "" {
+		t.Fatalf("VF %s: %+v, %t, %v; want a VF whose PF has a netdev", bdf, vf, ok, err)
 	}
-	links, _ := filepath.Glob(filepath.Join(pfDir, "virtfn*"))
-	index := -1
-	for _, l := range links {
-		if target, err := os.Readlink(l); err == nil && filepath.Base(target) == bdf {
-			index, _ = strconv.Atoi(strings.TrimPrefix(filepath.Base(l), "virtfn"))
-		}
-	}
-	pf, err := netlink.LinkByName(nets[0].Name())
+	mac, err := vf.MAC()
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, vf := range pf.Attrs().Vfs {
-		if vf.ID == index {
-			return vf.Mac
-		}
-	}
-	t.Fatalf("PF %s does not list VF %d (%s)", nets[0].Name(), index, bdf)
-	return nil
+	return mac
 }
