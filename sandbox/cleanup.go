@@ -150,38 +150,41 @@ func ownedProcesses(dir string, pids []int) []int {
 	return ours
 }
 
-// alive reports whether pid runs and is not a zombie.
 // pfExiting is the kernel's PF_EXITING process flag (include/linux/sched.h).
 const pfExiting = 0x4
+
+// procStat reads pid's state letter and flags from /proc/<pid>/stat; ok is
+// false when the process is gone.
+func procStat(pid int) (state byte, flags uint64, ok bool) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, 0, false
+	}
+	i := strings.LastIndexByte(string(data), ')')
+	if i < 0 {
+		return 0, 0, false
+	}
+	f := strings.Fields(string(data[i+1:]))
+	if len(f) < 7 {
+		return 0, 0, false
+	}
+	flags, _ = strconv.ParseUint(f[6], 10, 64)
+	return f[0][0], flags, true
+}
+
+// alive reports whether pid runs and is not a zombie.
+func alive(pid int) bool {
+	state, _, ok := procStat(pid)
+	return ok && state != 'Z'
+}
 
 // exiting says whether pid is on its way out: killed, its descriptors
 // closing, not yet a zombie. containerd runs the shim's delete action as
 // soon as a killed daemon's socket closes, which is before the kernel has
 // made the daemon a zombie: such an owner owns nothing any more.
 func exiting(pid int) bool {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	i := strings.LastIndexByte(string(data), ')')
-	if i < 0 {
-		return false
-	}
-	f := strings.Fields(string(data[i+1:]))
-	if len(f) < 7 {
-		return false
-	}
-	flags, err := strconv.ParseUint(f[6], 10, 64)
-	return err == nil && flags&pfExiting != 0
-}
-
-func alive(pid int) bool {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	i := strings.LastIndexByte(string(data), ')')
-	return i >= 0 && i+2 < len(data) && data[i+2] != 'Z'
+	_, flags, ok := procStat(pid)
+	return ok && flags&pfExiting != 0
 }
 
 // unmountUnder detaches every mount below dir, deepest first.
