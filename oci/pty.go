@@ -134,13 +134,21 @@ func (d *daemon) watchResize() {
 			if _, done := d.c.Init().Exit(); done {
 				continue
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			if err := d.c.Init().ResizeTerminal(ctx, *sz); err != nil {
+			if err := resize(d.c.Init(), *sz); err != nil {
 				d.log.Warn("resizing the terminal", "err", err)
 			}
-			cancel()
 		}
 	}()
+}
+
+// resizeWait bounds the guest's answer to a resize.
+const resizeWait = 5 * time.Second
+
+// resize sets the size of p's terminal in the guest.
+func resize(p *sandbox.Process, sz spec.ConsoleSize) error {
+	ctx, cancel := context.WithTimeout(context.Background(), resizeWait)
+	defer cancel()
+	return p.ResizeTerminal(ctx, sz)
 }
 
 // sizePoll is how often an exec's terminal size is read.
@@ -162,10 +170,7 @@ func (d *daemon) followSize(p *sandbox.Process, term *os.File, last *spec.Consol
 		if sz == nil || (last != nil && *sz == *last) {
 			continue
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		err := p.ResizeTerminal(ctx, *sz)
-		cancel()
-		if err != nil {
+		if err := resize(p, *sz); err != nil {
 			d.log.Warn("resizing an exec's terminal", "exec", p.ExecID(), "err", err)
 			continue
 		}
