@@ -2,6 +2,7 @@ package benchmarks
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,8 +12,8 @@ import (
 	"github.com/kite-vm/kite/agent/protocol"
 	"github.com/kite-vm/kite/configs"
 	"github.com/kite-vm/kite/fsshare"
+	"github.com/kite-vm/kite/netmodels"
 	"github.com/kite-vm/kite/qemu"
-	"golang.org/x/sys/unix"
 )
 
 // plugKind is one kind of hot-pluggable device. Host-side preparation
@@ -40,22 +41,23 @@ type plugTarget struct {
 	pciPath string
 }
 
-// netKind is a virtio-net NIC on a tap the benchmark opens, as the engine
-// does: QEMU runs unprivileged and cannot open /dev/net/tun by name. The
-// tap has no address and is not persistent: it goes when its fd closes.
+// netKind is a virtio-net NIC on a tap the benchmark opens as the engine
+// does (netmodels.OpenTap): QEMU runs unprivileged and cannot open
+// /dev/net/tun by name. The tap has no address and is not persistent: it
+// goes when its fd closes.
 type netKind struct {
-	tap *os.File
+	tap []*os.File
 }
 
 func (netKind) name() string                   { return "virtio-net" }
 func (netKind) agentKind() protocol.DeviceKind { return protocol.DeviceKind_DEVICE_KIND_NET }
 func (k *netKind) prepare(_ context.Context, n int) error {
-	f, err := openTap(fmt.Sprintf("kbhp%d", n))
-	k.tap = f
+	taps, err := netmodels.OpenTap(fmt.Sprintf("kbhp%d", n), 1)
+	k.tap = taps
 	return err
 }
 func (k *netKind) device(id, bus string) qemu.Device {
-	return qemu.TapNet{ID: id, Bus: bus, FDs: []*os.File{k.tap}}
+	return qemu.TapNet{ID: id, Bus: bus, FDs: k.tap}
 }
 func (k *netKind) configure(ctx context.Context, a plugTarget, n int) (string, error) {
 	_, err := a.agent.UpdateInterface(ctx, &protocol.Interface{GuestPciPath: a.pciPath, Name: "eth9",
@@ -63,31 +65,12 @@ func (k *netKind) configure(ctx context.Context, a plugTarget, n int) (string, e
 	return "", err
 }
 func (k *netKind) release(context.Context) error {
-	if k.tap == nil {
-		return nil
+	var errs []error
+	for _, f := range k.tap {
+		errs = append(errs, f.Close())
 	}
-	err := k.tap.Close()
 	k.tap = nil
-	return err
-}
-
-// openTap creates the tap name in the calling netns, one queue in the form
-// QEMU's `-netdev tap,fd=` takes.
-func openTap(name string) (*os.File, error) {
-	fd, err := unix.Open("/dev/net/tun", unix.O_RDWR|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, fmt.Errorf("opening /dev/net/tun for tap %q: %w", name, err)
-	}
-	ifr, err := unix.NewIfreq(name)
-	if err == nil {
-		ifr.SetUint16(unix.IFF_TAP | unix.IFF_NO_PI | unix.IFF_VNET_HDR)
-		err = unix.IoctlIfreq(fd, unix.TUNSETIFF, ifr)
-	}
-	if err != nil {
-		unix.Close(fd)
-		return nil, fmt.Errorf("creating tap %q: %w", name, err)
-	}
-	return os.NewFile(uintptr(fd), "tap:"+name), nil
+	return errors.Join(errs...)
 }
 
 // virtiofsKind is a vhost-user-fs device with its own virtiofsd, planned

@@ -14,6 +14,13 @@ import (
 // else is joined without IFF_MULTI_QUEUE: the kernel refuses a mismatch.
 const tapQueueFlags = unix.IFF_TAP | unix.IFF_NO_PI | unix.IFF_MULTI_QUEUE | unix.IFF_VNET_HDR
 
+// OpenTap creates (or joins) the tap name in the calling thread's netns
+// and returns one fd per queue, in the form the engine gives QEMU: for a
+// tap of a benchmark's or test's own, which vanishes when its fds close.
+func OpenTap(name string, queues int) ([]*os.File, error) {
+	return openTapQueues(name, queues, tapQueueFlags)
+}
+
 // openTapQueues creates (or joins) the tap named name in the calling
 // thread's netns and returns one fd per queue, opened with flags. A tap
 // created here is not persistent: it vanishes when the last fd closes. Call
