@@ -48,10 +48,10 @@ func TestParseMount(t *testing.T) {
 
 func TestParseMountRejects(t *testing.T) {
 	for name, m := range map[string]Mount{
-		"unknown type":       {Type: "ext4"},
-		"cgroup v1":          {Type: "cgroup"},
-		"comma in option":    {Type: "tmpfs", Options: []string{"mode=755,size=1"}},
-		"empty option":       {Type: "tmpfs", Options: []string{""}},
+		"unknown type":    {Type: "ext4"},
+		"cgroup v1":       {Type: "cgroup"},
+		"comma in option": {Type: "tmpfs", Options: []string{"mode=755,size=1"}},
+		"empty option":    {Type: "tmpfs", Options: []string{""}},
 	} {
 		if _, err := parseMount(m); err == nil {
 			t.Errorf("%s: parseMount(%+v) succeeded", name, m)
