@@ -52,6 +52,30 @@ func testCgroupRoot(t *testing.T) string {
 var applets = []string{"sh", "echo", "cat", "sleep", "tty", "stty", "true", "seq", "stat"}
 
 // busyboxStorage fills the mounted storage at mp with a busybox root.
+// busyboxSandbox starts the agent's service with a cgroup root of its own
+// and a sandbox "sb" whose 64 MiB "rootfs" storage holds a busybox, which
+// it destroys at the end.
+func busyboxSandbox(t *testing.T) (*harness, context.Context) {
+	t.Helper()
+	testutil.RequireRoot(t)
+	cfg := testConfig(t)
+	cfg.CgroupRoot = testCgroupRoot(t)
+	h := newHarness(t, cfg, harnessOpts{})
+	c, ctx := h.client, testCtx(t)
+	t.Cleanup(func() {
+		c.DestroySandbox(context.Background(), &protocol.DestroySandboxRequest{})
+		unix.Unmount(filepath.Join(cfg.StorageRoot, "rootfs"), unix.MNT_DETACH)
+	})
+	if _, err := c.CreateSandbox(ctx, &protocol.CreateSandboxRequest{SandboxId: "sb", Storages: []*protocol.Storage{
+		{Id: "rootfs", Driver: protocol.StorageDriver_STORAGE_DRIVER_LOCAL, Options: []string{"size=64m"}},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	mp, _ := h.svc.storages.MountPoint("rootfs")
+	busyboxStorage(t, mp)
+	return h, ctx
+}
+
 func busyboxStorage(t *testing.T, mp string) {
 	t.Helper()
 	src := testutil.RequireBinary(t, "/bin/busybox", "busybox-static")
@@ -99,23 +123,8 @@ func readAll(t *testing.T, c protocol.AgentService, read func(context.Context, *
 // RPCs: create, start, exec with fast-exiting output, stdin, a terminal,
 // signals, pause and resume, stats, and removal.
 func TestIntegrationContainerLifecycle(t *testing.T) {
-	testutil.RequireRoot(t)
-	cfg := testConfig(t)
-	cfg.CgroupRoot = testCgroupRoot(t)
-	h := newHarness(t, cfg, harnessOpts{})
-	c, ctx := h.client, testCtx(t)
-	t.Cleanup(func() {
-		c.DestroySandbox(context.Background(), &protocol.DestroySandboxRequest{})
-		unix.Unmount(filepath.Join(cfg.StorageRoot, "rootfs"), unix.MNT_DETACH)
-	})
-
-	if _, err := c.CreateSandbox(ctx, &protocol.CreateSandboxRequest{SandboxId: "sb", Storages: []*protocol.Storage{
-		{Id: "rootfs", Driver: protocol.StorageDriver_STORAGE_DRIVER_LOCAL, Options: []string{"size=64m"}},
-	}}); err != nil {
-		t.Fatal(err)
-	}
-	mp, _ := h.svc.storages.MountPoint("rootfs")
-	busyboxStorage(t, mp)
+	h, ctx := busyboxSandbox(t)
+	c := h.client
 
 	_, err := c.CreateContainer(ctx, &protocol.CreateContainerRequest{ContainerId: "c1",
 		Process: process("sh"), Rootfs: &protocol.Rootfs{StorageId: "rootfs", Path: "../../etc"}})
@@ -253,7 +262,7 @@ func TestIntegrationContainerLifecycle(t *testing.T) {
 	}
 	_, err = c.WaitProcess(ctx, &protocol.WaitProcessRequest{ContainerId: "c1"})
 	wantCode(t, "WaitProcess after RemoveContainer", err, codes.NotFound)
-	if _, err := os.Stat(filepath.Join(cfg.CgroupRoot, "kite", "c1")); !os.IsNotExist(err) {
+	if _, err := os.Stat(filepath.Join(h.cfg.CgroupRoot, "kite", "c1")); !os.IsNotExist(err) {
 		t.Errorf("cgroup of c1 left behind: %v", err)
 	}
 }

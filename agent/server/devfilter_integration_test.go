@@ -1,8 +1,6 @@
 package server
 
 import (
-	"context"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -33,21 +31,8 @@ func TestIntegrationDeviceCgroup(t *testing.T) {
 	if _, err := unix.Open("/dev/fuse", unix.O_RDONLY|unix.O_CLOEXEC, 0); err != nil {
 		testutil.Skip(t, "no /dev/fuse to give the container", "modprobe fuse")
 	}
-	cfg := testConfig(t)
-	cfg.CgroupRoot = testCgroupRoot(t)
-	h := newHarness(t, cfg, harnessOpts{})
-	c, ctx := h.client, testCtx(t)
-	t.Cleanup(func() {
-		c.DestroySandbox(context.Background(), &protocol.DestroySandboxRequest{})
-		unix.Unmount(filepath.Join(cfg.StorageRoot, "rootfs"), unix.MNT_DETACH)
-	})
-	if _, err := c.CreateSandbox(ctx, &protocol.CreateSandboxRequest{SandboxId: "sb", Storages: []*protocol.Storage{
-		{Id: "rootfs", Driver: protocol.StorageDriver_STORAGE_DRIVER_LOCAL, Options: []string{"size=64m"}},
-	}}); err != nil {
-		t.Fatal(err)
-	}
-	mp, _ := h.svc.storages.MountPoint("rootfs")
-	busyboxStorage(t, mp)
+	h, ctx := busyboxSandbox(t)
+	c := h.client
 	caps := []string{"CAP_MKNOD", "CAP_DAC_OVERRIDE"}
 	p := process("sleep", "1000")
 	p.Capabilities = &protocol.Capabilities{Bounding: caps, Effective: caps, Permitted: caps}

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,8 +9,6 @@ import (
 	"time"
 
 	"github.com/kite-vm/kite/agent/protocol"
-	"github.com/kite-vm/kite/internal/testing/testutil"
-	"golang.org/x/sys/unix"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/types/known/durationpb"
 )
@@ -23,22 +20,9 @@ import (
 // here, the test's), so that it sees the pod's sysctls and hostname; a
 // sysctl no namespace confines is refused by name.
 func TestIntegrationPodNamespacesAndSysctls(t *testing.T) {
-	testutil.RequireRoot(t)
-	cfg := testConfig(t)
-	cfg.CgroupRoot = testCgroupRoot(t)
-	h := newHarness(t, cfg, harnessOpts{})
-	c, ctx := h.client, testCtx(t)
-	t.Cleanup(func() {
-		c.DestroySandbox(context.Background(), &protocol.DestroySandboxRequest{})
-		unix.Unmount(filepath.Join(cfg.StorageRoot, "rootfs"), unix.MNT_DETACH)
-	})
-	if _, err := c.CreateSandbox(ctx, &protocol.CreateSandboxRequest{SandboxId: "sb", Storages: []*protocol.Storage{
-		{Id: "rootfs", Driver: protocol.StorageDriver_STORAGE_DRIVER_LOCAL, Options: []string{"size=64m"}},
-	}}); err != nil {
-		t.Fatal(err)
-	}
+	h, ctx := busyboxSandbox(t)
+	c := h.client
 	mp, _ := h.svc.storages.MountPoint("rootfs")
-	busyboxStorage(t, mp)
 	for _, a := range []string{"readlink", "hostname"} {
 		if err := os.Symlink("busybox", filepath.Join(mp, "rootfs/bin", a)); err != nil {
 			t.Fatal(err)
@@ -106,22 +90,9 @@ func TestIntegrationPodNamespacesAndSysctls(t *testing.T) {
 // them: a container asking for them after that one exited still joins
 // them (the OCI CLI's and ctr's pods run short-lived first containers).
 func TestIntegrationSandboxNamespacesOutliveTheirContainer(t *testing.T) {
-	testutil.RequireRoot(t)
-	cfg := testConfig(t)
-	cfg.CgroupRoot = testCgroupRoot(t)
-	h := newHarness(t, cfg, harnessOpts{})
-	c, ctx := h.client, testCtx(t)
-	t.Cleanup(func() {
-		c.DestroySandbox(context.Background(), &protocol.DestroySandboxRequest{})
-		unix.Unmount(filepath.Join(cfg.StorageRoot, "rootfs"), unix.MNT_DETACH)
-	})
-	if _, err := c.CreateSandbox(ctx, &protocol.CreateSandboxRequest{SandboxId: "sb", Storages: []*protocol.Storage{
-		{Id: "rootfs", Driver: protocol.StorageDriver_STORAGE_DRIVER_LOCAL, Options: []string{"size=64m"}},
-	}}); err != nil {
-		t.Fatal(err)
-	}
+	h, ctx := busyboxSandbox(t)
+	c := h.client
 	mp, _ := h.svc.storages.MountPoint("rootfs")
-	busyboxStorage(t, mp)
 	if err := os.Symlink("busybox", filepath.Join(mp, "rootfs/bin", "hostname")); err != nil {
 		t.Fatal(err)
 	}

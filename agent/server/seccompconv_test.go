@@ -1,13 +1,10 @@
 package server
 
 import (
-	"context"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/kite-vm/kite/agent/protocol"
-	"github.com/kite-vm/kite/internal/testing/testutil"
 	"golang.org/x/sys/unix"
 	"google.golang.org/grpc/codes"
 )
@@ -16,22 +13,8 @@ import (
 // with the errno asked for, names the guest lacks skipped; a profile the
 // compiler refuses fails CreateContainer with InvalidArgument.
 func TestIntegrationSeccompThroughTheRPC(t *testing.T) {
-	testutil.RequireRoot(t)
-	cfg := testConfig(t)
-	cfg.CgroupRoot = testCgroupRoot(t)
-	h := newHarness(t, cfg, harnessOpts{})
-	c, ctx := h.client, testCtx(t)
-	t.Cleanup(func() {
-		c.DestroySandbox(context.Background(), &protocol.DestroySandboxRequest{})
-		unix.Unmount(filepath.Join(cfg.StorageRoot, "rootfs"), unix.MNT_DETACH)
-	})
-	if _, err := c.CreateSandbox(ctx, &protocol.CreateSandboxRequest{SandboxId: "sb", Storages: []*protocol.Storage{
-		{Id: "rootfs", Driver: protocol.StorageDriver_STORAGE_DRIVER_LOCAL, Options: []string{"size=64m"}},
-	}}); err != nil {
-		t.Fatal(err)
-	}
-	mp, _ := h.svc.storages.MountPoint("rootfs")
-	busyboxStorage(t, mp)
+	h, ctx := busyboxSandbox(t)
+	c := h.client
 	rootfs := &protocol.Rootfs{StorageId: "rootfs", Path: "rootfs"}
 	eacces := uint32(unix.EACCES)
 
