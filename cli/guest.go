@@ -114,4 +114,3 @@ func progressPrinter(e *env) guest.Progress {
 		fmt.Fprintf(e.io.Err, "[%5.1fs] %-9s %s\n", time.Since(start).Seconds(), ev.Step, ev.Message)
 	})
 }
-
