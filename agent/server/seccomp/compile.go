@@ -54,11 +54,7 @@ func Compile(p Profile) (Filter, []string, error) {
 			sections = append(sections, nil)
 			continue
 		}
-		s, err := c.section(p.Rules, a.table(), known)
-		if err != nil {
-			return Filter{}, nil, err
-		}
-		sections = append(sections, s)
+		sections = append(sections, c.section(p.Rules, a.table(), known))
 	}
 	var skipped []string
 	for _, r := range p.Rules {
@@ -100,7 +96,7 @@ type section struct {
 
 // section gathers the rules for one ABI's table, marking in known the
 // names it has.
-func (c *compiler) section(rules []Rule, table map[string]uint32, known map[string]bool) (*section, error) {
+func (c *compiler) section(rules []Rule, table map[string]uint32, known map[string]bool) *section {
 	s := &section{}
 	byNR := map[uint32]*call{}
 	for _, r := range rules {
@@ -123,7 +119,7 @@ func (c *compiler) section(rules []Rule, table map[string]uint32, known map[stri
 			cl.add(ret, r.Args)
 		}
 	}
-	return s, nil
+	return s
 }
 
 // add adds a profile rule's action and conditions to the call.
