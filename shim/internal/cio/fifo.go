@@ -96,9 +96,9 @@ func (f *Files) Close() {
 type StdinFIFO struct {
 	path string
 
-	mu       sync.Mutex
-	f        *os.File // guarded by mu; once opened
-	released bool     // guarded by mu; no writer will come: do not wait
+	mu     sync.Mutex
+	f      *os.File // guarded by mu; once opened
+	closed bool     // guarded by mu; the process is gone: drop the input
 }
 
 var errStdinClosed = errors.New("stdin closed")
@@ -111,7 +111,11 @@ func (s *StdinFIFO) open() (*os.File, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.released {
+	// A release that came while the open was returning still lets the
+	// input be read to its end: containerd's writer may have come (and
+	// written) just before its CloseIO; if only release's own writer came,
+	// the input ends at once.
+	if s.closed {
 		f.Close()
 		return nil, errStdinClosed
 	}
@@ -126,7 +130,6 @@ func (s *StdinFIFO) open() (*os.File, error) {
 func (s *StdinFIFO) release() {
 	s.mu.Lock()
 	opened := s.f != nil
-	s.released = !opened
 	s.mu.Unlock()
 	if !opened {
 		if w, err := os.OpenFile(s.path, os.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
@@ -140,7 +143,7 @@ func (s *StdinFIFO) Close() {
 	s.release()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.released = true
+	s.closed = true
 	if s.f != nil {
 		s.f.Close()
 	}
