@@ -88,6 +88,18 @@ func (s *Share) Virtiofsd() *VirtiofsdPlan { return s.virtiofsd }
 // Daemon is the share's running virtiofsd once attached; nil for 9p.
 func (s *Share) Daemon() *Virtiofsd { return s.daemon }
 
+// BackendDone implements attach.Backed: closed when the share's virtiofsd
+// has exited; nil for 9p or before Attach.
+func (s *Share) BackendDone() <-chan struct{} {
+	if s.daemon == nil {
+		return nil
+	}
+	return s.daemon.Done()
+}
+
+// BackendDeath implements attach.Backed.
+func (s *Share) BackendDeath() error { return s.daemon.Death() }
+
 // Preview implements attach.Previewer.
 func (s *Share) Preview() qemu.Device {
 	if s.virtiofsd != nil {

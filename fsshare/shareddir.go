@@ -74,6 +74,12 @@ func (d *SharedDir) Name() string { return d.share.Name() }
 // Needs implements attach.Attachment.
 func (d *SharedDir) Needs() attach.Needs { return d.share.Needs() }
 
+// BackendDone implements attach.Backed.
+func (d *SharedDir) BackendDone() <-chan struct{} { return d.share.BackendDone() }
+
+// BackendDeath implements attach.Backed.
+func (d *SharedDir) BackendDeath() error { return d.share.BackendDeath() }
+
 // Preview implements attach.Previewer.
 func (d *SharedDir) Preview() qemu.Device { return d.share.Preview() }
 

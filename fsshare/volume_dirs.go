@@ -50,6 +50,12 @@ func (v *VirtioFSVolume) Name() string { return v.share.ID }
 // Needs implements attach.Attachment.
 func (v *VirtioFSVolume) Needs() attach.Needs { return v.share.Needs() }
 
+// BackendDone implements attach.Backed.
+func (v *VirtioFSVolume) BackendDone() <-chan struct{} { return v.share.BackendDone() }
+
+// BackendDeath implements attach.Backed.
+func (v *VirtioFSVolume) BackendDeath() error { return v.share.BackendDeath() }
+
 // Attach binds the source, then starts the share's virtiofsd.
 func (v *VirtioFSVolume) Attach(ctx context.Context, host *cleanup.Stack) (attach.Plugged, error) {
 	if err := bindDirectory(v.source, v.share.HostPath, v.dir, v.share.Guest.GetReadonly(), "virtio-fs", host); err != nil {

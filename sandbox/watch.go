@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/kite-vm/kite/fsshare"
@@ -20,7 +19,7 @@ const exitGrace = 500 * time.Millisecond
 // quit (QEMU flushes its block caches), then SIGTERM, then SIGKILL.
 var failStop = qemu.StopTimeouts{Quit: 2 * time.Second, Term: time.Second, Kill: 5 * time.Second}
 
-// logTailBytes of a dead share server's log go into the reason.
+// logTailBytes of QEMU's output go into the reason it died.
 const logTailBytes = 512
 
 // watcher watches the sandbox's VM and share servers for deaths.
@@ -92,7 +91,7 @@ func (w watcher) watchVirtiofsd(v *fsshare.Virtiofsd) {
 		return
 	default:
 	}
-	reason := shareDeath(v)
+	reason := v.Death().Error()
 	s.mu.Lock()
 	if s.stopping || s.degraded != "" {
 		s.mu.Unlock()
@@ -109,30 +108,6 @@ func (w watcher) watchVirtiofsd(v *fsshare.Virtiofsd) {
 	}
 }
 
-// shareDeath says which share server died, how, and what its log said
-// last.
-func shareDeath(v *fsshare.Virtiofsd) string {
-	reason := fmt.Sprintf("virtiofsd of share %q exited (%v): the guest can no longer reach its files", v.Plan().Tag, v.ExitErr())
-	if tail := lastLines(v.LogTail(logTailBytes), 3); tail != "" {
-		reason += "; its log ends: " + tail
-	}
-	return reason
-}
-
-// lastLines joins the last n non-empty lines of s with " | ".
-func lastLines(s string, n int) string {
-	var lines []string
-	for _, l := range strings.Split(s, "\n") {
-		if l = strings.TrimSpace(l); l != "" {
-			lines = append(lines, l)
-		}
-	}
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, " | ")
-}
-
 // watchCreate returns a context for the guest requests of Create that ends
 // as soon as QEMU or a share server dies, with the death as its cause, so
 // that a create never waits out a timeout on a VM that cannot answer.
@@ -143,7 +118,7 @@ func (w watcher) watchCreate(ctx context.Context) (context.Context, context.Canc
 		go func() {
 			select {
 			case <-d.Done():
-				cancel(errorf(ErrUnavailable, "%s", shareDeath(d)))
+				cancel(errorf(ErrUnavailable, "%v", d.Death()))
 			case <-ctx.Done():
 			}
 		}()
@@ -151,7 +126,7 @@ func (w watcher) watchCreate(ctx context.Context) (context.Context, context.Canc
 	go func() {
 		select {
 		case <-s.m.Process().Done():
-			cancel(errorf(ErrUnavailable, "qemu exited: %v; its output ends: %s", s.m.Process().ExitErr(), lastLines(s.m.Process().LogTail(logTailBytes), 3)))
+			cancel(errorf(ErrUnavailable, "qemu exited: %v; its output ends: %s", s.m.Process().ExitErr(), fsshare.LastLines(s.m.Process().LogTail(logTailBytes), 3)))
 		case <-ctx.Done():
 		}
 	}()

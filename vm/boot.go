@@ -2,6 +2,7 @@ package vm
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -99,6 +100,11 @@ func (b *booter) run(ctx context.Context) *BootError {
 // first: the undo removes the logs.
 func (b *booter) fail(ctx context.Context, e *BootError) error {
 	e.Sandbox = b.m.plan.ID
+	if e.Step == StepQEMU || errors.Is(e.Err, ErrQEMUExited) {
+		if death := b.backendDeath(); death != nil {
+			e.Err = fmt.Errorf("%w; then %w", death, e.Err)
+		}
+	}
 	// qemu.Start's own errors carry the tails already.
 	if proc := b.m.proc; proc != nil && e.Step != StepQEMU {
 		e.QEMULog, e.Console = proc.LogTail(tailBytes), proc.ConsoleTail(tailBytes)
@@ -108,6 +114,39 @@ func (b *booter) fail(ctx context.Context, e *BootError) error {
 	defer cancel()
 	e.Cleanup = b.m.undo.CleanCtx(uctx)
 	return e
+}
+
+// backendDeath is the death of an attachment's backend process (a
+// virtiofsd), for a QEMU that failed: QEMU then only says that a socket
+// write failed. A backend killed at the same moment may be reaped a little
+// after QEMU, so the deaths are waited for, up to exitGrace in all.
+func (b *booter) backendDeath() error {
+	var backends []attach.Backed
+	for _, a := range b.m.plan.Attachments {
+		if bk, ok := a.(attach.Backed); ok && bk.BackendDone() != nil {
+			backends = append(backends, bk)
+		}
+	}
+	if len(backends) == 0 {
+		return nil
+	}
+	deadline := time.After(exitGrace)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		for _, bk := range backends {
+			select {
+			case <-bk.BackendDone():
+				return bk.BackendDeath()
+			default:
+			}
+		}
+		select {
+		case <-deadline:
+			return nil
+		case <-tick.C:
+		}
+	}
 }
 
 func (b *booter) listenAgent() error {

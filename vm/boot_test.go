@@ -148,6 +148,26 @@ func TestBootQEMUFails(t *testing.T) {
 	wantNothingLeft(t, p)
 }
 
+// TestBootQEMUFailsAfterVirtiofsdDied: a virtiofsd that dies once QEMU
+// connects makes QEMU fail with a socket error; the boot error names the
+// virtiofsd, its exit and its log before QEMU's words.
+func TestBootQEMUFailsAfterVirtiofsdDied(t *testing.T) {
+	f := newBootFixture(t)
+	f.cfg.SharedFS.VirtiofsdPath = fakeVirtiofsdPath(t)
+	t.Setenv(fakeVirtiofsdEnv, fakeVirtiofsdDies)
+	f.cfg.Hypervisor.Path = script(t, filepath.Dir(f.share), "qemu",
+		`sleep 0.1; echo "qemu: vhost-user-fs-pci: Failed to write msg" >&2; exit 1`)
+	p := f.plan(t)
+	_, be := boot(t, p)
+	wantFailed(t, be, vm.StepQEMU, `virtiofsd of share "rootfs" exited (exit status 3)`,
+		"its log ends: fake virtiofsd: client connected; dying", "then", "Failed to write msg")
+	if !errors.Is(be, fsshare.ErrVirtiofsdExited) {
+		t.Errorf("error does not match fsshare.ErrVirtiofsdExited: %v", be)
+	}
+	wantNoProcess(t, p.Dir)
+	wantNothingLeft(t, p)
+}
+
 // TestBootCheckFails: a share whose directory is missing. The runtime
 // found it in Plan.Check, before anything started (StepCheck, ErrHost);
 // a share checks its own host side now, when it is attached, after the

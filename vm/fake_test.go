@@ -38,9 +38,24 @@ func fakeVirtiofsd(args []string) int {
 		return 5
 	}
 	defer ln.Close()
+	if os.Getenv(fakeVirtiofsdEnv) == fakeVirtiofsdDies {
+		// Dies as soon as its vhost-user client has connected, as a
+		// virtiofsd killed under a booting VM does.
+		c, err := ln.Accept()
+		if err != nil {
+			return 5
+		}
+		fmt.Fprintln(os.Stderr, "fake virtiofsd: client connected; dying")
+		c.Close()
+		return 3
+	}
 	<-terms
 	return 0
 }
+
+// fakeVirtiofsdDies as fakeVirtiofsdEnv's value makes the fake exit 3 as
+// soon as a client connects.
+const fakeVirtiofsdDies = "die"
 
 // fakeVirtiofsdPath is a shared_fs.virtiofsd_path that runs the fake.
 func fakeVirtiofsdPath(t *testing.T) string {

@@ -75,3 +75,16 @@ type Timings struct {
 type Previewer interface {
 	Preview() qemu.Device
 }
+
+// Backed is an attachment whose device is served by a host process it
+// started (a virtiofsd). QEMU fails when such a process dies under it,
+// with an error about a socket; the machine asks the attachment whether
+// its backend died first, so that the error names the real cause.
+type Backed interface {
+	// BackendDone is closed when the backend has exited; nil before
+	// Attach, or when the attachment has no process.
+	BackendDone() <-chan struct{}
+	// BackendDeath says which backend died, how, and what its log said
+	// last. It is only asked once BackendDone is closed.
+	BackendDeath() error
+}
