@@ -77,8 +77,13 @@ type Rootfs struct {
 
 // Device is a node the guest has, made visible in the container.
 type Device struct {
-	// GuestPath is the node in the guest, e.g. "/dev/net/tun".
+	// GuestPath is the node in the guest, e.g. "/dev/net/tun"; empty for
+	// a node made by its numbers.
 	GuestPath string
+	// Type ("c", "b" or "p"), Major and Minor make the node when GuestPath
+	// is empty: the numbers are the guest kernel's.
+	Type         string
+	Major, Minor uint32
 	// ContainerPath is where the container sees it, e.g. "/dev/tun0".
 	ContainerPath string
 	// FileMode holds the node's permission bits; zero means 0666.

@@ -2,6 +2,7 @@ package spec
 
 import (
 	"fmt"
+	"io/fs"
 	"os"
 	"testing"
 
@@ -63,6 +64,34 @@ func TestConvertDevicesOnPersistentDev(t *testing.T) {
 	}
 	if got := c.Devices; len(got) != 0 {
 		t.Errorf("devices on a tmpfs /dev = %v, want none (the agent binds /dev/null itself)", got)
+	}
+}
+
+// Nodes the guest has no fixed path for are made by their numbers, as
+// runc makes them: the runtime-tools linux_devices test's three kinds.
+func TestConvertDevicesByNumber(t *testing.T) {
+	spec := readConfig(t, "default")
+	mode, uid, gid := fs.FileMode(0o640), uint32(1000), uint32(1001)
+	spec.Linux.Devices = []specs.LinuxDevice{
+		{Path: "/dev/test1", Type: "c", Major: 10, Minor: 666, FileMode: &mode, UID: &uid, GID: &gid},
+		{Path: "/dev/test2", Type: "b", Major: 8, Minor: 666},
+		{Path: "/dev/test3", Type: "p"},
+		{Path: "/dev/uchar", Type: "u", Major: 195, Minor: 0},
+		{Path: "/dev/mytun", Type: "c", Major: 10, Minor: 200},
+	}
+	c, err := Convert(spec, Input{ContainerID: "c1", Bundle: "/b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Device{
+		{ContainerPath: "/dev/test1", Type: "c", Major: 10, Minor: 666, FileMode: 0o640, UID: 1000, GID: 1001},
+		{ContainerPath: "/dev/test2", Type: "b", Major: 8, Minor: 666},
+		{ContainerPath: "/dev/test3", Type: "p"},
+		{ContainerPath: "/dev/uchar", Type: "c", Major: 195},
+		{ContainerPath: "/dev/mytun", GuestPath: "/dev/net/tun"}, // a node the guest has
+	}
+	if diff := cmp.Diff(want, c.Devices); diff != "" {
+		t.Errorf("devices (-want +got):\n%s", diff)
 	}
 }
 

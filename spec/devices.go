@@ -17,9 +17,9 @@ type guestNode struct {
 	onTmpfsDev bool
 }
 
-// guestNodes are the character devices a container may ask for. Host
-// devices (disks, GPUs, VFs) have no node in the guest until they are
-// passed through, which linux.devices cannot express.
+// guestNodes are the character devices the guest's /dev has at a fixed
+// path: a container asking for one gets a node like the guest's. Any
+// other linux.devices node is made by its numbers (byNumber).
 var guestNodes = []guestNode{
 	{1, 3, "/dev/null", true},
 	{1, 5, "/dev/zero", true},
@@ -45,15 +45,16 @@ func (c *converter) devices(ds []specs.LinuxDevice, tmpfsDev bool) []Device {
 		if isVFIONode(d.Path) {
 			continue // a host function to pass through: see vfioNodes
 		}
-		node, ok := findGuestNode(d)
-		if !ok {
-			c.fail(unsupported(field, "device %s (%s %d:%d) is not a node the guest has; passing host devices through linux.devices is not supported yet", d.Path, d.Type, d.Major, d.Minor))
+		cd := Device{ContainerPath: filepath.Clean(d.Path)}
+		if node, ok := findGuestNode(d); ok {
+			if tmpfsDev && node.onTmpfsDev && cd.ContainerPath == node.path {
+				continue // already there
+			}
+			cd.GuestPath = node.path
+		} else if err := byNumber(&cd, d); err != nil {
+			c.fail(invalid(field, "device %s: %v", d.Path, err))
 			continue
 		}
-		if tmpfsDev && node.onTmpfsDev && filepath.Clean(d.Path) == node.path {
-			continue // already there
-		}
-		cd := Device{GuestPath: node.path, ContainerPath: filepath.Clean(d.Path)}
 		if d.FileMode != nil {
 			cd.FileMode = d.FileMode.Perm()
 		}
@@ -66,6 +67,37 @@ func (c *converter) devices(ds []specs.LinuxDevice, tmpfsDev bool) []Device {
 		out = append(out, cd)
 	}
 	return out
+}
+
+// The kernel's device numbers: 12 bits of major, 20 of minor.
+const (
+	maxMajor = 1<<12 - 1
+	maxMinor = 1<<20 - 1
+)
+
+// byNumber makes cd a node the guest creates by its numbers, as runc
+// creates the nodes of linux.devices. The numbers mean what they mean to
+// the guest kernel: a host disk or GPU reaches the guest only when passed
+// through (a VFIO node, PCIDEVICE_*, a volume).
+func byNumber(cd *Device, d specs.LinuxDevice) error {
+	typ := d.Type
+	if typ == "u" {
+		typ = "c" // unbuffered character device: the same node
+	}
+	switch typ {
+	case "c", "b":
+		if d.Major < 0 || d.Major > maxMajor || d.Minor < 0 || d.Minor > maxMinor {
+			return fmt.Errorf("device number %d:%d is out of range (major 0-%d, minor 0-%d)", d.Major, d.Minor, maxMajor, maxMinor)
+		}
+	case "p":
+		if d.Major != 0 || d.Minor != 0 {
+			return fmt.Errorf("a FIFO (type p) has no device numbers, got %d:%d", d.Major, d.Minor)
+		}
+	default:
+		return fmt.Errorf("type %q: want c, u, b or p", d.Type)
+	}
+	cd.Type, cd.Major, cd.Minor = typ, uint32(d.Major), uint32(d.Minor)
+	return nil
 }
 
 // findGuestNode matches a character device ("c" or its alias "u") by its

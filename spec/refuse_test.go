@@ -75,12 +75,15 @@ var refusals = []refusal{
 	{"namespace twice", func(s *specs.Spec) { s.Linux.Namespaces[1].Type = "pid" }, `linux.namespaces[1]: namespace type "pid" is given twice`, ErrInvalidSpec},
 	{"hostname without uts", func(s *specs.Spec) { s.Linux.Namespaces = s.Linux.Namespaces[:3] },
 		`hostname: setting the hostname needs a UTS namespace: add {"type": "uts"} to linux.namespaces`, ErrInvalidSpec},
-	{"host device", func(s *specs.Spec) {
-		s.Linux.Devices = []specs.LinuxDevice{{Path: "/dev/sda", Type: "b", Major: 8, Minor: 0}}
-	}, "linux.devices[0]: device /dev/sda (b 8:0) is not a node the guest has; passing host devices through linux.devices is not supported yet", ErrUnsupported},
-	{"unknown char device", func(s *specs.Spec) {
-		s.Linux.Devices = []specs.LinuxDevice{{Path: "/dev/nvidia0", Type: "c", Major: 195, Minor: 0}}
-	}, "linux.devices[0]: device /dev/nvidia0 (c 195:0) is not a node the guest has", ErrUnsupported},
+	{"device type", func(s *specs.Spec) {
+		s.Linux.Devices = []specs.LinuxDevice{{Path: "/dev/sock0", Type: "s", Major: 8, Minor: 0}}
+	}, `linux.devices[0]: device /dev/sock0: type "s": want c, u, b or p`, ErrInvalidSpec},
+	{"FIFO with numbers", func(s *specs.Spec) {
+		s.Linux.Devices = []specs.LinuxDevice{{Path: "/dev/pipe", Type: "p", Major: 1, Minor: 2}}
+	}, "linux.devices[0]: device /dev/pipe: a FIFO (type p) has no device numbers, got 1:2", ErrInvalidSpec},
+	{"device number out of range", func(s *specs.Spec) {
+		s.Linux.Devices = []specs.LinuxDevice{{Path: "/dev/big", Type: "c", Major: 4096, Minor: 0}}
+	}, "linux.devices[0]: device /dev/big: device number 4096:0 is out of range (major 0-4095, minor 0-1048575)", ErrInvalidSpec},
 	{"vfio node not a char device", func(s *specs.Spec) {
 		s.Linux.Devices = []specs.LinuxDevice{{Path: "/dev/vfio/42", Type: "b", Major: 242, Minor: 0}}
 	}, `linux.devices[0]: /dev/vfio/42 is a VFIO node, a character device, not type "b"`, ErrInvalidSpec},

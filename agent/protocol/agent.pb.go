@@ -3731,20 +3731,26 @@ func (x *Rootfs) GetReadonly() bool {
 // ContainerDevice gives a container access to a device node.
 type ContainerDevice struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Id of a device added with AddDevice; empty when guest_path is used.
+	// Id of a device added with AddDevice; empty when guest_path or number
+	// is used.
 	DeviceId string `protobuf:"bytes,1,opt,name=device_id,json=deviceId,proto3" json:"device_id,omitempty"`
 	// A guest device node used as is, e.g. "/dev/fuse", when device_id is
 	// empty.
 	GuestPath string `protobuf:"bytes,2,opt,name=guest_path,json=guestPath,proto3" json:"guest_path,omitempty"`
 	// Path inside the container; empty means the device's container_path,
-	// else the guest path.
+	// else the guest path. Required with number.
 	ContainerPath string `protobuf:"bytes,3,opt,name=container_path,json=containerPath,proto3" json:"container_path,omitempty"`
 	// Permission bits of the node, e.g. 0660; zero means 0666.
 	FileMode uint32 `protobuf:"varint,4,opt,name=file_mode,json=fileMode,proto3" json:"file_mode,omitempty"`
 	// Owner of the node.
 	Uid uint32 `protobuf:"varint,5,opt,name=uid,proto3" json:"uid,omitempty"`
 	// Group of the node.
-	Gid           uint32 `protobuf:"varint,6,opt,name=gid,proto3" json:"gid,omitempty"`
+	Gid uint32 `protobuf:"varint,6,opt,name=gid,proto3" json:"gid,omitempty"`
+	// A node made by its numbers in the guest kernel's numbering (OCI
+	// linux.devices naming a node the guest has no fixed path for), when
+	// device_id and guest_path are empty. The container is allowed every
+	// access to it, as runc allows its linux.devices.
+	Number        *DeviceNumber `protobuf:"bytes,7,opt,name=number,proto3" json:"number,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3821,6 +3827,75 @@ func (x *ContainerDevice) GetGid() uint32 {
 	return 0
 }
 
+func (x *ContainerDevice) GetNumber() *DeviceNumber {
+	if x != nil {
+		return x.Number
+	}
+	return nil
+}
+
+// DeviceNumber is a device node's kind and numbers.
+type DeviceNumber struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "c" (character), "b" (block) or "p" (a FIFO, whose numbers are 0).
+	Type          string `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
+	Major         uint32 `protobuf:"varint,2,opt,name=major,proto3" json:"major,omitempty"`
+	Minor         uint32 `protobuf:"varint,3,opt,name=minor,proto3" json:"minor,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeviceNumber) Reset() {
+	*x = DeviceNumber{}
+	mi := &file_agent_proto_msgTypes[47]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeviceNumber) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeviceNumber) ProtoMessage() {}
+
+func (x *DeviceNumber) ProtoReflect() protoreflect.Message {
+	mi := &file_agent_proto_msgTypes[47]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeviceNumber.ProtoReflect.Descriptor instead.
+func (*DeviceNumber) Descriptor() ([]byte, []int) {
+	return file_agent_proto_rawDescGZIP(), []int{47}
+}
+
+func (x *DeviceNumber) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *DeviceNumber) GetMajor() uint32 {
+	if x != nil {
+		return x.Major
+	}
+	return 0
+}
+
+func (x *DeviceNumber) GetMinor() uint32 {
+	if x != nil {
+		return x.Minor
+	}
+	return 0
+}
+
 // Namespaces chooses the container's namespaces. The mount namespace is
 // always new. There is no network choice: the guest's network namespace is
 // the pod's, and every container uses it.
@@ -3840,7 +3915,7 @@ type Namespaces struct {
 
 func (x *Namespaces) Reset() {
 	*x = Namespaces{}
-	mi := &file_agent_proto_msgTypes[47]
+	mi := &file_agent_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3852,7 +3927,7 @@ func (x *Namespaces) String() string {
 func (*Namespaces) ProtoMessage() {}
 
 func (x *Namespaces) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[47]
+	mi := &file_agent_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3865,7 +3940,7 @@ func (x *Namespaces) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Namespaces.ProtoReflect.Descriptor instead.
 func (*Namespaces) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{47}
+	return file_agent_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *Namespaces) GetPid() NamespaceMode {
@@ -3921,7 +3996,7 @@ type Seccomp struct {
 
 func (x *Seccomp) Reset() {
 	*x = Seccomp{}
-	mi := &file_agent_proto_msgTypes[48]
+	mi := &file_agent_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3933,7 +4008,7 @@ func (x *Seccomp) String() string {
 func (*Seccomp) ProtoMessage() {}
 
 func (x *Seccomp) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[48]
+	mi := &file_agent_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3946,7 +4021,7 @@ func (x *Seccomp) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Seccomp.ProtoReflect.Descriptor instead.
 func (*Seccomp) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{48}
+	return file_agent_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *Seccomp) GetDefaultAction() SeccompAction {
@@ -4003,7 +4078,7 @@ type SeccompRule struct {
 
 func (x *SeccompRule) Reset() {
 	*x = SeccompRule{}
-	mi := &file_agent_proto_msgTypes[49]
+	mi := &file_agent_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4015,7 +4090,7 @@ func (x *SeccompRule) String() string {
 func (*SeccompRule) ProtoMessage() {}
 
 func (x *SeccompRule) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[49]
+	mi := &file_agent_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4028,7 +4103,7 @@ func (x *SeccompRule) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SeccompRule.ProtoReflect.Descriptor instead.
 func (*SeccompRule) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{49}
+	return file_agent_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *SeccompRule) GetNames() []string {
@@ -4076,7 +4151,7 @@ type SeccompArg struct {
 
 func (x *SeccompArg) Reset() {
 	*x = SeccompArg{}
-	mi := &file_agent_proto_msgTypes[50]
+	mi := &file_agent_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4088,7 +4163,7 @@ func (x *SeccompArg) String() string {
 func (*SeccompArg) ProtoMessage() {}
 
 func (x *SeccompArg) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[50]
+	mi := &file_agent_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4101,7 +4176,7 @@ func (x *SeccompArg) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SeccompArg.ProtoReflect.Descriptor instead.
 func (*SeccompArg) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{50}
+	return file_agent_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *SeccompArg) GetIndex() uint32 {
@@ -4158,7 +4233,7 @@ type Resources struct {
 
 func (x *Resources) Reset() {
 	*x = Resources{}
-	mi := &file_agent_proto_msgTypes[51]
+	mi := &file_agent_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4170,7 +4245,7 @@ func (x *Resources) String() string {
 func (*Resources) ProtoMessage() {}
 
 func (x *Resources) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[51]
+	mi := &file_agent_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4183,7 +4258,7 @@ func (x *Resources) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Resources.ProtoReflect.Descriptor instead.
 func (*Resources) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{51}
+	return file_agent_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *Resources) GetCpuShares() uint64 {
@@ -4256,7 +4331,7 @@ type DeviceCgroup struct {
 
 func (x *DeviceCgroup) Reset() {
 	*x = DeviceCgroup{}
-	mi := &file_agent_proto_msgTypes[52]
+	mi := &file_agent_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4268,7 +4343,7 @@ func (x *DeviceCgroup) String() string {
 func (*DeviceCgroup) ProtoMessage() {}
 
 func (x *DeviceCgroup) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[52]
+	mi := &file_agent_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4281,7 +4356,7 @@ func (x *DeviceCgroup) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeviceCgroup.ProtoReflect.Descriptor instead.
 func (*DeviceCgroup) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{52}
+	return file_agent_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *DeviceCgroup) GetRules() []*DeviceRule {
@@ -4311,7 +4386,7 @@ type DeviceRule struct {
 
 func (x *DeviceRule) Reset() {
 	*x = DeviceRule{}
-	mi := &file_agent_proto_msgTypes[53]
+	mi := &file_agent_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4323,7 +4398,7 @@ func (x *DeviceRule) String() string {
 func (*DeviceRule) ProtoMessage() {}
 
 func (x *DeviceRule) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[53]
+	mi := &file_agent_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4336,7 +4411,7 @@ func (x *DeviceRule) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeviceRule.ProtoReflect.Descriptor instead.
 func (*DeviceRule) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{53}
+	return file_agent_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *DeviceRule) GetAllow() bool {
@@ -4385,7 +4460,7 @@ type StartContainerRequest struct {
 
 func (x *StartContainerRequest) Reset() {
 	*x = StartContainerRequest{}
-	mi := &file_agent_proto_msgTypes[54]
+	mi := &file_agent_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4397,7 +4472,7 @@ func (x *StartContainerRequest) String() string {
 func (*StartContainerRequest) ProtoMessage() {}
 
 func (x *StartContainerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[54]
+	mi := &file_agent_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4410,7 +4485,7 @@ func (x *StartContainerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartContainerRequest.ProtoReflect.Descriptor instead.
 func (*StartContainerRequest) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{54}
+	return file_agent_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *StartContainerRequest) GetContainerId() string {
@@ -4429,7 +4504,7 @@ type StartContainerResponse struct {
 
 func (x *StartContainerResponse) Reset() {
 	*x = StartContainerResponse{}
-	mi := &file_agent_proto_msgTypes[55]
+	mi := &file_agent_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4441,7 +4516,7 @@ func (x *StartContainerResponse) String() string {
 func (*StartContainerResponse) ProtoMessage() {}
 
 func (x *StartContainerResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[55]
+	mi := &file_agent_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4454,7 +4529,7 @@ func (x *StartContainerResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartContainerResponse.ProtoReflect.Descriptor instead.
 func (*StartContainerResponse) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{55}
+	return file_agent_proto_rawDescGZIP(), []int{56}
 }
 
 // RemoveContainerRequest removes a container.
@@ -4471,7 +4546,7 @@ type RemoveContainerRequest struct {
 
 func (x *RemoveContainerRequest) Reset() {
 	*x = RemoveContainerRequest{}
-	mi := &file_agent_proto_msgTypes[56]
+	mi := &file_agent_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4483,7 +4558,7 @@ func (x *RemoveContainerRequest) String() string {
 func (*RemoveContainerRequest) ProtoMessage() {}
 
 func (x *RemoveContainerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[56]
+	mi := &file_agent_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4496,7 +4571,7 @@ func (x *RemoveContainerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveContainerRequest.ProtoReflect.Descriptor instead.
 func (*RemoveContainerRequest) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{56}
+	return file_agent_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *RemoveContainerRequest) GetContainerId() string {
@@ -4522,7 +4597,7 @@ type RemoveContainerResponse struct {
 
 func (x *RemoveContainerResponse) Reset() {
 	*x = RemoveContainerResponse{}
-	mi := &file_agent_proto_msgTypes[57]
+	mi := &file_agent_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4534,7 +4609,7 @@ func (x *RemoveContainerResponse) String() string {
 func (*RemoveContainerResponse) ProtoMessage() {}
 
 func (x *RemoveContainerResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[57]
+	mi := &file_agent_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4547,7 +4622,7 @@ func (x *RemoveContainerResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveContainerResponse.ProtoReflect.Descriptor instead.
 func (*RemoveContainerResponse) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{57}
+	return file_agent_proto_rawDescGZIP(), []int{58}
 }
 
 // PauseContainerRequest freezes a container.
@@ -4561,7 +4636,7 @@ type PauseContainerRequest struct {
 
 func (x *PauseContainerRequest) Reset() {
 	*x = PauseContainerRequest{}
-	mi := &file_agent_proto_msgTypes[58]
+	mi := &file_agent_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4573,7 +4648,7 @@ func (x *PauseContainerRequest) String() string {
 func (*PauseContainerRequest) ProtoMessage() {}
 
 func (x *PauseContainerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[58]
+	mi := &file_agent_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4586,7 +4661,7 @@ func (x *PauseContainerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PauseContainerRequest.ProtoReflect.Descriptor instead.
 func (*PauseContainerRequest) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{58}
+	return file_agent_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *PauseContainerRequest) GetContainerId() string {
@@ -4605,7 +4680,7 @@ type PauseContainerResponse struct {
 
 func (x *PauseContainerResponse) Reset() {
 	*x = PauseContainerResponse{}
-	mi := &file_agent_proto_msgTypes[59]
+	mi := &file_agent_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4617,7 +4692,7 @@ func (x *PauseContainerResponse) String() string {
 func (*PauseContainerResponse) ProtoMessage() {}
 
 func (x *PauseContainerResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[59]
+	mi := &file_agent_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4630,7 +4705,7 @@ func (x *PauseContainerResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PauseContainerResponse.ProtoReflect.Descriptor instead.
 func (*PauseContainerResponse) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{59}
+	return file_agent_proto_rawDescGZIP(), []int{60}
 }
 
 // ResumeContainerRequest thaws a container.
@@ -4644,7 +4719,7 @@ type ResumeContainerRequest struct {
 
 func (x *ResumeContainerRequest) Reset() {
 	*x = ResumeContainerRequest{}
-	mi := &file_agent_proto_msgTypes[60]
+	mi := &file_agent_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4656,7 +4731,7 @@ func (x *ResumeContainerRequest) String() string {
 func (*ResumeContainerRequest) ProtoMessage() {}
 
 func (x *ResumeContainerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[60]
+	mi := &file_agent_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4669,7 +4744,7 @@ func (x *ResumeContainerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeContainerRequest.ProtoReflect.Descriptor instead.
 func (*ResumeContainerRequest) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{60}
+	return file_agent_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *ResumeContainerRequest) GetContainerId() string {
@@ -4688,7 +4763,7 @@ type ResumeContainerResponse struct {
 
 func (x *ResumeContainerResponse) Reset() {
 	*x = ResumeContainerResponse{}
-	mi := &file_agent_proto_msgTypes[61]
+	mi := &file_agent_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4700,7 +4775,7 @@ func (x *ResumeContainerResponse) String() string {
 func (*ResumeContainerResponse) ProtoMessage() {}
 
 func (x *ResumeContainerResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[61]
+	mi := &file_agent_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4713,7 +4788,7 @@ func (x *ResumeContainerResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeContainerResponse.ProtoReflect.Descriptor instead.
 func (*ResumeContainerResponse) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{61}
+	return file_agent_proto_rawDescGZIP(), []int{62}
 }
 
 // UpdateContainerRequest changes a container's limits.
@@ -4729,7 +4804,7 @@ type UpdateContainerRequest struct {
 
 func (x *UpdateContainerRequest) Reset() {
 	*x = UpdateContainerRequest{}
-	mi := &file_agent_proto_msgTypes[62]
+	mi := &file_agent_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4741,7 +4816,7 @@ func (x *UpdateContainerRequest) String() string {
 func (*UpdateContainerRequest) ProtoMessage() {}
 
 func (x *UpdateContainerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[62]
+	mi := &file_agent_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4754,7 +4829,7 @@ func (x *UpdateContainerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateContainerRequest.ProtoReflect.Descriptor instead.
 func (*UpdateContainerRequest) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{62}
+	return file_agent_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *UpdateContainerRequest) GetContainerId() string {
@@ -4780,7 +4855,7 @@ type UpdateContainerResponse struct {
 
 func (x *UpdateContainerResponse) Reset() {
 	*x = UpdateContainerResponse{}
-	mi := &file_agent_proto_msgTypes[63]
+	mi := &file_agent_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4792,7 +4867,7 @@ func (x *UpdateContainerResponse) String() string {
 func (*UpdateContainerResponse) ProtoMessage() {}
 
 func (x *UpdateContainerResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[63]
+	mi := &file_agent_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4805,7 +4880,7 @@ func (x *UpdateContainerResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateContainerResponse.ProtoReflect.Descriptor instead.
 func (*UpdateContainerResponse) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{63}
+	return file_agent_proto_rawDescGZIP(), []int{64}
 }
 
 // StatsRequest asks for cgroup usage.
@@ -4819,7 +4894,7 @@ type StatsRequest struct {
 
 func (x *StatsRequest) Reset() {
 	*x = StatsRequest{}
-	mi := &file_agent_proto_msgTypes[64]
+	mi := &file_agent_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4831,7 +4906,7 @@ func (x *StatsRequest) String() string {
 func (*StatsRequest) ProtoMessage() {}
 
 func (x *StatsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[64]
+	mi := &file_agent_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4844,7 +4919,7 @@ func (x *StatsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatsRequest.ProtoReflect.Descriptor instead.
 func (*StatsRequest) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{64}
+	return file_agent_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *StatsRequest) GetContainerIds() []string {
@@ -4865,7 +4940,7 @@ type StatsResponse struct {
 
 func (x *StatsResponse) Reset() {
 	*x = StatsResponse{}
-	mi := &file_agent_proto_msgTypes[65]
+	mi := &file_agent_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4877,7 +4952,7 @@ func (x *StatsResponse) String() string {
 func (*StatsResponse) ProtoMessage() {}
 
 func (x *StatsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[65]
+	mi := &file_agent_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4890,7 +4965,7 @@ func (x *StatsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatsResponse.ProtoReflect.Descriptor instead.
 func (*StatsResponse) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{65}
+	return file_agent_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *StatsResponse) GetStats() []*ContainerStats {
@@ -4930,7 +5005,7 @@ type ContainerStats struct {
 
 func (x *ContainerStats) Reset() {
 	*x = ContainerStats{}
-	mi := &file_agent_proto_msgTypes[66]
+	mi := &file_agent_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4942,7 +5017,7 @@ func (x *ContainerStats) String() string {
 func (*ContainerStats) ProtoMessage() {}
 
 func (x *ContainerStats) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[66]
+	mi := &file_agent_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4955,7 +5030,7 @@ func (x *ContainerStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerStats.ProtoReflect.Descriptor instead.
 func (*ContainerStats) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{66}
+	return file_agent_proto_rawDescGZIP(), []int{67}
 }
 
 func (x *ContainerStats) GetContainerId() string {
@@ -5044,7 +5119,7 @@ type ExecProcessRequest struct {
 
 func (x *ExecProcessRequest) Reset() {
 	*x = ExecProcessRequest{}
-	mi := &file_agent_proto_msgTypes[67]
+	mi := &file_agent_proto_msgTypes[68]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5056,7 +5131,7 @@ func (x *ExecProcessRequest) String() string {
 func (*ExecProcessRequest) ProtoMessage() {}
 
 func (x *ExecProcessRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[67]
+	mi := &file_agent_proto_msgTypes[68]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5069,7 +5144,7 @@ func (x *ExecProcessRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecProcessRequest.ProtoReflect.Descriptor instead.
 func (*ExecProcessRequest) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{67}
+	return file_agent_proto_rawDescGZIP(), []int{68}
 }
 
 func (x *ExecProcessRequest) GetContainerId() string {
@@ -5104,7 +5179,7 @@ type ExecProcessResponse struct {
 
 func (x *ExecProcessResponse) Reset() {
 	*x = ExecProcessResponse{}
-	mi := &file_agent_proto_msgTypes[68]
+	mi := &file_agent_proto_msgTypes[69]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5116,7 +5191,7 @@ func (x *ExecProcessResponse) String() string {
 func (*ExecProcessResponse) ProtoMessage() {}
 
 func (x *ExecProcessResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[68]
+	mi := &file_agent_proto_msgTypes[69]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5129,7 +5204,7 @@ func (x *ExecProcessResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecProcessResponse.ProtoReflect.Descriptor instead.
 func (*ExecProcessResponse) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{68}
+	return file_agent_proto_rawDescGZIP(), []int{69}
 }
 
 func (x *ExecProcessResponse) GetPid() uint32 {
@@ -5156,7 +5231,7 @@ type SignalProcessRequest struct {
 
 func (x *SignalProcessRequest) Reset() {
 	*x = SignalProcessRequest{}
-	mi := &file_agent_proto_msgTypes[69]
+	mi := &file_agent_proto_msgTypes[70]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5168,7 +5243,7 @@ func (x *SignalProcessRequest) String() string {
 func (*SignalProcessRequest) ProtoMessage() {}
 
 func (x *SignalProcessRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[69]
+	mi := &file_agent_proto_msgTypes[70]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5181,7 +5256,7 @@ func (x *SignalProcessRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignalProcessRequest.ProtoReflect.Descriptor instead.
 func (*SignalProcessRequest) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{69}
+	return file_agent_proto_rawDescGZIP(), []int{70}
 }
 
 func (x *SignalProcessRequest) GetContainerId() string {
@@ -5221,7 +5296,7 @@ type SignalProcessResponse struct {
 
 func (x *SignalProcessResponse) Reset() {
 	*x = SignalProcessResponse{}
-	mi := &file_agent_proto_msgTypes[70]
+	mi := &file_agent_proto_msgTypes[71]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5233,7 +5308,7 @@ func (x *SignalProcessResponse) String() string {
 func (*SignalProcessResponse) ProtoMessage() {}
 
 func (x *SignalProcessResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[70]
+	mi := &file_agent_proto_msgTypes[71]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5246,7 +5321,7 @@ func (x *SignalProcessResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignalProcessResponse.ProtoReflect.Descriptor instead.
 func (*SignalProcessResponse) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{70}
+	return file_agent_proto_rawDescGZIP(), []int{71}
 }
 
 // WaitProcessRequest waits for a process to exit.
@@ -5262,7 +5337,7 @@ type WaitProcessRequest struct {
 
 func (x *WaitProcessRequest) Reset() {
 	*x = WaitProcessRequest{}
-	mi := &file_agent_proto_msgTypes[71]
+	mi := &file_agent_proto_msgTypes[72]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5274,7 +5349,7 @@ func (x *WaitProcessRequest) String() string {
 func (*WaitProcessRequest) ProtoMessage() {}
 
 func (x *WaitProcessRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[71]
+	mi := &file_agent_proto_msgTypes[72]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5287,7 +5362,7 @@ func (x *WaitProcessRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WaitProcessRequest.ProtoReflect.Descriptor instead.
 func (*WaitProcessRequest) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{71}
+	return file_agent_proto_rawDescGZIP(), []int{72}
 }
 
 func (x *WaitProcessRequest) GetContainerId() string {
@@ -5327,7 +5402,7 @@ type WaitProcessResponse struct {
 
 func (x *WaitProcessResponse) Reset() {
 	*x = WaitProcessResponse{}
-	mi := &file_agent_proto_msgTypes[72]
+	mi := &file_agent_proto_msgTypes[73]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5339,7 +5414,7 @@ func (x *WaitProcessResponse) String() string {
 func (*WaitProcessResponse) ProtoMessage() {}
 
 func (x *WaitProcessResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[72]
+	mi := &file_agent_proto_msgTypes[73]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5352,7 +5427,7 @@ func (x *WaitProcessResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WaitProcessResponse.ProtoReflect.Descriptor instead.
 func (*WaitProcessResponse) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{72}
+	return file_agent_proto_rawDescGZIP(), []int{73}
 }
 
 func (x *WaitProcessResponse) GetExitStatus() int32 {
@@ -5398,7 +5473,7 @@ type WriteStdinRequest struct {
 
 func (x *WriteStdinRequest) Reset() {
 	*x = WriteStdinRequest{}
-	mi := &file_agent_proto_msgTypes[73]
+	mi := &file_agent_proto_msgTypes[74]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5410,7 +5485,7 @@ func (x *WriteStdinRequest) String() string {
 func (*WriteStdinRequest) ProtoMessage() {}
 
 func (x *WriteStdinRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[73]
+	mi := &file_agent_proto_msgTypes[74]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5423,7 +5498,7 @@ func (x *WriteStdinRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WriteStdinRequest.ProtoReflect.Descriptor instead.
 func (*WriteStdinRequest) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{73}
+	return file_agent_proto_rawDescGZIP(), []int{74}
 }
 
 func (x *WriteStdinRequest) GetContainerId() string {
@@ -5458,7 +5533,7 @@ type WriteStdinResponse struct {
 
 func (x *WriteStdinResponse) Reset() {
 	*x = WriteStdinResponse{}
-	mi := &file_agent_proto_msgTypes[74]
+	mi := &file_agent_proto_msgTypes[75]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5470,7 +5545,7 @@ func (x *WriteStdinResponse) String() string {
 func (*WriteStdinResponse) ProtoMessage() {}
 
 func (x *WriteStdinResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[74]
+	mi := &file_agent_proto_msgTypes[75]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5483,7 +5558,7 @@ func (x *WriteStdinResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WriteStdinResponse.ProtoReflect.Descriptor instead.
 func (*WriteStdinResponse) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{74}
+	return file_agent_proto_rawDescGZIP(), []int{75}
 }
 
 func (x *WriteStdinResponse) GetLen() uint32 {
@@ -5506,7 +5581,7 @@ type CloseStdinRequest struct {
 
 func (x *CloseStdinRequest) Reset() {
 	*x = CloseStdinRequest{}
-	mi := &file_agent_proto_msgTypes[75]
+	mi := &file_agent_proto_msgTypes[76]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5518,7 +5593,7 @@ func (x *CloseStdinRequest) String() string {
 func (*CloseStdinRequest) ProtoMessage() {}
 
 func (x *CloseStdinRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[75]
+	mi := &file_agent_proto_msgTypes[76]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5531,7 +5606,7 @@ func (x *CloseStdinRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseStdinRequest.ProtoReflect.Descriptor instead.
 func (*CloseStdinRequest) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{75}
+	return file_agent_proto_rawDescGZIP(), []int{76}
 }
 
 func (x *CloseStdinRequest) GetContainerId() string {
@@ -5557,7 +5632,7 @@ type CloseStdinResponse struct {
 
 func (x *CloseStdinResponse) Reset() {
 	*x = CloseStdinResponse{}
-	mi := &file_agent_proto_msgTypes[76]
+	mi := &file_agent_proto_msgTypes[77]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5569,7 +5644,7 @@ func (x *CloseStdinResponse) String() string {
 func (*CloseStdinResponse) ProtoMessage() {}
 
 func (x *CloseStdinResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[76]
+	mi := &file_agent_proto_msgTypes[77]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5582,7 +5657,7 @@ func (x *CloseStdinResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseStdinResponse.ProtoReflect.Descriptor instead.
 func (*CloseStdinResponse) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{76}
+	return file_agent_proto_rawDescGZIP(), []int{77}
 }
 
 // ReadStreamRequest reads a process's stdout or stderr.
@@ -5601,7 +5676,7 @@ type ReadStreamRequest struct {
 
 func (x *ReadStreamRequest) Reset() {
 	*x = ReadStreamRequest{}
-	mi := &file_agent_proto_msgTypes[77]
+	mi := &file_agent_proto_msgTypes[78]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5613,7 +5688,7 @@ func (x *ReadStreamRequest) String() string {
 func (*ReadStreamRequest) ProtoMessage() {}
 
 func (x *ReadStreamRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[77]
+	mi := &file_agent_proto_msgTypes[78]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5626,7 +5701,7 @@ func (x *ReadStreamRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadStreamRequest.ProtoReflect.Descriptor instead.
 func (*ReadStreamRequest) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{77}
+	return file_agent_proto_rawDescGZIP(), []int{78}
 }
 
 func (x *ReadStreamRequest) GetContainerId() string {
@@ -5665,7 +5740,7 @@ type ReadStreamResponse struct {
 
 func (x *ReadStreamResponse) Reset() {
 	*x = ReadStreamResponse{}
-	mi := &file_agent_proto_msgTypes[78]
+	mi := &file_agent_proto_msgTypes[79]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5677,7 +5752,7 @@ func (x *ReadStreamResponse) String() string {
 func (*ReadStreamResponse) ProtoMessage() {}
 
 func (x *ReadStreamResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[78]
+	mi := &file_agent_proto_msgTypes[79]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5690,7 +5765,7 @@ func (x *ReadStreamResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadStreamResponse.ProtoReflect.Descriptor instead.
 func (*ReadStreamResponse) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{78}
+	return file_agent_proto_rawDescGZIP(), []int{79}
 }
 
 func (x *ReadStreamResponse) GetData() []byte {
@@ -5722,7 +5797,7 @@ type TtyWinResizeRequest struct {
 
 func (x *TtyWinResizeRequest) Reset() {
 	*x = TtyWinResizeRequest{}
-	mi := &file_agent_proto_msgTypes[79]
+	mi := &file_agent_proto_msgTypes[80]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5734,7 +5809,7 @@ func (x *TtyWinResizeRequest) String() string {
 func (*TtyWinResizeRequest) ProtoMessage() {}
 
 func (x *TtyWinResizeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[79]
+	mi := &file_agent_proto_msgTypes[80]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5747,7 +5822,7 @@ func (x *TtyWinResizeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TtyWinResizeRequest.ProtoReflect.Descriptor instead.
 func (*TtyWinResizeRequest) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{79}
+	return file_agent_proto_rawDescGZIP(), []int{80}
 }
 
 func (x *TtyWinResizeRequest) GetContainerId() string {
@@ -5780,7 +5855,7 @@ type TtyWinResizeResponse struct {
 
 func (x *TtyWinResizeResponse) Reset() {
 	*x = TtyWinResizeResponse{}
-	mi := &file_agent_proto_msgTypes[80]
+	mi := &file_agent_proto_msgTypes[81]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5792,7 +5867,7 @@ func (x *TtyWinResizeResponse) String() string {
 func (*TtyWinResizeResponse) ProtoMessage() {}
 
 func (x *TtyWinResizeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[80]
+	mi := &file_agent_proto_msgTypes[81]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5805,7 +5880,7 @@ func (x *TtyWinResizeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TtyWinResizeResponse.ProtoReflect.Descriptor instead.
 func (*TtyWinResizeResponse) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{80}
+	return file_agent_proto_rawDescGZIP(), []int{81}
 }
 
 var File_agent_proto protoreflect.FileDescriptor
@@ -6008,7 +6083,7 @@ const file_agent_proto_rawDesc = "" +
 	"\n" +
 	"storage_id\x18\x01 \x01(\tR\tstorageId\x12\x12\n" +
 	"\x04path\x18\x02 \x01(\tR\x04path\x12\x1a\n" +
-	"\breadonly\x18\x03 \x01(\bR\breadonly\"\xb5\x01\n" +
+	"\breadonly\x18\x03 \x01(\bR\breadonly\"\xea\x01\n" +
 	"\x0fContainerDevice\x12\x1b\n" +
 	"\tdevice_id\x18\x01 \x01(\tR\bdeviceId\x12\x1d\n" +
 	"\n" +
@@ -6016,7 +6091,12 @@ const file_agent_proto_rawDesc = "" +
 	"\x0econtainer_path\x18\x03 \x01(\tR\rcontainerPath\x12\x1b\n" +
 	"\tfile_mode\x18\x04 \x01(\rR\bfileMode\x12\x10\n" +
 	"\x03uid\x18\x05 \x01(\rR\x03uid\x12\x10\n" +
-	"\x03gid\x18\x06 \x01(\rR\x03gid\"\xd2\x01\n" +
+	"\x03gid\x18\x06 \x01(\rR\x03gid\x123\n" +
+	"\x06number\x18\a \x01(\v2\x1b.kite.agent.v1.DeviceNumberR\x06number\"N\n" +
+	"\fDeviceNumber\x12\x12\n" +
+	"\x04type\x18\x01 \x01(\tR\x04type\x12\x14\n" +
+	"\x05major\x18\x02 \x01(\rR\x05major\x12\x14\n" +
+	"\x05minor\x18\x03 \x01(\rR\x05minor\"\xd2\x01\n" +
 	"\n" +
 	"Namespaces\x12.\n" +
 	"\x03pid\x18\x01 \x01(\x0e2\x1c.kite.agent.v1.NamespaceModeR\x03pid\x12.\n" +
@@ -6291,7 +6371,7 @@ func file_agent_proto_rawDescGZIP() []byte {
 }
 
 var file_agent_proto_enumTypes = make([]protoimpl.EnumInfo, 12)
-var file_agent_proto_msgTypes = make([]protoimpl.MessageInfo, 81)
+var file_agent_proto_msgTypes = make([]protoimpl.MessageInfo, 82)
 var file_agent_proto_goTypes = []any{
 	(DeviceKind)(0),                 // 0: kite.agent.v1.DeviceKind
 	(DeviceMode)(0),                 // 1: kite.agent.v1.DeviceMode
@@ -6352,57 +6432,58 @@ var file_agent_proto_goTypes = []any{
 	(*Mount)(nil),                   // 56: kite.agent.v1.Mount
 	(*Rootfs)(nil),                  // 57: kite.agent.v1.Rootfs
 	(*ContainerDevice)(nil),         // 58: kite.agent.v1.ContainerDevice
-	(*Namespaces)(nil),              // 59: kite.agent.v1.Namespaces
-	(*Seccomp)(nil),                 // 60: kite.agent.v1.Seccomp
-	(*SeccompRule)(nil),             // 61: kite.agent.v1.SeccompRule
-	(*SeccompArg)(nil),              // 62: kite.agent.v1.SeccompArg
-	(*Resources)(nil),               // 63: kite.agent.v1.Resources
-	(*DeviceCgroup)(nil),            // 64: kite.agent.v1.DeviceCgroup
-	(*DeviceRule)(nil),              // 65: kite.agent.v1.DeviceRule
-	(*StartContainerRequest)(nil),   // 66: kite.agent.v1.StartContainerRequest
-	(*StartContainerResponse)(nil),  // 67: kite.agent.v1.StartContainerResponse
-	(*RemoveContainerRequest)(nil),  // 68: kite.agent.v1.RemoveContainerRequest
-	(*RemoveContainerResponse)(nil), // 69: kite.agent.v1.RemoveContainerResponse
-	(*PauseContainerRequest)(nil),   // 70: kite.agent.v1.PauseContainerRequest
-	(*PauseContainerResponse)(nil),  // 71: kite.agent.v1.PauseContainerResponse
-	(*ResumeContainerRequest)(nil),  // 72: kite.agent.v1.ResumeContainerRequest
-	(*ResumeContainerResponse)(nil), // 73: kite.agent.v1.ResumeContainerResponse
-	(*UpdateContainerRequest)(nil),  // 74: kite.agent.v1.UpdateContainerRequest
-	(*UpdateContainerResponse)(nil), // 75: kite.agent.v1.UpdateContainerResponse
-	(*StatsRequest)(nil),            // 76: kite.agent.v1.StatsRequest
-	(*StatsResponse)(nil),           // 77: kite.agent.v1.StatsResponse
-	(*ContainerStats)(nil),          // 78: kite.agent.v1.ContainerStats
-	(*ExecProcessRequest)(nil),      // 79: kite.agent.v1.ExecProcessRequest
-	(*ExecProcessResponse)(nil),     // 80: kite.agent.v1.ExecProcessResponse
-	(*SignalProcessRequest)(nil),    // 81: kite.agent.v1.SignalProcessRequest
-	(*SignalProcessResponse)(nil),   // 82: kite.agent.v1.SignalProcessResponse
-	(*WaitProcessRequest)(nil),      // 83: kite.agent.v1.WaitProcessRequest
-	(*WaitProcessResponse)(nil),     // 84: kite.agent.v1.WaitProcessResponse
-	(*WriteStdinRequest)(nil),       // 85: kite.agent.v1.WriteStdinRequest
-	(*WriteStdinResponse)(nil),      // 86: kite.agent.v1.WriteStdinResponse
-	(*CloseStdinRequest)(nil),       // 87: kite.agent.v1.CloseStdinRequest
-	(*CloseStdinResponse)(nil),      // 88: kite.agent.v1.CloseStdinResponse
-	(*ReadStreamRequest)(nil),       // 89: kite.agent.v1.ReadStreamRequest
-	(*ReadStreamResponse)(nil),      // 90: kite.agent.v1.ReadStreamResponse
-	(*TtyWinResizeRequest)(nil),     // 91: kite.agent.v1.TtyWinResizeRequest
-	(*TtyWinResizeResponse)(nil),    // 92: kite.agent.v1.TtyWinResizeResponse
-	(*durationpb.Duration)(nil),     // 93: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),   // 94: google.protobuf.Timestamp
+	(*DeviceNumber)(nil),            // 59: kite.agent.v1.DeviceNumber
+	(*Namespaces)(nil),              // 60: kite.agent.v1.Namespaces
+	(*Seccomp)(nil),                 // 61: kite.agent.v1.Seccomp
+	(*SeccompRule)(nil),             // 62: kite.agent.v1.SeccompRule
+	(*SeccompArg)(nil),              // 63: kite.agent.v1.SeccompArg
+	(*Resources)(nil),               // 64: kite.agent.v1.Resources
+	(*DeviceCgroup)(nil),            // 65: kite.agent.v1.DeviceCgroup
+	(*DeviceRule)(nil),              // 66: kite.agent.v1.DeviceRule
+	(*StartContainerRequest)(nil),   // 67: kite.agent.v1.StartContainerRequest
+	(*StartContainerResponse)(nil),  // 68: kite.agent.v1.StartContainerResponse
+	(*RemoveContainerRequest)(nil),  // 69: kite.agent.v1.RemoveContainerRequest
+	(*RemoveContainerResponse)(nil), // 70: kite.agent.v1.RemoveContainerResponse
+	(*PauseContainerRequest)(nil),   // 71: kite.agent.v1.PauseContainerRequest
+	(*PauseContainerResponse)(nil),  // 72: kite.agent.v1.PauseContainerResponse
+	(*ResumeContainerRequest)(nil),  // 73: kite.agent.v1.ResumeContainerRequest
+	(*ResumeContainerResponse)(nil), // 74: kite.agent.v1.ResumeContainerResponse
+	(*UpdateContainerRequest)(nil),  // 75: kite.agent.v1.UpdateContainerRequest
+	(*UpdateContainerResponse)(nil), // 76: kite.agent.v1.UpdateContainerResponse
+	(*StatsRequest)(nil),            // 77: kite.agent.v1.StatsRequest
+	(*StatsResponse)(nil),           // 78: kite.agent.v1.StatsResponse
+	(*ContainerStats)(nil),          // 79: kite.agent.v1.ContainerStats
+	(*ExecProcessRequest)(nil),      // 80: kite.agent.v1.ExecProcessRequest
+	(*ExecProcessResponse)(nil),     // 81: kite.agent.v1.ExecProcessResponse
+	(*SignalProcessRequest)(nil),    // 82: kite.agent.v1.SignalProcessRequest
+	(*SignalProcessResponse)(nil),   // 83: kite.agent.v1.SignalProcessResponse
+	(*WaitProcessRequest)(nil),      // 84: kite.agent.v1.WaitProcessRequest
+	(*WaitProcessResponse)(nil),     // 85: kite.agent.v1.WaitProcessResponse
+	(*WriteStdinRequest)(nil),       // 86: kite.agent.v1.WriteStdinRequest
+	(*WriteStdinResponse)(nil),      // 87: kite.agent.v1.WriteStdinResponse
+	(*CloseStdinRequest)(nil),       // 88: kite.agent.v1.CloseStdinRequest
+	(*CloseStdinResponse)(nil),      // 89: kite.agent.v1.CloseStdinResponse
+	(*ReadStreamRequest)(nil),       // 90: kite.agent.v1.ReadStreamRequest
+	(*ReadStreamResponse)(nil),      // 91: kite.agent.v1.ReadStreamResponse
+	(*TtyWinResizeRequest)(nil),     // 92: kite.agent.v1.TtyWinResizeRequest
+	(*TtyWinResizeResponse)(nil),    // 93: kite.agent.v1.TtyWinResizeResponse
+	(*durationpb.Duration)(nil),     // 94: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),   // 95: google.protobuf.Timestamp
 }
 var file_agent_proto_depIdxs = []int32{
-	93, // 0: kite.agent.v1.GuestDetailsResponse.uptime:type_name -> google.protobuf.Duration
-	94, // 1: kite.agent.v1.RestoredRequest.time:type_name -> google.protobuf.Timestamp
+	94, // 0: kite.agent.v1.GuestDetailsResponse.uptime:type_name -> google.protobuf.Duration
+	95, // 1: kite.agent.v1.RestoredRequest.time:type_name -> google.protobuf.Timestamp
 	22, // 2: kite.agent.v1.CreateSandboxRequest.dns:type_name -> kite.agent.v1.DNSConfig
 	23, // 3: kite.agent.v1.CreateSandboxRequest.kernel_modules:type_name -> kite.agent.v1.KernelModule
 	30, // 4: kite.agent.v1.CreateSandboxRequest.storages:type_name -> kite.agent.v1.Storage
 	24, // 5: kite.agent.v1.CreateSandboxRequest.sysctls:type_name -> kite.agent.v1.Sysctl
-	93, // 6: kite.agent.v1.DestroySandboxRequest.timeout:type_name -> google.protobuf.Duration
+	94, // 6: kite.agent.v1.DestroySandboxRequest.timeout:type_name -> google.protobuf.Duration
 	0,  // 7: kite.agent.v1.Device.kind:type_name -> kite.agent.v1.DeviceKind
 	1,  // 8: kite.agent.v1.Device.mode:type_name -> kite.agent.v1.DeviceMode
-	93, // 9: kite.agent.v1.Device.timeout:type_name -> google.protobuf.Duration
+	94, // 9: kite.agent.v1.Device.timeout:type_name -> google.protobuf.Duration
 	27, // 10: kite.agent.v1.AddDeviceRequest.device:type_name -> kite.agent.v1.Device
 	2,  // 11: kite.agent.v1.Storage.driver:type_name -> kite.agent.v1.StorageDriver
-	93, // 12: kite.agent.v1.Storage.timeout:type_name -> google.protobuf.Duration
+	94, // 12: kite.agent.v1.Storage.timeout:type_name -> google.protobuf.Duration
 	30, // 13: kite.agent.v1.AddStorageRequest.storage:type_name -> kite.agent.v1.Storage
 	3,  // 14: kite.agent.v1.IPAddress.family:type_name -> kite.agent.v1.IPFamily
 	35, // 15: kite.agent.v1.Interface.addresses:type_name -> kite.agent.v1.IPAddress
@@ -6422,97 +6503,98 @@ var file_agent_proto_depIdxs = []int32{
 	30, // 29: kite.agent.v1.CreateContainerRequest.storages:type_name -> kite.agent.v1.Storage
 	56, // 30: kite.agent.v1.CreateContainerRequest.mounts:type_name -> kite.agent.v1.Mount
 	58, // 31: kite.agent.v1.CreateContainerRequest.devices:type_name -> kite.agent.v1.ContainerDevice
-	59, // 32: kite.agent.v1.CreateContainerRequest.namespaces:type_name -> kite.agent.v1.Namespaces
-	63, // 33: kite.agent.v1.CreateContainerRequest.resources:type_name -> kite.agent.v1.Resources
+	60, // 32: kite.agent.v1.CreateContainerRequest.namespaces:type_name -> kite.agent.v1.Namespaces
+	64, // 33: kite.agent.v1.CreateContainerRequest.resources:type_name -> kite.agent.v1.Resources
 	24, // 34: kite.agent.v1.CreateContainerRequest.sysctls:type_name -> kite.agent.v1.Sysctl
-	60, // 35: kite.agent.v1.CreateContainerRequest.seccomp:type_name -> kite.agent.v1.Seccomp
+	61, // 35: kite.agent.v1.CreateContainerRequest.seccomp:type_name -> kite.agent.v1.Seccomp
 	52, // 36: kite.agent.v1.Process.console_size:type_name -> kite.agent.v1.ConsoleSize
 	53, // 37: kite.agent.v1.Process.user:type_name -> kite.agent.v1.User
 	54, // 38: kite.agent.v1.Process.rlimits:type_name -> kite.agent.v1.Rlimit
 	55, // 39: kite.agent.v1.Process.capabilities:type_name -> kite.agent.v1.Capabilities
 	6,  // 40: kite.agent.v1.Rlimit.type:type_name -> kite.agent.v1.RlimitType
-	7,  // 41: kite.agent.v1.Namespaces.pid:type_name -> kite.agent.v1.NamespaceMode
-	7,  // 42: kite.agent.v1.Namespaces.uts:type_name -> kite.agent.v1.NamespaceMode
-	7,  // 43: kite.agent.v1.Namespaces.ipc:type_name -> kite.agent.v1.NamespaceMode
-	7,  // 44: kite.agent.v1.Namespaces.cgroup:type_name -> kite.agent.v1.NamespaceMode
-	8,  // 45: kite.agent.v1.Seccomp.default_action:type_name -> kite.agent.v1.SeccompAction
-	9,  // 46: kite.agent.v1.Seccomp.architectures:type_name -> kite.agent.v1.SeccompArch
-	10, // 47: kite.agent.v1.Seccomp.flags:type_name -> kite.agent.v1.SeccompFlag
-	61, // 48: kite.agent.v1.Seccomp.syscalls:type_name -> kite.agent.v1.SeccompRule
-	8,  // 49: kite.agent.v1.SeccompRule.action:type_name -> kite.agent.v1.SeccompAction
-	62, // 50: kite.agent.v1.SeccompRule.args:type_name -> kite.agent.v1.SeccompArg
-	11, // 51: kite.agent.v1.SeccompArg.op:type_name -> kite.agent.v1.SeccompOp
-	64, // 52: kite.agent.v1.Resources.device_cgroup:type_name -> kite.agent.v1.DeviceCgroup
-	65, // 53: kite.agent.v1.DeviceCgroup.rules:type_name -> kite.agent.v1.DeviceRule
-	93, // 54: kite.agent.v1.RemoveContainerRequest.timeout:type_name -> google.protobuf.Duration
-	63, // 55: kite.agent.v1.UpdateContainerRequest.resources:type_name -> kite.agent.v1.Resources
-	78, // 56: kite.agent.v1.StatsResponse.stats:type_name -> kite.agent.v1.ContainerStats
-	51, // 57: kite.agent.v1.ExecProcessRequest.process:type_name -> kite.agent.v1.Process
-	94, // 58: kite.agent.v1.WaitProcessResponse.exited_at:type_name -> google.protobuf.Timestamp
-	52, // 59: kite.agent.v1.TtyWinResizeRequest.size:type_name -> kite.agent.v1.ConsoleSize
-	12, // 60: kite.agent.v1.Agent.Check:input_type -> kite.agent.v1.CheckRequest
-	14, // 61: kite.agent.v1.Agent.Version:input_type -> kite.agent.v1.VersionRequest
-	16, // 62: kite.agent.v1.Agent.GuestDetails:input_type -> kite.agent.v1.GuestDetailsRequest
-	18, // 63: kite.agent.v1.Agent.Restored:input_type -> kite.agent.v1.RestoredRequest
-	20, // 64: kite.agent.v1.Agent.CreateSandbox:input_type -> kite.agent.v1.CreateSandboxRequest
-	25, // 65: kite.agent.v1.Agent.DestroySandbox:input_type -> kite.agent.v1.DestroySandboxRequest
-	28, // 66: kite.agent.v1.Agent.AddDevice:input_type -> kite.agent.v1.AddDeviceRequest
-	31, // 67: kite.agent.v1.Agent.AddStorage:input_type -> kite.agent.v1.AddStorageRequest
-	33, // 68: kite.agent.v1.Agent.RemoveStorage:input_type -> kite.agent.v1.RemoveStorageRequest
-	37, // 69: kite.agent.v1.Agent.UpdateInterface:input_type -> kite.agent.v1.UpdateInterfaceRequest
-	40, // 70: kite.agent.v1.Agent.UpdateRoutes:input_type -> kite.agent.v1.UpdateRoutesRequest
-	43, // 71: kite.agent.v1.Agent.AddARPNeighbors:input_type -> kite.agent.v1.AddARPNeighborsRequest
-	45, // 72: kite.agent.v1.Agent.ListInterfaces:input_type -> kite.agent.v1.ListInterfacesRequest
-	47, // 73: kite.agent.v1.Agent.ListRoutes:input_type -> kite.agent.v1.ListRoutesRequest
-	49, // 74: kite.agent.v1.Agent.CreateContainer:input_type -> kite.agent.v1.CreateContainerRequest
-	66, // 75: kite.agent.v1.Agent.StartContainer:input_type -> kite.agent.v1.StartContainerRequest
-	68, // 76: kite.agent.v1.Agent.RemoveContainer:input_type -> kite.agent.v1.RemoveContainerRequest
-	70, // 77: kite.agent.v1.Agent.PauseContainer:input_type -> kite.agent.v1.PauseContainerRequest
-	72, // 78: kite.agent.v1.Agent.ResumeContainer:input_type -> kite.agent.v1.ResumeContainerRequest
-	74, // 79: kite.agent.v1.Agent.UpdateContainer:input_type -> kite.agent.v1.UpdateContainerRequest
-	76, // 80: kite.agent.v1.Agent.Stats:input_type -> kite.agent.v1.StatsRequest
-	79, // 81: kite.agent.v1.Agent.ExecProcess:input_type -> kite.agent.v1.ExecProcessRequest
-	81, // 82: kite.agent.v1.Agent.SignalProcess:input_type -> kite.agent.v1.SignalProcessRequest
-	83, // 83: kite.agent.v1.Agent.WaitProcess:input_type -> kite.agent.v1.WaitProcessRequest
-	85, // 84: kite.agent.v1.Agent.WriteStdin:input_type -> kite.agent.v1.WriteStdinRequest
-	87, // 85: kite.agent.v1.Agent.CloseStdin:input_type -> kite.agent.v1.CloseStdinRequest
-	89, // 86: kite.agent.v1.Agent.ReadStdout:input_type -> kite.agent.v1.ReadStreamRequest
-	89, // 87: kite.agent.v1.Agent.ReadStderr:input_type -> kite.agent.v1.ReadStreamRequest
-	91, // 88: kite.agent.v1.Agent.TtyWinResize:input_type -> kite.agent.v1.TtyWinResizeRequest
-	13, // 89: kite.agent.v1.Agent.Check:output_type -> kite.agent.v1.CheckResponse
-	15, // 90: kite.agent.v1.Agent.Version:output_type -> kite.agent.v1.VersionResponse
-	17, // 91: kite.agent.v1.Agent.GuestDetails:output_type -> kite.agent.v1.GuestDetailsResponse
-	19, // 92: kite.agent.v1.Agent.Restored:output_type -> kite.agent.v1.RestoredResponse
-	21, // 93: kite.agent.v1.Agent.CreateSandbox:output_type -> kite.agent.v1.CreateSandboxResponse
-	26, // 94: kite.agent.v1.Agent.DestroySandbox:output_type -> kite.agent.v1.DestroySandboxResponse
-	29, // 95: kite.agent.v1.Agent.AddDevice:output_type -> kite.agent.v1.AddDeviceResponse
-	32, // 96: kite.agent.v1.Agent.AddStorage:output_type -> kite.agent.v1.AddStorageResponse
-	34, // 97: kite.agent.v1.Agent.RemoveStorage:output_type -> kite.agent.v1.RemoveStorageResponse
-	38, // 98: kite.agent.v1.Agent.UpdateInterface:output_type -> kite.agent.v1.UpdateInterfaceResponse
-	41, // 99: kite.agent.v1.Agent.UpdateRoutes:output_type -> kite.agent.v1.UpdateRoutesResponse
-	44, // 100: kite.agent.v1.Agent.AddARPNeighbors:output_type -> kite.agent.v1.AddARPNeighborsResponse
-	46, // 101: kite.agent.v1.Agent.ListInterfaces:output_type -> kite.agent.v1.ListInterfacesResponse
-	48, // 102: kite.agent.v1.Agent.ListRoutes:output_type -> kite.agent.v1.ListRoutesResponse
-	50, // 103: kite.agent.v1.Agent.CreateContainer:output_type -> kite.agent.v1.CreateContainerResponse
-	67, // 104: kite.agent.v1.Agent.StartContainer:output_type -> kite.agent.v1.StartContainerResponse
-	69, // 105: kite.agent.v1.Agent.RemoveContainer:output_type -> kite.agent.v1.RemoveContainerResponse
-	71, // 106: kite.agent.v1.Agent.PauseContainer:output_type -> kite.agent.v1.PauseContainerResponse
-	73, // 107: kite.agent.v1.Agent.ResumeContainer:output_type -> kite.agent.v1.ResumeContainerResponse
-	75, // 108: kite.agent.v1.Agent.UpdateContainer:output_type -> kite.agent.v1.UpdateContainerResponse
-	77, // 109: kite.agent.v1.Agent.Stats:output_type -> kite.agent.v1.StatsResponse
-	80, // 110: kite.agent.v1.Agent.ExecProcess:output_type -> kite.agent.v1.ExecProcessResponse
-	82, // 111: kite.agent.v1.Agent.SignalProcess:output_type -> kite.agent.v1.SignalProcessResponse
-	84, // 112: kite.agent.v1.Agent.WaitProcess:output_type -> kite.agent.v1.WaitProcessResponse
-	86, // 113: kite.agent.v1.Agent.WriteStdin:output_type -> kite.agent.v1.WriteStdinResponse
-	88, // 114: kite.agent.v1.Agent.CloseStdin:output_type -> kite.agent.v1.CloseStdinResponse
-	90, // 115: kite.agent.v1.Agent.ReadStdout:output_type -> kite.agent.v1.ReadStreamResponse
-	90, // 116: kite.agent.v1.Agent.ReadStderr:output_type -> kite.agent.v1.ReadStreamResponse
-	92, // 117: kite.agent.v1.Agent.TtyWinResize:output_type -> kite.agent.v1.TtyWinResizeResponse
-	89, // [89:118] is the sub-list for method output_type
-	60, // [60:89] is the sub-list for method input_type
-	60, // [60:60] is the sub-list for extension type_name
-	60, // [60:60] is the sub-list for extension extendee
-	0,  // [0:60] is the sub-list for field type_name
+	59, // 41: kite.agent.v1.ContainerDevice.number:type_name -> kite.agent.v1.DeviceNumber
+	7,  // 42: kite.agent.v1.Namespaces.pid:type_name -> kite.agent.v1.NamespaceMode
+	7,  // 43: kite.agent.v1.Namespaces.uts:type_name -> kite.agent.v1.NamespaceMode
+	7,  // 44: kite.agent.v1.Namespaces.ipc:type_name -> kite.agent.v1.NamespaceMode
+	7,  // 45: kite.agent.v1.Namespaces.cgroup:type_name -> kite.agent.v1.NamespaceMode
+	8,  // 46: kite.agent.v1.Seccomp.default_action:type_name -> kite.agent.v1.SeccompAction
+	9,  // 47: kite.agent.v1.Seccomp.architectures:type_name -> kite.agent.v1.SeccompArch
+	10, // 48: kite.agent.v1.Seccomp.flags:type_name -> kite.agent.v1.SeccompFlag
+	62, // 49: kite.agent.v1.Seccomp.syscalls:type_name -> kite.agent.v1.SeccompRule
+	8,  // 50: kite.agent.v1.SeccompRule.action:type_name -> kite.agent.v1.SeccompAction
+	63, // 51: kite.agent.v1.SeccompRule.args:type_name -> kite.agent.v1.SeccompArg
+	11, // 52: kite.agent.v1.SeccompArg.op:type_name -> kite.agent.v1.SeccompOp
+	65, // 53: kite.agent.v1.Resources.device_cgroup:type_name -> kite.agent.v1.DeviceCgroup
+	66, // 54: kite.agent.v1.DeviceCgroup.rules:type_name -> kite.agent.v1.DeviceRule
+	94, // 55: kite.agent.v1.RemoveContainerRequest.timeout:type_name -> google.protobuf.Duration
+	64, // 56: kite.agent.v1.UpdateContainerRequest.resources:type_name -> kite.agent.v1.Resources
+	79, // 57: kite.agent.v1.StatsResponse.stats:type_name -> kite.agent.v1.ContainerStats
+	51, // 58: kite.agent.v1.ExecProcessRequest.process:type_name -> kite.agent.v1.Process
+	95, // 59: kite.agent.v1.WaitProcessResponse.exited_at:type_name -> google.protobuf.Timestamp
+	52, // 60: kite.agent.v1.TtyWinResizeRequest.size:type_name -> kite.agent.v1.ConsoleSize
+	12, // 61: kite.agent.v1.Agent.Check:input_type -> kite.agent.v1.CheckRequest
+	14, // 62: kite.agent.v1.Agent.Version:input_type -> kite.agent.v1.VersionRequest
+	16, // 63: kite.agent.v1.Agent.GuestDetails:input_type -> kite.agent.v1.GuestDetailsRequest
+	18, // 64: kite.agent.v1.Agent.Restored:input_type -> kite.agent.v1.RestoredRequest
+	20, // 65: kite.agent.v1.Agent.CreateSandbox:input_type -> kite.agent.v1.CreateSandboxRequest
+	25, // 66: kite.agent.v1.Agent.DestroySandbox:input_type -> kite.agent.v1.DestroySandboxRequest
+	28, // 67: kite.agent.v1.Agent.AddDevice:input_type -> kite.agent.v1.AddDeviceRequest
+	31, // 68: kite.agent.v1.Agent.AddStorage:input_type -> kite.agent.v1.AddStorageRequest
+	33, // 69: kite.agent.v1.Agent.RemoveStorage:input_type -> kite.agent.v1.RemoveStorageRequest
+	37, // 70: kite.agent.v1.Agent.UpdateInterface:input_type -> kite.agent.v1.UpdateInterfaceRequest
+	40, // 71: kite.agent.v1.Agent.UpdateRoutes:input_type -> kite.agent.v1.UpdateRoutesRequest
+	43, // 72: kite.agent.v1.Agent.AddARPNeighbors:input_type -> kite.agent.v1.AddARPNeighborsRequest
+	45, // 73: kite.agent.v1.Agent.ListInterfaces:input_type -> kite.agent.v1.ListInterfacesRequest
+	47, // 74: kite.agent.v1.Agent.ListRoutes:input_type -> kite.agent.v1.ListRoutesRequest
+	49, // 75: kite.agent.v1.Agent.CreateContainer:input_type -> kite.agent.v1.CreateContainerRequest
+	67, // 76: kite.agent.v1.Agent.StartContainer:input_type -> kite.agent.v1.StartContainerRequest
+	69, // 77: kite.agent.v1.Agent.RemoveContainer:input_type -> kite.agent.v1.RemoveContainerRequest
+	71, // 78: kite.agent.v1.Agent.PauseContainer:input_type -> kite.agent.v1.PauseContainerRequest
+	73, // 79: kite.agent.v1.Agent.ResumeContainer:input_type -> kite.agent.v1.ResumeContainerRequest
+	75, // 80: kite.agent.v1.Agent.UpdateContainer:input_type -> kite.agent.v1.UpdateContainerRequest
+	77, // 81: kite.agent.v1.Agent.Stats:input_type -> kite.agent.v1.StatsRequest
+	80, // 82: kite.agent.v1.Agent.ExecProcess:input_type -> kite.agent.v1.ExecProcessRequest
+	82, // 83: kite.agent.v1.Agent.SignalProcess:input_type -> kite.agent.v1.SignalProcessRequest
+	84, // 84: kite.agent.v1.Agent.WaitProcess:input_type -> kite.agent.v1.WaitProcessRequest
+	86, // 85: kite.agent.v1.Agent.WriteStdin:input_type -> kite.agent.v1.WriteStdinRequest
+	88, // 86: kite.agent.v1.Agent.CloseStdin:input_type -> kite.agent.v1.CloseStdinRequest
+	90, // 87: kite.agent.v1.Agent.ReadStdout:input_type -> kite.agent.v1.ReadStreamRequest
+	90, // 88: kite.agent.v1.Agent.ReadStderr:input_type -> kite.agent.v1.ReadStreamRequest
+	92, // 89: kite.agent.v1.Agent.TtyWinResize:input_type -> kite.agent.v1.TtyWinResizeRequest
+	13, // 90: kite.agent.v1.Agent.Check:output_type -> kite.agent.v1.CheckResponse
+	15, // 91: kite.agent.v1.Agent.Version:output_type -> kite.agent.v1.VersionResponse
+	17, // 92: kite.agent.v1.Agent.GuestDetails:output_type -> kite.agent.v1.GuestDetailsResponse
+	19, // 93: kite.agent.v1.Agent.Restored:output_type -> kite.agent.v1.RestoredResponse
+	21, // 94: kite.agent.v1.Agent.CreateSandbox:output_type -> kite.agent.v1.CreateSandboxResponse
+	26, // 95: kite.agent.v1.Agent.DestroySandbox:output_type -> kite.agent.v1.DestroySandboxResponse
+	29, // 96: kite.agent.v1.Agent.AddDevice:output_type -> kite.agent.v1.AddDeviceResponse
+	32, // 97: kite.agent.v1.Agent.AddStorage:output_type -> kite.agent.v1.AddStorageResponse
+	34, // 98: kite.agent.v1.Agent.RemoveStorage:output_type -> kite.agent.v1.RemoveStorageResponse
+	38, // 99: kite.agent.v1.Agent.UpdateInterface:output_type -> kite.agent.v1.UpdateInterfaceResponse
+	41, // 100: kite.agent.v1.Agent.UpdateRoutes:output_type -> kite.agent.v1.UpdateRoutesResponse
+	44, // 101: kite.agent.v1.Agent.AddARPNeighbors:output_type -> kite.agent.v1.AddARPNeighborsResponse
+	46, // 102: kite.agent.v1.Agent.ListInterfaces:output_type -> kite.agent.v1.ListInterfacesResponse
+	48, // 103: kite.agent.v1.Agent.ListRoutes:output_type -> kite.agent.v1.ListRoutesResponse
+	50, // 104: kite.agent.v1.Agent.CreateContainer:output_type -> kite.agent.v1.CreateContainerResponse
+	68, // 105: kite.agent.v1.Agent.StartContainer:output_type -> kite.agent.v1.StartContainerResponse
+	70, // 106: kite.agent.v1.Agent.RemoveContainer:output_type -> kite.agent.v1.RemoveContainerResponse
+	72, // 107: kite.agent.v1.Agent.PauseContainer:output_type -> kite.agent.v1.PauseContainerResponse
+	74, // 108: kite.agent.v1.Agent.ResumeContainer:output_type -> kite.agent.v1.ResumeContainerResponse
+	76, // 109: kite.agent.v1.Agent.UpdateContainer:output_type -> kite.agent.v1.UpdateContainerResponse
+	78, // 110: kite.agent.v1.Agent.Stats:output_type -> kite.agent.v1.StatsResponse
+	81, // 111: kite.agent.v1.Agent.ExecProcess:output_type -> kite.agent.v1.ExecProcessResponse
+	83, // 112: kite.agent.v1.Agent.SignalProcess:output_type -> kite.agent.v1.SignalProcessResponse
+	85, // 113: kite.agent.v1.Agent.WaitProcess:output_type -> kite.agent.v1.WaitProcessResponse
+	87, // 114: kite.agent.v1.Agent.WriteStdin:output_type -> kite.agent.v1.WriteStdinResponse
+	89, // 115: kite.agent.v1.Agent.CloseStdin:output_type -> kite.agent.v1.CloseStdinResponse
+	91, // 116: kite.agent.v1.Agent.ReadStdout:output_type -> kite.agent.v1.ReadStreamResponse
+	91, // 117: kite.agent.v1.Agent.ReadStderr:output_type -> kite.agent.v1.ReadStreamResponse
+	93, // 118: kite.agent.v1.Agent.TtyWinResize:output_type -> kite.agent.v1.TtyWinResizeResponse
+	90, // [90:119] is the sub-list for method output_type
+	61, // [61:90] is the sub-list for method input_type
+	61, // [61:61] is the sub-list for extension type_name
+	61, // [61:61] is the sub-list for extension extendee
+	0,  // [0:61] is the sub-list for field type_name
 }
 
 func init() { file_agent_proto_init() }
@@ -6522,17 +6604,17 @@ func file_agent_proto_init() {
 	}
 	file_agent_proto_msgTypes[39].OneofWrappers = []any{}
 	file_agent_proto_msgTypes[41].OneofWrappers = []any{}
-	file_agent_proto_msgTypes[48].OneofWrappers = []any{}
 	file_agent_proto_msgTypes[49].OneofWrappers = []any{}
-	file_agent_proto_msgTypes[51].OneofWrappers = []any{}
-	file_agent_proto_msgTypes[53].OneofWrappers = []any{}
+	file_agent_proto_msgTypes[50].OneofWrappers = []any{}
+	file_agent_proto_msgTypes[52].OneofWrappers = []any{}
+	file_agent_proto_msgTypes[54].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_agent_proto_rawDesc), len(file_agent_proto_rawDesc)),
 			NumEnums:      12,
-			NumMessages:   81,
+			NumMessages:   82,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

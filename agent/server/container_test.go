@@ -129,6 +129,17 @@ func TestIntegrationContainerLifecycle(t *testing.T) {
 	_, err := c.CreateContainer(ctx, &protocol.CreateContainerRequest{ContainerId: "c1",
 		Process: process("sh"), Rootfs: &protocol.Rootfs{StorageId: "rootfs", Path: "../../etc"}})
 	wantCode(t, "rootfs escaping its storage", err, codes.InvalidArgument)
+	for name, d := range map[string]*protocol.ContainerDevice{
+		"a device of type s":          {ContainerPath: "/dev/s", Number: &protocol.DeviceNumber{Type: "s"}},
+		"a FIFO with numbers":         {ContainerPath: "/dev/p", Number: &protocol.DeviceNumber{Type: "p", Major: 1}},
+		"a major beyond the kernel's": {ContainerPath: "/dev/big", Number: &protocol.DeviceNumber{Type: "c", Major: 4096}},
+		"a number without a path":     {Number: &protocol.DeviceNumber{Type: "c", Major: 1, Minor: 3}},
+		"a number and a guest path":   {GuestPath: "/dev/null", ContainerPath: "/dev/n", Number: &protocol.DeviceNumber{Type: "c", Major: 1, Minor: 3}},
+	} {
+		_, err := c.CreateContainer(ctx, &protocol.CreateContainerRequest{ContainerId: "c1", Process: process("true"),
+			Rootfs: &protocol.Rootfs{StorageId: "rootfs", Path: "rootfs"}, Devices: []*protocol.ContainerDevice{d}})
+		wantCode(t, name, err, codes.InvalidArgument)
+	}
 
 	created, err := c.CreateContainer(ctx, &protocol.CreateContainerRequest{
 		ContainerId: "c1",
@@ -140,7 +151,13 @@ func TestIntegrationContainerLifecycle(t *testing.T) {
 			{Destination: "/dev", Type: "tmpfs", Source: "tmpfs", Options: []string{"mode=755"}},
 			{Destination: "/dev/pts", Type: "devpts", Source: "devpts", Options: []string{"newinstance", "ptmxmode=0666"}},
 		},
-		Devices: []*protocol.ContainerDevice{{GuestPath: "/dev/zero", ContainerPath: "/dev/kite-zero", FileMode: 0o640}},
+		Devices: []*protocol.ContainerDevice{
+			{GuestPath: "/dev/zero", ContainerPath: "/dev/kite-zero", FileMode: 0o640},
+			// Made by number, as the runtime-tools linux_devices test asks.
+			{ContainerPath: "/dev/test1", Number: &protocol.DeviceNumber{Type: "c", Major: 1, Minor: 5}, FileMode: 0o644, Uid: 7, Gid: 8},
+			{ContainerPath: "/dev/sub/test2", Number: &protocol.DeviceNumber{Type: "b", Major: 8, Minor: 666}},
+			{ContainerPath: "/dev/test3", Number: &protocol.DeviceNumber{Type: "p"}},
+		},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -185,6 +202,23 @@ func TestIntegrationContainerLifecycle(t *testing.T) {
 		}
 		if got := readAll(t, c, c.ReadStdout, "c1", "stat"); got != "character special file 640 1:5\n" {
 			t.Errorf("stat of the device = %q", got)
+		}
+		if _, err := c.ExecProcess(ctx, &protocol.ExecProcessRequest{ContainerId: "c1", ExecId: "stat2",
+			Process: process("stat", "-c", "%n %F %a %t:%T %u:%g", "/dev/test1", "/dev/sub/test2", "/dev/test3")}); err != nil {
+			t.Fatal(err)
+		}
+		want := "/dev/test1 character special file 644 1:5 7:8\n/dev/sub/test2 block special file 666 8:29a 0:0\n/dev/test3 fifo 666 0:0 0:0\n"
+		if got := readAll(t, c, c.ReadStdout, "c1", "stat2"); got != want {
+			t.Errorf("stat of the nodes made by number:\n got %q\nwant %q", got, want)
+		}
+		// Allowed by the device cgroup as the container's own node: it
+		// reads zeros like /dev/zero.
+		if _, err := c.ExecProcess(ctx, &protocol.ExecProcessRequest{ContainerId: "c1", ExecId: "read",
+			Process: process("sh", "-c", "head -c 4 /dev/test1 | od -An -tx1")}); err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.TrimSpace(readAll(t, c, c.ReadStdout, "c1", "read")); got != "00 00 00 00" {
+			t.Errorf("reading /dev/test1 (1:5) = %q, want four zero bytes", got)
 		}
 	})
 

@@ -3,6 +3,7 @@ package server
 import (
 	"errors"
 	"fmt"
+	"golang.org/x/sys/unix"
 	"os"
 	"path/filepath"
 	"slices"
@@ -71,20 +72,71 @@ func isBind(m container.Mount) bool {
 func (s *Service) devicesOf(ds []*protocol.ContainerDevice) ([]container.Device, error) {
 	out := make([]container.Device, 0, len(ds))
 	for i, d := range ds {
-		src, dst, err := s.deviceNode(d)
+		cd, err := s.containerDevice(d)
 		if err != nil {
 			return nil, fmt.Errorf("device %d: %w", i, err)
 		}
-		if d.GetContainerPath() != "" {
-			dst = d.GetContainerPath()
-		}
-		mode := d.GetFileMode()
-		if mode&^0o777 != 0 {
-			return nil, fmt.Errorf("%w: device %d: file mode %s", ErrInvalid, i, strconv.FormatUint(uint64(mode), 8))
-		}
-		out = append(out, container.Device{Source: src, Destination: dst, Mode: mode, UID: d.GetUid(), GID: d.GetGid()})
+		out = append(out, cd)
 	}
 	return out, nil
+}
+
+func (s *Service) containerDevice(d *protocol.ContainerDevice) (container.Device, error) {
+	mode := d.GetFileMode()
+	if mode&^0o777 != 0 {
+		return container.Device{}, fmt.Errorf("%w: file mode %s", ErrInvalid, strconv.FormatUint(uint64(mode), 8))
+	}
+	cd := container.Device{Destination: d.GetContainerPath(), Mode: mode, UID: d.GetUid(), GID: d.GetGid()}
+	if n := d.GetNumber(); n != nil {
+		if d.GetDeviceId() != "" || d.GetGuestPath() != "" {
+			return container.Device{}, fmt.Errorf("%w: %s: a number with a device id or a guest path", ErrInvalid, cd.Destination)
+		}
+		if cd.Destination == "" {
+			return container.Device{}, fmt.Errorf("%w: a device made by number needs a container path", ErrInvalid)
+		}
+		kind, rdev, err := nodeNumber(n)
+		if err != nil {
+			return container.Device{}, fmt.Errorf("%s: %w", cd.Destination, err)
+		}
+		cd.Kind, cd.Rdev = kind, rdev
+		return cd, nil
+	}
+	src, dst, err := s.deviceNode(d)
+	if err != nil {
+		return container.Device{}, err
+	}
+	cd.Source = src
+	if cd.Destination == "" {
+		cd.Destination = dst
+	}
+	return cd, nil
+}
+
+// The kernel's device numbers: 12 bits of major, 20 of minor.
+const (
+	maxMajor = 1<<12 - 1
+	maxMinor = 1<<20 - 1
+)
+
+// nodeNumber checks a DeviceNumber and returns its file type and number.
+func nodeNumber(n *protocol.DeviceNumber) (kind uint32, rdev uint64, err error) {
+	if n.GetMajor() > maxMajor || n.GetMinor() > maxMinor {
+		return 0, 0, fmt.Errorf("%w: device number %d:%d is beyond the kernel's (major <= %d, minor <= %d)", ErrInvalid, n.GetMajor(), n.GetMinor(), maxMajor, maxMinor)
+	}
+	switch n.GetType() {
+	case "c":
+		kind = unix.S_IFCHR
+	case "b":
+		kind = unix.S_IFBLK
+	case "p":
+		if n.GetMajor() != 0 || n.GetMinor() != 0 {
+			return 0, 0, fmt.Errorf("%w: a FIFO with device numbers %d:%d", ErrInvalid, n.GetMajor(), n.GetMinor())
+		}
+		return unix.S_IFIFO, 0, nil
+	default:
+		return 0, 0, fmt.Errorf("%w: device type %q: want c, b or p", ErrInvalid, n.GetType())
+	}
+	return kind, unix.Mkdev(n.GetMajor(), n.GetMinor()), nil
 }
 
 // deviceNode returns the guest node of d and its default container path.

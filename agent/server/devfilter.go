@@ -133,20 +133,29 @@ func deviceRulesOf(dc *protocol.DeviceCgroup) ([]devcgroup.Rule, error) {
 func nodeRules(devs []container.Device) ([]devcgroup.Rule, error) {
 	var out []devcgroup.Rule
 	for _, d := range devs {
-		var st unix.Stat_t
-		if err := unix.Stat(d.Source, &st); err != nil {
-			return nil, fmt.Errorf("device %s: %w", d.Source, err)
+		kind, rdev := d.Kind, d.Rdev
+		if d.Source != "" {
+			var st unix.Stat_t
+			if err := unix.Stat(d.Source, &st); err != nil {
+				return nil, fmt.Errorf("device %s: %w", d.Source, err)
+			}
+			kind, rdev = st.Mode&unix.S_IFMT, st.Rdev
 		}
 		typ := devcgroup.TypeChar
-		switch st.Mode & unix.S_IFMT {
+		switch kind {
 		case unix.S_IFCHR:
 		case unix.S_IFBLK:
 			typ = devcgroup.TypeBlock
+		case unix.S_IFIFO:
+			if d.Source == "" {
+				continue // a FIFO: not the device cgroup's business
+			}
+			fallthrough
 		default:
 			return nil, fmt.Errorf("%w: device %s is not a device node", ErrInvalid, d.Source)
 		}
 		out = append(out, devcgroup.Rule{Allow: true, Type: typ,
-			Major: int64(unix.Major(st.Rdev)), Minor: int64(unix.Minor(st.Rdev)), Access: devcgroup.AccessAll})
+			Major: int64(unix.Major(rdev)), Minor: int64(unix.Minor(rdev)), Access: devcgroup.AccessAll})
 	}
 	return out, nil
 }

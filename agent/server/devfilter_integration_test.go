@@ -117,3 +117,35 @@ func TestIntegrationDeviceCgroup(t *testing.T) {
 		t.Errorf("no rules, no device given:\n got %s\nwant %s", got, want)
 	}
 }
+
+// TestIntegrationDeviceCgroupNodeByNumber: a node made by its numbers
+// (OCI linux.devices for a node the guest has no fixed path for) is the
+// container's own: its device cgroup allows it under containerd's "deny
+// all" rules, as runc allows its linux.devices.
+func TestIntegrationDeviceCgroupNodeByNumber(t *testing.T) {
+	testutil.RequireRoot(t)
+	if _, err := unix.Open("/dev/fuse", unix.O_RDONLY|unix.O_CLOEXEC, 0); err != nil {
+		testutil.Skip(t, "no /dev/fuse to give the container", "modprobe fuse")
+	}
+	h, ctx := busyboxSandbox(t)
+	c := h.client
+	p := process("sleep", "1000")
+	if _, err := c.CreateContainer(ctx, &protocol.CreateContainerRequest{
+		ContainerId: "n1", Process: p, Rootfs: &protocol.Rootfs{StorageId: "rootfs", Path: "rootfs"},
+		Mounts:    []*protocol.Mount{{Destination: "/dev", Type: "tmpfs", Source: "tmpfs", Options: []string{"mode=755"}}},
+		Devices:   []*protocol.ContainerDevice{{ContainerPath: "/dev/myfuse", Number: &protocol.DeviceNumber{Type: "c", Major: 10, Minor: 229}}},
+		Resources: &protocol.Resources{DeviceCgroup: &protocol.DeviceCgroup{Rules: []*protocol.DeviceRule{{Allow: false, Type: "a", Access: "rwm"}}}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.StartContainer(ctx, &protocol.StartContainerRequest{ContainerId: "n1"}); err != nil {
+		t.Fatal(err)
+	}
+	script := `for d in /dev/myfuse /dev/null; do if (exec 3<$d) 2>/dev/null; then echo -n "$d:ok "; else echo -n "$d:denied "; fi; done`
+	if _, err := c.ExecProcess(ctx, &protocol.ExecProcessRequest{ContainerId: "n1", ExecId: "p1", Process: process("sh", "-c", script)}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.TrimSpace(readAll(t, c, c.ReadStdout, "n1", "p1")), "/dev/myfuse:ok /dev/null:ok"; got != want {
+		t.Errorf("opening the node made by number:\n got %s\nwant %s", got, want)
+	}
+}

@@ -61,8 +61,14 @@ type Mount struct {
 // Device is a device node made in the container: same type and numbers as
 // Source, with its own mode and owner.
 type Device struct {
-	// Source is the guest device node, e.g. "/dev/fuse".
+	// Source is the guest device node, e.g. "/dev/fuse"; empty for a node
+	// made by its numbers (Kind and Rdev).
 	Source string
+	// Kind is unix.S_IFCHR, S_IFBLK or S_IFIFO for a node made by its
+	// numbers; zero with Source.
+	Kind uint32
+	// Rdev is the number of a node made by its numbers (0 for a FIFO).
+	Rdev uint64
 	// Destination is the node's path in the container.
 	Destination string
 	// Mode holds the node's permission bits; zero means 0666.

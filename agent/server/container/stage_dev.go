@@ -55,18 +55,21 @@ func bindDevice(root, name string) error {
 	return unix.Mount("/dev/"+name, host, "", unix.MS_BIND, "")
 }
 
-// makeDevice creates a node like d.Source at d.Destination with d's mode
-// and owner. mknod, not a bind: chmod and chown must not reach the guest's
-// node.
+// makeDevice creates a node like d.Source (or by d's numbers) at
+// d.Destination with d's mode and owner. mknod, not a bind: chmod and chown
+// must not reach the guest's node.
 func makeDevice(root string, d Device) error {
 	op := fmt.Sprintf("creating device %q", d.Destination)
-	var st unix.Stat_t
-	if err := unix.Stat(d.Source, &st); err != nil {
-		return stageErr(op, fmt.Errorf("stat %s: %w", d.Source, err))
-	}
-	kind := st.Mode & unix.S_IFMT
-	if kind != unix.S_IFCHR && kind != unix.S_IFBLK {
-		return stageErr(op, fmt.Errorf("%s is not a device node", d.Source))
+	kind, rdev := d.Kind, d.Rdev
+	if d.Source != "" {
+		var st unix.Stat_t
+		if err := unix.Stat(d.Source, &st); err != nil {
+			return stageErr(op, fmt.Errorf("stat %s: %w", d.Source, err))
+		}
+		kind, rdev = st.Mode&unix.S_IFMT, st.Rdev
+		if kind != unix.S_IFCHR && kind != unix.S_IFBLK {
+			return stageErr(op, fmt.Errorf("%s is not a device node", d.Source))
+		}
 	}
 	host, err := resolveInRoot(root, d.Destination)
 	if err != nil {
@@ -85,7 +88,7 @@ func makeDevice(root string, d Device) error {
 			return stageErr(op, err)
 		}
 	}
-	if err := unix.Mknod(host, kind|mode, int(st.Rdev)); err != nil {
+	if err := unix.Mknod(host, kind|mode, int(rdev)); err != nil {
 		return stageErr(op, err)
 	}
 	// mknod applied the umask.

@@ -3,6 +3,7 @@ package container
 import (
 	"errors"
 	"fmt"
+	"golang.org/x/sys/unix"
 	"path/filepath"
 	"strings"
 
@@ -110,8 +111,15 @@ func validateMount(field string, m Mount) error {
 }
 
 func validateDevice(field string, d Device) error {
-	if !filepath.IsAbs(d.Source) {
+	switch {
+	case d.Source != "" && d.Kind != 0:
+		return invalid(field, "both a source node (%s) and a kind", d.Source)
+	case d.Source != "" && !filepath.IsAbs(d.Source):
 		return invalid(field+".source", "%q is not an absolute path", d.Source)
+	case d.Source == "" && d.Kind != unix.S_IFCHR && d.Kind != unix.S_IFBLK && d.Kind != unix.S_IFIFO:
+		return invalid(field+".kind", "%#o is not a character device, a block device or a FIFO", d.Kind)
+	case d.Kind == unix.S_IFIFO && d.Rdev != 0:
+		return invalid(field, "a FIFO with device numbers %d:%d", unix.Major(d.Rdev), unix.Minor(d.Rdev))
 	}
 	if d.Mode&^0o777 != 0 {
 		return invalid(field+".mode", "%#o has bits beyond the permissions", d.Mode)

@@ -76,13 +76,17 @@ func mounts(ms []spec.Mount) ([]*protocol.Mount, error) {
 func devices(ds []spec.Device) []*protocol.ContainerDevice {
 	var out []*protocol.ContainerDevice
 	for _, d := range ds {
-		out = append(out, &protocol.ContainerDevice{
+		cd := &protocol.ContainerDevice{
 			GuestPath:     d.GuestPath,
 			ContainerPath: d.ContainerPath,
 			FileMode:      uint32(d.FileMode.Perm()),
 			Uid:           d.UID,
 			Gid:           d.GID,
-		})
+		}
+		if d.GuestPath == "" {
+			cd.Number = &protocol.DeviceNumber{Type: d.Type, Major: d.Major, Minor: d.Minor}
+		}
+		out = append(out, cd)
 	}
 	return out
 }
