@@ -2,6 +2,7 @@ package cli
 
 import (
 	"io/fs"
+	"os"
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -31,4 +32,30 @@ func TestIntegrationOCIDevicesByNumber(t *testing.T) {
 		t.Errorf("kite run = %d, stdout %q, stderr %q; want 0 and\n%s", code, out, errOut, want)
 	}
 	e.audit(before, "kite run")
+}
+
+// TestIntegrationOCICreateWithoutProcess: the OCI spec makes process
+// optional at create and required at start. A bundle without one is
+// created (the container built in the guest, its init holding its
+// namespaces, a pid in state), start fails naming the missing process and
+// leaves it created, and delete removes it without a trace.
+func TestIntegrationOCICreateWithoutProcess(t *testing.T) {
+	e := newOCIEnv(t, "")
+	bundle := e.bundle(nil, func(s *specs.Spec) { s.Process = nil })
+	before := e.snapshot()
+	pidFile := t.TempDir() + "/pid"
+	e.mustKite("create", "--bundle", bundle, "--pid-file", pidFile, "np")
+	st := e.state("np")
+	if st.Status != specs.StateCreated || st.Pid == 0 {
+		t.Errorf("after create: %+v, want created with a pid", st)
+	}
+	if pid, _ := os.ReadFile(pidFile); string(pid) != itoa(st.Pid) {
+		t.Errorf("pid file %q, state pid %d", pid, st.Pid)
+	}
+	e.expectFail("start without a process", "has no process to start", "start", "np")
+	if st := e.state("np"); st.Status != specs.StateCreated {
+		t.Errorf("after the refused start: %s, want created", st.Status)
+	}
+	e.mustKite("delete", "np")
+	e.audit(before, "create without a process ... delete")
 }

@@ -48,8 +48,8 @@ type Container struct {
 // addresses, and creates it in the guest, not started, its stdio relayed
 // through pio. A failure undoes what it did.
 func (s *Sandbox) CreateContainer(ctx context.Context, c *spec.Container, pio IO) (_ *Container, err error) {
-	if c == nil || c.Process == nil || c.ID == "" {
-		return nil, errorf(ErrInvalidArgument, "a container needs an id and a process")
+	if c == nil || c.ID == "" {
+		return nil, errorf(ErrInvalidArgument, "a container needs an id")
 	}
 	if err := s.checkDegraded(fmt.Sprintf("sandbox %q", s.cfg.ID), "create a container"); err != nil {
 		return nil, err
@@ -102,6 +102,9 @@ func (s *Sandbox) CreateContainer(ctx context.Context, c *spec.Container, pio IO
 
 // setStdio makes the process's stdio what the front end gives it.
 func setStdio(p *spec.Process, pio IO) {
+	if p == nil {
+		return // a container without a process
+	}
 	p.Stdin = pio.Stdin != nil
 	p.Terminal = pio.Terminal
 	if pio.ConsoleSize != nil {
@@ -247,6 +250,9 @@ func (c *Container) Start(ctx context.Context) error {
 	}
 	if err := c.sb.checkDegraded(c.name(), "start"); err != nil {
 		return err
+	}
+	if c.spec.Process == nil {
+		return errorf(ErrFailedPrecondition, "%s has no process to start: its spec sets none (process may be left out at create, not at start)", c.name())
 	}
 	if err := c.sb.agent().StartContainer(ctx, c.id); err != nil {
 		return fmt.Errorf("starting %s: %w", c.name(), explain(c.sb, err))

@@ -80,7 +80,7 @@ func (c *converter) container(spec *specs.Spec, in Input) *Container {
 	ctr := &Container{
 		ID:            in.ContainerID,
 		Rootfs:        Rootfs{HostPath: RootfsPath(in.Bundle, spec.Root.Path), Readonly: spec.Root.Readonly},
-		Process:       processConverter{c.findings}.process(spec.Process),
+		Process:       processConverter{c.findings}.init(spec.Process),
 		Mounts:        c.mounts(spec.Mounts, in.Bundle),
 		Namespaces:    c.namespaces(lin.Namespaces),
 		MaskedPaths:   c.paths("linux.maskedPaths", lin.MaskedPaths),
@@ -90,7 +90,7 @@ func (c *converter) container(spec *specs.Spec, in Input) *Container {
 		Seccomp:       c.seccomp(lin.Seccomp),
 		Devices:       c.devices(lin.Devices, devIsTmpfs(spec.Mounts)),
 		VFIONodes:     c.vfioNodes(lin.Devices),
-		Terminal:      spec.Process.Terminal,
+		Terminal:      spec.Process != nil && spec.Process.Terminal,
 		Annotations:   maps.Clone(spec.Annotations),
 		Hooks:         c.hooks(spec.Hooks),
 		CgroupsPath:   lin.CgroupsPath,

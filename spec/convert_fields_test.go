@@ -95,6 +95,23 @@ func TestConvertDevicesByNumber(t *testing.T) {
 	}
 }
 
+// A spec may leave process out (the OCI spec makes it optional at create):
+// the container has none, and no terminal.
+func TestConvertWithoutProcess(t *testing.T) {
+	spec := readConfig(t, "default")
+	spec.Process = nil
+	c, err := Convert(spec, Input{ContainerID: "c1", Bundle: "/b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Process != nil || c.Terminal {
+		t.Errorf("process %+v, terminal %v; want none", c.Process, c.Terminal)
+	}
+	if c2 := c.Clone(); c2.Process != nil {
+		t.Errorf("clone has process %+v", c2.Process)
+	}
+}
+
 // The default bundle goes through Load and Convert as the CLI chains them.
 func TestLoadThenConvert(t *testing.T) {
 	config, err := os.ReadFile("testdata/configs/default.json")

@@ -13,6 +13,15 @@ import (
 // process converts the OCI process. Checks the agent repeats (capability
 // names, env syntax) are left to it; what only the spec can name is checked
 // here.
+// init converts the container's process; a spec may leave it out (the
+// container is then created, and start refuses it).
+func (c processConverter) init(p *specs.Process) *Process {
+	if p == nil {
+		return nil
+	}
+	return c.process(p)
+}
+
 func (c processConverter) process(p *specs.Process) *Process {
 	if len(p.Args) == 0 || p.Args[0] == "" {
 		c.fail(invalid("process.args", "must name the program to run"))

@@ -18,7 +18,7 @@ import (
 const ConfigName = "config.json"
 
 // Load reads <bundle>/config.json and checks what every later step relies
-// on: a 1.x ociVersion, a process, and a root file system directory that
+// on: a 1.x ociVersion and a root file system directory that
 // exists. Errors wrap ErrInvalidBundle and say which file, line or field is
 // at fault.
 func Load(bundle string) (*specs.Spec, error) {
@@ -66,9 +66,6 @@ func checkFields(spec *specs.Spec) error {
 	}
 	if err := checkVersion(spec.Version); err != nil {
 		return err
-	}
-	if spec.Process == nil {
-		return errors.New("process is missing: there is nothing to run")
 	}
 	if spec.Root == nil || spec.Root.Path == "" {
 		return errors.New("root.path is missing: the root file system directory must be named")

@@ -44,7 +44,6 @@ func TestLoadErrors(t *testing.T) {
 			want: []string{`ociVersion "2.0.0" is not supported: want 1.x`}},
 		{name: "version garbage", config: `{"ociVersion": "latest", "process": {"args": ["sh"]}, "root": {"path": "rootfs"}}`,
 			want: []string{`ociVersion "latest" is not supported`}},
-		{name: "no process", config: `{"ociVersion": "1.0.0", "root": {"path": "rootfs"}}`, want: []string{"process is missing"}},
 		{name: "no root", config: `{"ociVersion": "1.0.0", "process": {"args": ["sh"]}}`, want: []string{"root.path is missing"}},
 		{name: "empty root path", config: `{"ociVersion": "1.0.0", "process": {"args": ["sh"]}, "root": {"path": ""}}`, want: []string{"root.path is missing"}},
 		{name: "rootfs missing", config: strings.Replace(minimal, "%s", "image", 1), want: []string{`root.path "image": <bundle>/image does not exist`}},

@@ -156,7 +156,6 @@ func TestConvertInput(t *testing.T) {
 	}{
 		{"no id", Input{Bundle: "/b"}, nil, "the container id is empty"},
 		{"relative bundle", Input{ContainerID: "c1", Bundle: "b"}, nil, `converting bundle "b": the bundle path must be absolute`},
-		{"no process", Input{ContainerID: "c1", Bundle: "/b"}, func(s *specs.Spec) { s.Process = nil }, "process is missing"},
 		{"no root", Input{ContainerID: "c1", Bundle: "/b"}, func(s *specs.Spec) { s.Root = nil }, "root.path is missing"},
 		{"bad version", Input{ContainerID: "c1", Bundle: "/b"}, func(s *specs.Spec) { s.Version = "0.9" }, `ociVersion "0.9" is not supported`},
 	}

@@ -2969,7 +2969,9 @@ type CreateContainerRequest struct {
 	// Id of the init process, used by the process RPCs; usually equal to
 	// container_id.
 	ExecId string `protobuf:"bytes,2,opt,name=exec_id,json=execId,proto3" json:"exec_id,omitempty"`
-	// The init process.
+	// The init process. Unset: the container has none (OCI process is
+	// optional at create); it is built and its init waits as a created
+	// container's does, and StartContainer refuses it (FAILED_PRECONDITION).
 	Process *Process `protobuf:"bytes,3,opt,name=process,proto3" json:"process,omitempty"`
 	// Where the root file system comes from.
 	Rootfs *Rootfs `protobuf:"bytes,4,opt,name=rootfs,proto3" json:"rootfs,omitempty"`
@@ -3838,8 +3840,10 @@ func (x *ContainerDevice) GetNumber() *DeviceNumber {
 type DeviceNumber struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// "c" (character), "b" (block) or "p" (a FIFO, whose numbers are 0).
-	Type          string `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
-	Major         uint32 `protobuf:"varint,2,opt,name=major,proto3" json:"major,omitempty"`
+	Type string `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
+	// Major number (at most 4095).
+	Major uint32 `protobuf:"varint,2,opt,name=major,proto3" json:"major,omitempty"`
+	// Minor number (at most 1048575).
 	Minor         uint32 `protobuf:"varint,3,opt,name=minor,proto3" json:"minor,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

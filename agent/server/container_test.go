@@ -300,3 +300,33 @@ func TestIntegrationContainerLifecycle(t *testing.T) {
 		t.Errorf("cgroup of c1 left behind: %v", err)
 	}
 }
+
+// TestIntegrationContainerWithoutProcess: a container created without a
+// process is built (its init has a pid and a namespace of its own) and
+// cannot start; it is removed as any created container.
+func TestIntegrationContainerWithoutProcess(t *testing.T) {
+	h, ctx := busyboxSandbox(t)
+	c := h.client
+	created, err := c.CreateContainer(ctx, &protocol.CreateContainerRequest{
+		ContainerId: "np", Rootfs: &protocol.Rootfs{StorageId: "rootfs", Path: "rootfs"}, Hostname: "np-host",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if created.Pid == 0 {
+		t.Fatal("CreateContainer returned pid 0")
+	}
+	uts, _ := os.Readlink(fmt.Sprintf("/proc/%d/ns/uts", created.Pid))
+	self, _ := os.Readlink("/proc/self/ns/uts")
+	if uts == "" || uts == self {
+		t.Errorf("the init's uts namespace %q is not a new one (the agent's is %q)", uts, self)
+	}
+	_, err = c.StartContainer(ctx, &protocol.StartContainerRequest{ContainerId: "np"})
+	wantCode(t, "StartContainer without a process", err, codes.FailedPrecondition)
+	if err != nil && !strings.Contains(err.Error(), "no process") {
+		t.Errorf("start error %v does not say there is no process", err)
+	}
+	if _, err := c.RemoveContainer(ctx, &protocol.RemoveContainerRequest{ContainerId: "np"}); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -117,9 +117,13 @@ func (s *Service) createContainer(ctx context.Context, c *ctr, req *protocol.Cre
 // containerSpec converts the request, resolving paths against the
 // storages and devices the agent has.
 func (s *Service) containerSpec(c *ctr, req *protocol.CreateContainerRequest) (container.Spec, error) {
-	proc, err := processSpec(req.GetProcess())
-	if err != nil {
-		return container.Spec{}, err
+	var proc container.ProcessSpec
+	if req.GetProcess() != nil {
+		p, err := processSpec(req.GetProcess())
+		if err != nil {
+			return container.Spec{}, err
+		}
+		proc = p
 	}
 	rootfs, err := s.rootfsOf(req.GetRootfs())
 	if err != nil {
@@ -136,7 +140,7 @@ func (s *Service) containerSpec(c *ctr, req *protocol.CreateContainerRequest) (c
 	spec := container.Spec{
 		ID: c.id, Rootfs: rootfs, ReadonlyRootfs: req.GetRootfs().GetReadonly(), Hostname: req.GetHostname(),
 		Mounts: mounts, Devices: devs, MaskedPaths: req.GetMaskedPaths(), ReadonlyPaths: req.GetReadonlyPaths(),
-		Process: proc,
+		Process: proc, NoProcess: req.GetProcess() == nil,
 	}
 	for _, sc := range req.GetSysctls() {
 		spec.Sysctls = append(spec.Sysctls, container.Sysctl{Key: sc.GetKey(), Value: sc.GetValue()})

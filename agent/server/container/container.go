@@ -154,6 +154,9 @@ func (c *Container) Start(ctx context.Context) (*Process, error) {
 	if c.state != stateCreated {
 		return nil, fmt.Errorf("starting container %q: %w: already started or destroyed", c.id, ErrState)
 	}
+	if c.spec.NoProcess {
+		return nil, fmt.Errorf("starting container %q: %w: it has no process to run (its spec sets none)", c.id, ErrState)
+	}
 	c.state = stateRunning
 	st := c.initStage
 	c.initStage = nil

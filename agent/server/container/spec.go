@@ -41,6 +41,10 @@ type Spec struct {
 	Seccomp *seccomp.Filter
 	// Process is the container's init process.
 	Process ProcessSpec
+	// NoProcess: the container has no process (OCI process is optional at
+	// create). It is built and its init waits, holding its namespaces, as
+	// any created container's; Start refuses it, and Process is unused.
+	NoProcess bool
 }
 
 // Mount is one mount in the container, as in the OCI spec.

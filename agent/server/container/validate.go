@@ -58,7 +58,9 @@ func (s *Spec) Validate() error {
 	if f := s.Seccomp; f != nil && (len(f.Program) == 0 || len(f.Program) > seccomp.MaxInstructions) {
 		add(invalid("seccomp", "a filter of %d instructions (want 1 to %d)", len(f.Program), seccomp.MaxInstructions))
 	}
-	add(s.Process.validate("process"))
+	if !s.NoProcess {
+		add(s.Process.validate("process"))
+	}
 	return errors.Join(errs...)
 }
 

@@ -23,8 +23,6 @@ func CreateContainer(c *spec.Container, rootfsStorage, rootfsPath string) (*prot
 	switch {
 	case c == nil:
 		return nil, errors.New("building the create request: no container")
-	case c.Process == nil:
-		return nil, fmt.Errorf("building the create request of container %q: it has no process", c.ID)
 	case rootfsStorage == "":
 		return nil, fmt.Errorf("building the create request of container %q: no storage holds its root file system", c.ID)
 	}

@@ -111,7 +111,6 @@ func TestCreateContainerRefuses(t *testing.T) {
 		is      error
 	}{
 		{"no container", nil, "rootfs", []string{"no container"}, nil},
-		{"no process", &spec.Container{ID: "c1"}, "rootfs", []string{`container "c1": it has no process`}, nil},
 		{"no storage", &spec.Container{ID: "c1", Process: proc}, "", []string{"no storage holds its root file system"}, nil},
 		{"host mount without source", &spec.Container{ID: "c1", Process: proc, Mounts: []spec.Mount{
 			{Destination: "/proc", Type: "proc", Source: "proc"}, unprepared("mounts[1]"), unprepared("mounts[4]"),
@@ -164,5 +163,17 @@ func TestCreateContainerDoesNotAlias(t *testing.T) {
 	*c.Resources.PidsLimit = 1
 	if diff := cmp.Diff(want, req, protocmp.Transform()); diff != "" {
 		t.Errorf("editing the container changed the request (-want +got):\n%s", diff)
+	}
+}
+
+// A container without a process (OCI process left out) is created in the
+// guest without one: the agent builds it and refuses to start it.
+func TestCreateContainerWithoutProcess(t *testing.T) {
+	req, err := CreateContainer(&spec.Container{ID: "c1"}, "rootfs", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if req.GetProcess() != nil || req.GetContainerId() != "c1" {
+		t.Errorf("request = %v, want container c1 without a process", req)
 	}
 }
