@@ -1,9 +1,13 @@
 package cli
 
 import (
+	"encoding/json"
 	"io/fs"
 	"os"
+	"path/filepath"
+	"syscall"
 	"testing"
+	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -58,4 +62,72 @@ func TestIntegrationOCICreateWithoutProcess(t *testing.T) {
 	}
 	e.mustKite("delete", "np")
 	e.audit(before, "create without a process ... delete")
+}
+
+// TestIntegrationOCIUserNamespace: a container with a user namespace of
+// its own (linux.namespaces "user", linux.uidMappings and gidMappings, the
+// root file system owned by the mapped IDs as runc needs it) runs as its
+// root inside and as the mapped IDs in the guest, for its init and for an
+// exec (which busybox nsenter puts into the namespace).
+func TestIntegrationOCIUserNamespace(t *testing.T) {
+	e := newOCIEnv(t, "")
+	bundle := e.bundle([]string{"sh", "-c", "touch /tmp/made && sleep 1000"}, func(s *specs.Spec) {
+		s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace})
+		s.Linux.UIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 65536}}
+		s.Linux.GIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 200000, Size: 65536}}
+		chownTree(t, s.Root.Path, 100000, 200000)
+	})
+	before := e.snapshot()
+	e.mustKite("run", "--detach", "--bundle", bundle, "un")
+	code, out, errOut := e.kite("exec", "un", "sh", "-c", "id -u; id -g; cat /proc/self/uid_map /proc/self/gid_map; ls /sys/kernel >/dev/null && echo sysfs; mknod /tmp/n c 1 3 2>/dev/null || echo no-mknod")
+	want := "0\n0\n         0     100000      65536\n         0     200000      65536\nsysfs\nno-mknod\n"
+	if code != 0 || out != want {
+		t.Errorf("kite exec = %d, stdout %q, stderr %q; want 0 and %q", code, out, errOut, want)
+	}
+	// The file the init made belongs on the host to the mapped IDs: the
+	// guest's IDs are the host's through virtio-fs.
+	var st syscall.Stat_t
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		err := syscall.Stat(bundleRootfs(t, bundle)+"/tmp/made", &st)
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the init's file never appeared on the host: %v", err)
+		}
+	}
+	if st.Uid != 100000 || st.Gid != 200000 {
+		t.Errorf("the init's file is owned by %d:%d on the host, want 100000:200000", st.Uid, st.Gid)
+	}
+	e.mustKite("kill", "un", "KILL")
+	e.waitStatus("un", specs.StateStopped)
+	e.mustKite("delete", "un")
+	e.audit(before, "run --detach a user-namespaced container, exec, kill, delete")
+}
+
+// bundleRootfs is the root file system a test bundle names.
+func bundleRootfs(t *testing.T, bundle string) string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(bundle, "config.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s specs.Spec
+	if err := json.Unmarshal(data, &s); err != nil {
+		t.Fatal(err)
+	}
+	return s.Root.Path
+}
+
+func chownTree(t *testing.T, root string, uid, gid int) {
+	t.Helper()
+	err := filepath.WalkDir(root, func(p string, _ fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		return os.Lchown(p, uid, gid)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }

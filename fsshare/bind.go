@@ -17,7 +17,7 @@ import (
 // every mount below it (mount_setattr, Linux 5.12+): a plain read-only
 // remount would leave the submounts writable.
 func bindReadOnly(from, to string) error {
-	if err := os.MkdirAll(to, 0o700); err != nil {
+	if err := os.MkdirAll(to, dirMode); err != nil {
 		return fmt.Errorf("creating mount point: %w", err)
 	}
 	if err := unix.Mount(from, to, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {

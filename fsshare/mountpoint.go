@@ -18,6 +18,14 @@ import (
 // its top directory (safepath), never by a name the kernel would resolve
 // through such a link onto the host.
 
+// dirMode is the mode of the directories Kite makes in what it shares
+// with the guest (the shared directory, mount points, 9p backends): the
+// guest's root only may list them, but any guest user may pass through,
+// because a container in a user namespace of its own is an unprivileged
+// guest user that must reach its root file system and bind sources. On the
+// host they sit inside the sandbox's directory, which only root may enter.
+const dirMode = 0o711
+
 // mountPoint creates name beneath top, a directory or an empty file, with
 // the directories above it, and returns it open: a mount made through its
 // ProcPath lands there whatever happens to the names meanwhile. name must
@@ -25,10 +33,10 @@ import (
 func mountPoint(top, name string, dir bool) (*safepath.Path, error) {
 	var err error
 	if parent := path.Dir(name); parent != "." {
-		err = safepath.MkdirAll(top, parent, 0o700)
+		err = safepath.MkdirAll(top, parent, dirMode)
 	}
 	if err == nil && dir {
-		err = safepath.Mkdir(top, name, 0o700)
+		err = safepath.Mkdir(top, name, dirMode)
 	} else if err == nil {
 		err = safepath.Create(top, name, 0o600)
 	}

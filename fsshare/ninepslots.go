@@ -85,7 +85,7 @@ func (s *NinePSlots) Attach(_ context.Context, host *cleanup.Stack) (attach.Plug
 		return errors.Join(errs...)
 	})
 	for _, sl := range s.slots {
-		if err := os.MkdirAll(sl.Path, 0o700); err != nil {
+		if err := os.MkdirAll(sl.Path, dirMode); err != nil {
 			return attach.Plugged{}, fmt.Errorf("creating 9p backend directory: %w", err)
 		}
 	}

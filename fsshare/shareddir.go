@@ -95,7 +95,7 @@ func GuestPath(name string) string { return path.Join(protocol.StorageRoot, Shar
 // bound, then the directory.
 func (d *SharedDir) Attach(ctx context.Context, host *cleanup.Stack) (attach.Plugged, error) {
 	p := d.Path()
-	if err := os.Mkdir(p, 0o700); err != nil {
+	if err := os.Mkdir(p, dirMode); err != nil {
 		return attach.Plugged{}, fmt.Errorf("creating the shared directory: %w", err)
 	}
 	if err := unix.Mount(p, p, "", unix.MS_BIND, ""); err != nil {

@@ -29,6 +29,9 @@ func (c *Container) Clone() *Container {
 	out.Annotations = maps.Clone(c.Annotations)
 	out.Ignored = slices.Clone(c.Ignored)
 	out.Hooks = c.Hooks.clone()
+	if c.UserNS != nil {
+		out.UserNS = &UserNS{UIDMappings: slices.Clone(c.UserNS.UIDMappings), GIDMappings: slices.Clone(c.UserNS.GIDMappings)}
+	}
 	return &out
 }
 

@@ -33,6 +33,7 @@ func fullContainer() *Container {
 		Devices:     []Device{{GuestPath: "/dev/fuse", ContainerPath: "/dev/fuse", FileMode: fs.FileMode(0o600), UID: 1, GID: 2}},
 		VFIONodes:   []string{"/dev/vfio/42"},
 		Namespaces:  Namespaces{PID: NamespaceNew, UTS: NamespaceNew, IPC: NamespaceSandbox, Cgroup: NamespaceSandbox},
+		UserNS:      &UserNS{UIDMappings: []IDMapping{{ContainerID: 0, HostID: 1, Size: 2}}, GIDMappings: []IDMapping{{ContainerID: 0, HostID: 3, Size: 4}}},
 		MaskedPaths: []string{"/m"}, ReadonlyPaths: []string{"/ro"},
 		Resources: &Resources{CPUShares: u64(2), CPUQuota: i64(3), CPUPeriod: u64(4), CPUs: "0",
 			MemoryLimit: i64(5), PidsLimit: i64(6),

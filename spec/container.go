@@ -28,6 +28,10 @@ type Container struct {
 	// Namespaces says, per kind the guest lets a container choose, whether
 	// the container gets its own or the sandbox's.
 	Namespaces Namespaces
+	// UserNS, when set, gives the container a user namespace of its own
+	// (linux.namespaces "user" with linux.uidMappings and gidMappings);
+	// nil keeps the guest's.
+	UserNS *UserNS
 	// MaskedPaths and ReadonlyPaths are linux.maskedPaths and
 	// linux.readonlyPaths, absolute paths in the container.
 	MaskedPaths, ReadonlyPaths []string
@@ -90,6 +94,17 @@ type Device struct {
 	FileMode fs.FileMode
 	// UID and GID own the node.
 	UID, GID uint32
+}
+
+// UserNS is a user namespace of the container's own: its IDs map to the
+// guest's, which are the host's as virtio-fs and 9p show the files.
+type UserNS struct {
+	UIDMappings, GIDMappings []IDMapping
+}
+
+// IDMapping maps Size IDs from ContainerID in the container to HostID.
+type IDMapping struct {
+	ContainerID, HostID, Size uint32
 }
 
 // Resources are the cgroup limits the guest applies. A nil field leaves

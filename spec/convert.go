@@ -23,6 +23,8 @@ type converter struct {
 	*findings
 	// netns is the network namespace path linux.namespaces names.
 	netns string
+	// userNS: linux.namespaces asks for a new user namespace.
+	userNS bool
 	// joinsUTS: linux.namespaces names a UTS namespace to join, which the
 	// guest maps to the sandbox's.
 	joinsUTS bool
@@ -97,6 +99,7 @@ func (c *converter) container(spec *specs.Spec, in Input) *Container {
 	}
 	ctr.Hostname = c.hostname(spec.Hostname, ctr.Namespaces.UTS)
 	ctr.NetnsPath = c.netns
+	ctr.UserNS = c.userNamespace(lin)
 	c.checkTopLevel(spec)
 	c.checkLinux(lin)
 	return ctr

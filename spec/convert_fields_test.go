@@ -112,6 +112,30 @@ func TestConvertWithoutProcess(t *testing.T) {
 	}
 }
 
+// A user namespace of the container's own carries its mappings.
+func TestConvertUserNamespace(t *testing.T) {
+	spec := readConfig(t, "default")
+	spec.Linux.Namespaces = append(spec.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace})
+	spec.Linux.UIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 65536}}
+	spec.Linux.GIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 200000, Size: 1}, {ContainerID: 1, HostID: 300000, Size: 10}}
+	c, err := Convert(spec, Input{ContainerID: "c1", Bundle: "/b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &UserNS{
+		UIDMappings: []IDMapping{{ContainerID: 0, HostID: 100000, Size: 65536}},
+		GIDMappings: []IDMapping{{ContainerID: 0, HostID: 200000, Size: 1}, {ContainerID: 1, HostID: 300000, Size: 10}},
+	}
+	if diff := cmp.Diff(want, c.UserNS); diff != "" {
+		t.Errorf("user namespace (-want +got):\n%s", diff)
+	}
+	c2 := c.Clone()
+	c2.UserNS.UIDMappings[0].HostID = 1
+	if c.UserNS.UIDMappings[0].HostID != 100000 {
+		t.Error("Clone shares the mappings")
+	}
+}
+
 // The default bundle goes through Load and Convert as the CLI chains them.
 func TestLoadThenConvert(t *testing.T) {
 	config, err := os.ReadFile("testdata/configs/default.json")

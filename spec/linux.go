@@ -25,9 +25,6 @@ func (c *converter) checkTopLevel(spec *specs.Spec) {
 
 // checkLinux refuses what the guest cannot do and ignores host policy.
 func (c *converter) checkLinux(lin *specs.Linux) {
-	if len(lin.UIDMappings) > 0 || len(lin.GIDMappings) > 0 {
-		c.fail(unsupported("linux.uidMappings", "user namespaces are not supported"))
-	}
 	if len(lin.NetDevices) > 0 {
 		c.fail(unsupported("linux.netDevices", "moving host network devices into the container is not supported yet"))
 	}

@@ -35,7 +35,8 @@ func (m *NamespaceMode) UnmarshalText(text []byte) (err error) {
 
 // Namespaces are the kinds of namespace the guest lets a container choose.
 // The others are fixed by the VM: the network namespace is the guest's,
-// the mount namespace always new, user and time namespaces refused.
+// the mount namespace always new, time namespaces refused; a user
+// namespace is the container's own (Container.UserNS) or the guest's.
 type Namespaces struct {
 	PID, UTS, IPC, Cgroup NamespaceMode
 }
@@ -97,10 +98,49 @@ func (c *converter) otherNamespace(field string, ns specs.LinuxNamespace) {
 			c.ignore(field, "mount namespace "+ns.Path+": the container always gets a new one in the guest")
 		}
 	case specs.UserNamespace:
-		c.fail(unsupported(field, "user namespaces are not supported"))
+		if ns.Path != "" {
+			c.fail(unsupported(field, "joining user namespace %s (a pod's shared one: Kubernetes hostUsers: false) is not supported yet; a container may have one of its own, with linux.uidMappings and linux.gidMappings", ns.Path))
+			return
+		}
+		c.userNS = true
 	case specs.TimeNamespace:
 		c.fail(unsupported(field, "time namespaces are not supported"))
 	default:
 		c.fail(invalid(field, "unknown namespace type %q", ns.Type))
 	}
+}
+
+// userNamespace converts the user namespace and its mappings: both or
+// neither, as runc wants them.
+func (c *converter) userNamespace(lin *specs.Linux) *UserNS {
+	maps := len(lin.UIDMappings) > 0 || len(lin.GIDMappings) > 0
+	switch {
+	case !c.userNS && maps:
+		c.fail(invalid("linux.uidMappings", "ID mappings without a user namespace: add {\"type\": \"user\"} to linux.namespaces"))
+		return nil
+	case !c.userNS:
+		return nil
+	case len(lin.UIDMappings) == 0 || len(lin.GIDMappings) == 0:
+		c.fail(invalid("linux.namespaces", "a new user namespace needs both linux.uidMappings and linux.gidMappings"))
+		return nil
+	}
+	return &UserNS{UIDMappings: c.idMappings("linux.uidMappings", lin.UIDMappings), GIDMappings: c.idMappings("linux.gidMappings", lin.GIDMappings)}
+}
+
+func (c *converter) idMappings(field string, ms []specs.LinuxIDMapping) []IDMapping {
+	out := make([]IDMapping, 0, len(ms))
+	root := false
+	for i, m := range ms {
+		if m.Size == 0 {
+			c.fail(invalid(fmt.Sprintf("%s[%d]", field, i), "size 0"))
+		}
+		if m.ContainerID == 0 && m.Size > 0 {
+			root = true
+		}
+		out = append(out, IDMapping{ContainerID: m.ContainerID, HostID: m.HostID, Size: m.Size})
+	}
+	if !root {
+		c.fail(unsupported(field, "container ID 0 is not mapped; the guest sets the container up as its root"))
+	}
+	return out
 }

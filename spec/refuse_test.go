@@ -62,12 +62,20 @@ var refusals = []refusal{
 	}, "mounts[1]: id-mapped mounts are not supported: mount /dev", ErrUnsupported},
 	{"runc-only option", func(s *specs.Spec) { s.Mounts[5].Options = append(s.Mounts[5].Options, "rro") },
 		`mounts[5]: mount option "rro" is not supported: mount /sys`, ErrUnsupported},
-	{"user namespace", func(s *specs.Spec) {
+	{"user namespace without mappings", func(s *specs.Spec) {
 		s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace})
-	}, "linux.namespaces[6]: user namespaces are not supported", ErrUnsupported},
-	{"uid mappings", func(s *specs.Spec) {
+	}, "linux.namespaces: a new user namespace needs both linux.uidMappings and linux.gidMappings", ErrInvalidSpec},
+	{"uid mappings without a user namespace", func(s *specs.Spec) {
 		s.Linux.UIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 1000, Size: 1000}}
-	}, "linux.uidMappings: user namespaces are not supported", ErrUnsupported},
+	}, `linux.uidMappings: ID mappings without a user namespace: add {"type": "user"} to linux.namespaces`, ErrInvalidSpec},
+	{"joining a user namespace", func(s *specs.Spec) {
+		s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace, Path: "/proc/42/ns/user"})
+	}, "linux.namespaces[6]: joining user namespace /proc/42/ns/user (a pod's shared one: Kubernetes hostUsers: false) is not supported yet", ErrUnsupported},
+	{"container root unmapped", func(s *specs.Spec) {
+		s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace})
+		s.Linux.UIDMappings = []specs.LinuxIDMapping{{ContainerID: 1, HostID: 1000, Size: 1000}}
+		s.Linux.GIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 1000, Size: 1000}}
+	}, "linux.uidMappings: container ID 0 is not mapped", ErrUnsupported},
 	{"time namespace", func(s *specs.Spec) {
 		s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.TimeNamespace})
 	}, "linux.namespaces[6]: time namespaces are not supported", ErrUnsupported},

@@ -2996,7 +2996,12 @@ type CreateContainerRequest struct {
 	Sysctls []*Sysctl `protobuf:"bytes,13,rep,name=sysctls,proto3" json:"sysctls,omitempty"`
 	// System call filter for every process of the container, its execs
 	// included (OCI linux.seccomp); unset means none.
-	Seccomp       *Seccomp `protobuf:"bytes,14,opt,name=seccomp,proto3" json:"seccomp,omitempty"`
+	Seccomp *Seccomp `protobuf:"bytes,14,opt,name=seccomp,proto3" json:"seccomp,omitempty"`
+	// A user namespace of the container's own, with these mappings (OCI
+	// linux.namespaces "user" and linux.uidMappings/gidMappings); unset
+	// means the guest's. Its other new namespaces are owned by it; it
+	// cannot join the pod's.
+	UserNamespace *UserNamespace `protobuf:"bytes,15,opt,name=user_namespace,json=userNamespace,proto3" json:"user_namespace,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3129,6 +3134,134 @@ func (x *CreateContainerRequest) GetSeccomp() *Seccomp {
 	return nil
 }
 
+func (x *CreateContainerRequest) GetUserNamespace() *UserNamespace {
+	if x != nil {
+		return x.UserNamespace
+	}
+	return nil
+}
+
+// UserNamespace is a new user namespace's ID mappings. Both lists are
+// required and must map container ID 0.
+type UserNamespace struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// User ID mappings, as written to /proc/<pid>/uid_map.
+	UidMappings []*IDMapping `protobuf:"bytes,1,rep,name=uid_mappings,json=uidMappings,proto3" json:"uid_mappings,omitempty"`
+	// Group ID mappings, as written to /proc/<pid>/gid_map.
+	GidMappings   []*IDMapping `protobuf:"bytes,2,rep,name=gid_mappings,json=gidMappings,proto3" json:"gid_mappings,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UserNamespace) Reset() {
+	*x = UserNamespace{}
+	mi := &file_agent_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UserNamespace) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UserNamespace) ProtoMessage() {}
+
+func (x *UserNamespace) ProtoReflect() protoreflect.Message {
+	mi := &file_agent_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UserNamespace.ProtoReflect.Descriptor instead.
+func (*UserNamespace) Descriptor() ([]byte, []int) {
+	return file_agent_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *UserNamespace) GetUidMappings() []*IDMapping {
+	if x != nil {
+		return x.UidMappings
+	}
+	return nil
+}
+
+func (x *UserNamespace) GetGidMappings() []*IDMapping {
+	if x != nil {
+		return x.GidMappings
+	}
+	return nil
+}
+
+// IDMapping maps size IDs from container_id in the container to host_id in
+// the guest (whose IDs are the host's, as virtio-fs shows them).
+type IDMapping struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// First ID inside the container.
+	ContainerId uint32 `protobuf:"varint,1,opt,name=container_id,json=containerId,proto3" json:"container_id,omitempty"`
+	// First ID in the guest.
+	HostId uint32 `protobuf:"varint,2,opt,name=host_id,json=hostId,proto3" json:"host_id,omitempty"`
+	// How many IDs; at least 1.
+	Size          uint32 `protobuf:"varint,3,opt,name=size,proto3" json:"size,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IDMapping) Reset() {
+	*x = IDMapping{}
+	mi := &file_agent_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IDMapping) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IDMapping) ProtoMessage() {}
+
+func (x *IDMapping) ProtoReflect() protoreflect.Message {
+	mi := &file_agent_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IDMapping.ProtoReflect.Descriptor instead.
+func (*IDMapping) Descriptor() ([]byte, []int) {
+	return file_agent_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *IDMapping) GetContainerId() uint32 {
+	if x != nil {
+		return x.ContainerId
+	}
+	return 0
+}
+
+func (x *IDMapping) GetHostId() uint32 {
+	if x != nil {
+		return x.HostId
+	}
+	return 0
+}
+
+func (x *IDMapping) GetSize() uint32 {
+	if x != nil {
+		return x.Size
+	}
+	return 0
+}
+
 // CreateContainerResponse reports the created init process.
 type CreateContainerResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -3140,7 +3273,7 @@ type CreateContainerResponse struct {
 
 func (x *CreateContainerResponse) Reset() {
 	*x = CreateContainerResponse{}
-	mi := &file_agent_proto_msgTypes[38]
+	mi := &file_agent_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3152,7 +3285,7 @@ func (x *CreateContainerResponse) String() string {
 func (*CreateContainerResponse) ProtoMessage() {}
 
 func (x *CreateContainerResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[38]
+	mi := &file_agent_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3165,7 +3298,7 @@ func (x *CreateContainerResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateContainerResponse.ProtoReflect.Descriptor instead.
 func (*CreateContainerResponse) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{38}
+	return file_agent_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *CreateContainerResponse) GetPid() uint32 {
@@ -3208,7 +3341,7 @@ type Process struct {
 
 func (x *Process) Reset() {
 	*x = Process{}
-	mi := &file_agent_proto_msgTypes[39]
+	mi := &file_agent_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3220,7 +3353,7 @@ func (x *Process) String() string {
 func (*Process) ProtoMessage() {}
 
 func (x *Process) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[39]
+	mi := &file_agent_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3233,7 +3366,7 @@ func (x *Process) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Process.ProtoReflect.Descriptor instead.
 func (*Process) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{39}
+	return file_agent_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *Process) GetArgs() []string {
@@ -3326,7 +3459,7 @@ type ConsoleSize struct {
 
 func (x *ConsoleSize) Reset() {
 	*x = ConsoleSize{}
-	mi := &file_agent_proto_msgTypes[40]
+	mi := &file_agent_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3338,7 +3471,7 @@ func (x *ConsoleSize) String() string {
 func (*ConsoleSize) ProtoMessage() {}
 
 func (x *ConsoleSize) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[40]
+	mi := &file_agent_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3351,7 +3484,7 @@ func (x *ConsoleSize) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConsoleSize.ProtoReflect.Descriptor instead.
 func (*ConsoleSize) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{40}
+	return file_agent_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *ConsoleSize) GetHeight() uint32 {
@@ -3386,7 +3519,7 @@ type User struct {
 
 func (x *User) Reset() {
 	*x = User{}
-	mi := &file_agent_proto_msgTypes[41]
+	mi := &file_agent_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3398,7 +3531,7 @@ func (x *User) String() string {
 func (*User) ProtoMessage() {}
 
 func (x *User) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[41]
+	mi := &file_agent_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3411,7 +3544,7 @@ func (x *User) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use User.ProtoReflect.Descriptor instead.
 func (*User) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{41}
+	return file_agent_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *User) GetUid() uint32 {
@@ -3457,7 +3590,7 @@ type Rlimit struct {
 
 func (x *Rlimit) Reset() {
 	*x = Rlimit{}
-	mi := &file_agent_proto_msgTypes[42]
+	mi := &file_agent_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3469,7 +3602,7 @@ func (x *Rlimit) String() string {
 func (*Rlimit) ProtoMessage() {}
 
 func (x *Rlimit) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[42]
+	mi := &file_agent_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3482,7 +3615,7 @@ func (x *Rlimit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Rlimit.ProtoReflect.Descriptor instead.
 func (*Rlimit) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{42}
+	return file_agent_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *Rlimit) GetType() RlimitType {
@@ -3526,7 +3659,7 @@ type Capabilities struct {
 
 func (x *Capabilities) Reset() {
 	*x = Capabilities{}
-	mi := &file_agent_proto_msgTypes[43]
+	mi := &file_agent_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3538,7 +3671,7 @@ func (x *Capabilities) String() string {
 func (*Capabilities) ProtoMessage() {}
 
 func (x *Capabilities) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[43]
+	mi := &file_agent_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3551,7 +3684,7 @@ func (x *Capabilities) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Capabilities.ProtoReflect.Descriptor instead.
 func (*Capabilities) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{43}
+	return file_agent_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *Capabilities) GetBounding() []string {
@@ -3607,7 +3740,7 @@ type Mount struct {
 
 func (x *Mount) Reset() {
 	*x = Mount{}
-	mi := &file_agent_proto_msgTypes[44]
+	mi := &file_agent_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3619,7 +3752,7 @@ func (x *Mount) String() string {
 func (*Mount) ProtoMessage() {}
 
 func (x *Mount) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[44]
+	mi := &file_agent_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3632,7 +3765,7 @@ func (x *Mount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Mount.ProtoReflect.Descriptor instead.
 func (*Mount) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{44}
+	return file_agent_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *Mount) GetDestination() string {
@@ -3681,7 +3814,7 @@ type Rootfs struct {
 
 func (x *Rootfs) Reset() {
 	*x = Rootfs{}
-	mi := &file_agent_proto_msgTypes[45]
+	mi := &file_agent_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3693,7 +3826,7 @@ func (x *Rootfs) String() string {
 func (*Rootfs) ProtoMessage() {}
 
 func (x *Rootfs) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[45]
+	mi := &file_agent_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3706,7 +3839,7 @@ func (x *Rootfs) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Rootfs.ProtoReflect.Descriptor instead.
 func (*Rootfs) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{45}
+	return file_agent_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *Rootfs) GetStorageId() string {
@@ -3759,7 +3892,7 @@ type ContainerDevice struct {
 
 func (x *ContainerDevice) Reset() {
 	*x = ContainerDevice{}
-	mi := &file_agent_proto_msgTypes[46]
+	mi := &file_agent_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3771,7 +3904,7 @@ func (x *ContainerDevice) String() string {
 func (*ContainerDevice) ProtoMessage() {}
 
 func (x *ContainerDevice) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[46]
+	mi := &file_agent_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3784,7 +3917,7 @@ func (x *ContainerDevice) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerDevice.ProtoReflect.Descriptor instead.
 func (*ContainerDevice) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{46}
+	return file_agent_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *ContainerDevice) GetDeviceId() string {
@@ -3851,7 +3984,7 @@ type DeviceNumber struct {
 
 func (x *DeviceNumber) Reset() {
 	*x = DeviceNumber{}
-	mi := &file_agent_proto_msgTypes[47]
+	mi := &file_agent_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3863,7 +3996,7 @@ func (x *DeviceNumber) String() string {
 func (*DeviceNumber) ProtoMessage() {}
 
 func (x *DeviceNumber) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[47]
+	mi := &file_agent_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3876,7 +4009,7 @@ func (x *DeviceNumber) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeviceNumber.ProtoReflect.Descriptor instead.
 func (*DeviceNumber) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{47}
+	return file_agent_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *DeviceNumber) GetType() string {
@@ -3919,7 +4052,7 @@ type Namespaces struct {
 
 func (x *Namespaces) Reset() {
 	*x = Namespaces{}
-	mi := &file_agent_proto_msgTypes[48]
+	mi := &file_agent_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3931,7 +4064,7 @@ func (x *Namespaces) String() string {
 func (*Namespaces) ProtoMessage() {}
 
 func (x *Namespaces) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[48]
+	mi := &file_agent_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3944,7 +4077,7 @@ func (x *Namespaces) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Namespaces.ProtoReflect.Descriptor instead.
 func (*Namespaces) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{48}
+	return file_agent_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *Namespaces) GetPid() NamespaceMode {
@@ -4000,7 +4133,7 @@ type Seccomp struct {
 
 func (x *Seccomp) Reset() {
 	*x = Seccomp{}
-	mi := &file_agent_proto_msgTypes[49]
+	mi := &file_agent_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4012,7 +4145,7 @@ func (x *Seccomp) String() string {
 func (*Seccomp) ProtoMessage() {}
 
 func (x *Seccomp) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[49]
+	mi := &file_agent_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4025,7 +4158,7 @@ func (x *Seccomp) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Seccomp.ProtoReflect.Descriptor instead.
 func (*Seccomp) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{49}
+	return file_agent_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *Seccomp) GetDefaultAction() SeccompAction {
@@ -4082,7 +4215,7 @@ type SeccompRule struct {
 
 func (x *SeccompRule) Reset() {
 	*x = SeccompRule{}
-	mi := &file_agent_proto_msgTypes[50]
+	mi := &file_agent_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4094,7 +4227,7 @@ func (x *SeccompRule) String() string {
 func (*SeccompRule) ProtoMessage() {}
 
 func (x *SeccompRule) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[50]
+	mi := &file_agent_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4107,7 +4240,7 @@ func (x *SeccompRule) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SeccompRule.ProtoReflect.Descriptor instead.
 func (*SeccompRule) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{50}
+	return file_agent_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *SeccompRule) GetNames() []string {
@@ -4155,7 +4288,7 @@ type SeccompArg struct {
 
 func (x *SeccompArg) Reset() {
 	*x = SeccompArg{}
-	mi := &file_agent_proto_msgTypes[51]
+	mi := &file_agent_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4167,7 +4300,7 @@ func (x *SeccompArg) String() string {
 func (*SeccompArg) ProtoMessage() {}
 
 func (x *SeccompArg) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[51]
+	mi := &file_agent_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4180,7 +4313,7 @@ func (x *SeccompArg) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SeccompArg.ProtoReflect.Descriptor instead.
 func (*SeccompArg) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{51}
+	return file_agent_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *SeccompArg) GetIndex() uint32 {
@@ -4237,7 +4370,7 @@ type Resources struct {
 
 func (x *Resources) Reset() {
 	*x = Resources{}
-	mi := &file_agent_proto_msgTypes[52]
+	mi := &file_agent_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4249,7 +4382,7 @@ func (x *Resources) String() string {
 func (*Resources) ProtoMessage() {}
 
 func (x *Resources) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[52]
+	mi := &file_agent_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4262,7 +4395,7 @@ func (x *Resources) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Resources.ProtoReflect.Descriptor instead.
 func (*Resources) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{52}
+	return file_agent_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *Resources) GetCpuShares() uint64 {
@@ -4335,7 +4468,7 @@ type DeviceCgroup struct {
 
 func (x *DeviceCgroup) Reset() {
 	*x = DeviceCgroup{}
-	mi := &file_agent_proto_msgTypes[53]
+	mi := &file_agent_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4347,7 +4480,7 @@ func (x *DeviceCgroup) String() string {
 func (*DeviceCgroup) ProtoMessage() {}
 
 func (x *DeviceCgroup) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[53]
+	mi := &file_agent_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4360,7 +4493,7 @@ func (x *DeviceCgroup) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeviceCgroup.ProtoReflect.Descriptor instead.
 func (*DeviceCgroup) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{53}
+	return file_agent_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *DeviceCgroup) GetRules() []*DeviceRule {
@@ -4390,7 +4523,7 @@ type DeviceRule struct {
 
 func (x *DeviceRule) Reset() {
 	*x = DeviceRule{}
-	mi := &file_agent_proto_msgTypes[54]
+	mi := &file_agent_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4402,7 +4535,7 @@ func (x *DeviceRule) String() string {
 func (*DeviceRule) ProtoMessage() {}
 
 func (x *DeviceRule) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[54]
+	mi := &file_agent_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4415,7 +4548,7 @@ func (x *DeviceRule) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeviceRule.ProtoReflect.Descriptor instead.
 func (*DeviceRule) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{54}
+	return file_agent_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *DeviceRule) GetAllow() bool {
@@ -4464,7 +4597,7 @@ type StartContainerRequest struct {
 
 func (x *StartContainerRequest) Reset() {
 	*x = StartContainerRequest{}
-	mi := &file_agent_proto_msgTypes[55]
+	mi := &file_agent_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4476,7 +4609,7 @@ func (x *StartContainerRequest) String() string {
 func (*StartContainerRequest) ProtoMessage() {}
 
 func (x *StartContainerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[55]
+	mi := &file_agent_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4489,7 +4622,7 @@ func (x *StartContainerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartContainerRequest.ProtoReflect.Descriptor instead.
 func (*StartContainerRequest) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{55}
+	return file_agent_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *StartContainerRequest) GetContainerId() string {
@@ -4508,7 +4641,7 @@ type StartContainerResponse struct {
 
 func (x *StartContainerResponse) Reset() {
 	*x = StartContainerResponse{}
-	mi := &file_agent_proto_msgTypes[56]
+	mi := &file_agent_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4520,7 +4653,7 @@ func (x *StartContainerResponse) String() string {
 func (*StartContainerResponse) ProtoMessage() {}
 
 func (x *StartContainerResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[56]
+	mi := &file_agent_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4533,7 +4666,7 @@ func (x *StartContainerResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartContainerResponse.ProtoReflect.Descriptor instead.
 func (*StartContainerResponse) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{56}
+	return file_agent_proto_rawDescGZIP(), []int{58}
 }
 
 // RemoveContainerRequest removes a container.
@@ -4550,7 +4683,7 @@ type RemoveContainerRequest struct {
 
 func (x *RemoveContainerRequest) Reset() {
 	*x = RemoveContainerRequest{}
-	mi := &file_agent_proto_msgTypes[57]
+	mi := &file_agent_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4562,7 +4695,7 @@ func (x *RemoveContainerRequest) String() string {
 func (*RemoveContainerRequest) ProtoMessage() {}
 
 func (x *RemoveContainerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[57]
+	mi := &file_agent_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4575,7 +4708,7 @@ func (x *RemoveContainerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveContainerRequest.ProtoReflect.Descriptor instead.
 func (*RemoveContainerRequest) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{57}
+	return file_agent_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *RemoveContainerRequest) GetContainerId() string {
@@ -4601,7 +4734,7 @@ type RemoveContainerResponse struct {
 
 func (x *RemoveContainerResponse) Reset() {
 	*x = RemoveContainerResponse{}
-	mi := &file_agent_proto_msgTypes[58]
+	mi := &file_agent_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4613,7 +4746,7 @@ func (x *RemoveContainerResponse) String() string {
 func (*RemoveContainerResponse) ProtoMessage() {}
 
 func (x *RemoveContainerResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[58]
+	mi := &file_agent_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4626,7 +4759,7 @@ func (x *RemoveContainerResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveContainerResponse.ProtoReflect.Descriptor instead.
 func (*RemoveContainerResponse) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{58}
+	return file_agent_proto_rawDescGZIP(), []int{60}
 }
 
 // PauseContainerRequest freezes a container.
@@ -4640,7 +4773,7 @@ type PauseContainerRequest struct {
 
 func (x *PauseContainerRequest) Reset() {
 	*x = PauseContainerRequest{}
-	mi := &file_agent_proto_msgTypes[59]
+	mi := &file_agent_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4652,7 +4785,7 @@ func (x *PauseContainerRequest) String() string {
 func (*PauseContainerRequest) ProtoMessage() {}
 
 func (x *PauseContainerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[59]
+	mi := &file_agent_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4665,7 +4798,7 @@ func (x *PauseContainerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PauseContainerRequest.ProtoReflect.Descriptor instead.
 func (*PauseContainerRequest) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{59}
+	return file_agent_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *PauseContainerRequest) GetContainerId() string {
@@ -4684,7 +4817,7 @@ type PauseContainerResponse struct {
 
 func (x *PauseContainerResponse) Reset() {
 	*x = PauseContainerResponse{}
-	mi := &file_agent_proto_msgTypes[60]
+	mi := &file_agent_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4696,7 +4829,7 @@ func (x *PauseContainerResponse) String() string {
 func (*PauseContainerResponse) ProtoMessage() {}
 
 func (x *PauseContainerResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[60]
+	mi := &file_agent_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4709,7 +4842,7 @@ func (x *PauseContainerResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PauseContainerResponse.ProtoReflect.Descriptor instead.
 func (*PauseContainerResponse) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{60}
+	return file_agent_proto_rawDescGZIP(), []int{62}
 }
 
 // ResumeContainerRequest thaws a container.
@@ -4723,7 +4856,7 @@ type ResumeContainerRequest struct {
 
 func (x *ResumeContainerRequest) Reset() {
 	*x = ResumeContainerRequest{}
-	mi := &file_agent_proto_msgTypes[61]
+	mi := &file_agent_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4735,7 +4868,7 @@ func (x *ResumeContainerRequest) String() string {
 func (*ResumeContainerRequest) ProtoMessage() {}
 
 func (x *ResumeContainerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[61]
+	mi := &file_agent_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4748,7 +4881,7 @@ func (x *ResumeContainerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeContainerRequest.ProtoReflect.Descriptor instead.
 func (*ResumeContainerRequest) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{61}
+	return file_agent_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *ResumeContainerRequest) GetContainerId() string {
@@ -4767,7 +4900,7 @@ type ResumeContainerResponse struct {
 
 func (x *ResumeContainerResponse) Reset() {
 	*x = ResumeContainerResponse{}
-	mi := &file_agent_proto_msgTypes[62]
+	mi := &file_agent_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4779,7 +4912,7 @@ func (x *ResumeContainerResponse) String() string {
 func (*ResumeContainerResponse) ProtoMessage() {}
 
 func (x *ResumeContainerResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[62]
+	mi := &file_agent_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4792,7 +4925,7 @@ func (x *ResumeContainerResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeContainerResponse.ProtoReflect.Descriptor instead.
 func (*ResumeContainerResponse) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{62}
+	return file_agent_proto_rawDescGZIP(), []int{64}
 }
 
 // UpdateContainerRequest changes a container's limits.
@@ -4808,7 +4941,7 @@ type UpdateContainerRequest struct {
 
 func (x *UpdateContainerRequest) Reset() {
 	*x = UpdateContainerRequest{}
-	mi := &file_agent_proto_msgTypes[63]
+	mi := &file_agent_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4820,7 +4953,7 @@ func (x *UpdateContainerRequest) String() string {
 func (*UpdateContainerRequest) ProtoMessage() {}
 
 func (x *UpdateContainerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[63]
+	mi := &file_agent_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4833,7 +4966,7 @@ func (x *UpdateContainerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateContainerRequest.ProtoReflect.Descriptor instead.
 func (*UpdateContainerRequest) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{63}
+	return file_agent_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *UpdateContainerRequest) GetContainerId() string {
@@ -4859,7 +4992,7 @@ type UpdateContainerResponse struct {
 
 func (x *UpdateContainerResponse) Reset() {
 	*x = UpdateContainerResponse{}
-	mi := &file_agent_proto_msgTypes[64]
+	mi := &file_agent_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4871,7 +5004,7 @@ func (x *UpdateContainerResponse) String() string {
 func (*UpdateContainerResponse) ProtoMessage() {}
 
 func (x *UpdateContainerResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[64]
+	mi := &file_agent_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4884,7 +5017,7 @@ func (x *UpdateContainerResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateContainerResponse.ProtoReflect.Descriptor instead.
 func (*UpdateContainerResponse) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{64}
+	return file_agent_proto_rawDescGZIP(), []int{66}
 }
 
 // StatsRequest asks for cgroup usage.
@@ -4898,7 +5031,7 @@ type StatsRequest struct {
 
 func (x *StatsRequest) Reset() {
 	*x = StatsRequest{}
-	mi := &file_agent_proto_msgTypes[65]
+	mi := &file_agent_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4910,7 +5043,7 @@ func (x *StatsRequest) String() string {
 func (*StatsRequest) ProtoMessage() {}
 
 func (x *StatsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[65]
+	mi := &file_agent_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4923,7 +5056,7 @@ func (x *StatsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatsRequest.ProtoReflect.Descriptor instead.
 func (*StatsRequest) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{65}
+	return file_agent_proto_rawDescGZIP(), []int{67}
 }
 
 func (x *StatsRequest) GetContainerIds() []string {
@@ -4944,7 +5077,7 @@ type StatsResponse struct {
 
 func (x *StatsResponse) Reset() {
 	*x = StatsResponse{}
-	mi := &file_agent_proto_msgTypes[66]
+	mi := &file_agent_proto_msgTypes[68]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4956,7 +5089,7 @@ func (x *StatsResponse) String() string {
 func (*StatsResponse) ProtoMessage() {}
 
 func (x *StatsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[66]
+	mi := &file_agent_proto_msgTypes[68]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4969,7 +5102,7 @@ func (x *StatsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatsResponse.ProtoReflect.Descriptor instead.
 func (*StatsResponse) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{66}
+	return file_agent_proto_rawDescGZIP(), []int{68}
 }
 
 func (x *StatsResponse) GetStats() []*ContainerStats {
@@ -5009,7 +5142,7 @@ type ContainerStats struct {
 
 func (x *ContainerStats) Reset() {
 	*x = ContainerStats{}
-	mi := &file_agent_proto_msgTypes[67]
+	mi := &file_agent_proto_msgTypes[69]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5021,7 +5154,7 @@ func (x *ContainerStats) String() string {
 func (*ContainerStats) ProtoMessage() {}
 
 func (x *ContainerStats) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[67]
+	mi := &file_agent_proto_msgTypes[69]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5034,7 +5167,7 @@ func (x *ContainerStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerStats.ProtoReflect.Descriptor instead.
 func (*ContainerStats) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{67}
+	return file_agent_proto_rawDescGZIP(), []int{69}
 }
 
 func (x *ContainerStats) GetContainerId() string {
@@ -5123,7 +5256,7 @@ type ExecProcessRequest struct {
 
 func (x *ExecProcessRequest) Reset() {
 	*x = ExecProcessRequest{}
-	mi := &file_agent_proto_msgTypes[68]
+	mi := &file_agent_proto_msgTypes[70]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5135,7 +5268,7 @@ func (x *ExecProcessRequest) String() string {
 func (*ExecProcessRequest) ProtoMessage() {}
 
 func (x *ExecProcessRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[68]
+	mi := &file_agent_proto_msgTypes[70]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5148,7 +5281,7 @@ func (x *ExecProcessRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecProcessRequest.ProtoReflect.Descriptor instead.
 func (*ExecProcessRequest) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{68}
+	return file_agent_proto_rawDescGZIP(), []int{70}
 }
 
 func (x *ExecProcessRequest) GetContainerId() string {
@@ -5183,7 +5316,7 @@ type ExecProcessResponse struct {
 
 func (x *ExecProcessResponse) Reset() {
 	*x = ExecProcessResponse{}
-	mi := &file_agent_proto_msgTypes[69]
+	mi := &file_agent_proto_msgTypes[71]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5195,7 +5328,7 @@ func (x *ExecProcessResponse) String() string {
 func (*ExecProcessResponse) ProtoMessage() {}
 
 func (x *ExecProcessResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[69]
+	mi := &file_agent_proto_msgTypes[71]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5208,7 +5341,7 @@ func (x *ExecProcessResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecProcessResponse.ProtoReflect.Descriptor instead.
 func (*ExecProcessResponse) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{69}
+	return file_agent_proto_rawDescGZIP(), []int{71}
 }
 
 func (x *ExecProcessResponse) GetPid() uint32 {
@@ -5235,7 +5368,7 @@ type SignalProcessRequest struct {
 
 func (x *SignalProcessRequest) Reset() {
 	*x = SignalProcessRequest{}
-	mi := &file_agent_proto_msgTypes[70]
+	mi := &file_agent_proto_msgTypes[72]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5247,7 +5380,7 @@ func (x *SignalProcessRequest) String() string {
 func (*SignalProcessRequest) ProtoMessage() {}
 
 func (x *SignalProcessRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[70]
+	mi := &file_agent_proto_msgTypes[72]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5260,7 +5393,7 @@ func (x *SignalProcessRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignalProcessRequest.ProtoReflect.Descriptor instead.
 func (*SignalProcessRequest) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{70}
+	return file_agent_proto_rawDescGZIP(), []int{72}
 }
 
 func (x *SignalProcessRequest) GetContainerId() string {
@@ -5300,7 +5433,7 @@ type SignalProcessResponse struct {
 
 func (x *SignalProcessResponse) Reset() {
 	*x = SignalProcessResponse{}
-	mi := &file_agent_proto_msgTypes[71]
+	mi := &file_agent_proto_msgTypes[73]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5312,7 +5445,7 @@ func (x *SignalProcessResponse) String() string {
 func (*SignalProcessResponse) ProtoMessage() {}
 
 func (x *SignalProcessResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[71]
+	mi := &file_agent_proto_msgTypes[73]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5325,7 +5458,7 @@ func (x *SignalProcessResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignalProcessResponse.ProtoReflect.Descriptor instead.
 func (*SignalProcessResponse) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{71}
+	return file_agent_proto_rawDescGZIP(), []int{73}
 }
 
 // WaitProcessRequest waits for a process to exit.
@@ -5341,7 +5474,7 @@ type WaitProcessRequest struct {
 
 func (x *WaitProcessRequest) Reset() {
 	*x = WaitProcessRequest{}
-	mi := &file_agent_proto_msgTypes[72]
+	mi := &file_agent_proto_msgTypes[74]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5353,7 +5486,7 @@ func (x *WaitProcessRequest) String() string {
 func (*WaitProcessRequest) ProtoMessage() {}
 
 func (x *WaitProcessRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[72]
+	mi := &file_agent_proto_msgTypes[74]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5366,7 +5499,7 @@ func (x *WaitProcessRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WaitProcessRequest.ProtoReflect.Descriptor instead.
 func (*WaitProcessRequest) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{72}
+	return file_agent_proto_rawDescGZIP(), []int{74}
 }
 
 func (x *WaitProcessRequest) GetContainerId() string {
@@ -5406,7 +5539,7 @@ type WaitProcessResponse struct {
 
 func (x *WaitProcessResponse) Reset() {
 	*x = WaitProcessResponse{}
-	mi := &file_agent_proto_msgTypes[73]
+	mi := &file_agent_proto_msgTypes[75]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5418,7 +5551,7 @@ func (x *WaitProcessResponse) String() string {
 func (*WaitProcessResponse) ProtoMessage() {}
 
 func (x *WaitProcessResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[73]
+	mi := &file_agent_proto_msgTypes[75]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5431,7 +5564,7 @@ func (x *WaitProcessResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WaitProcessResponse.ProtoReflect.Descriptor instead.
 func (*WaitProcessResponse) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{73}
+	return file_agent_proto_rawDescGZIP(), []int{75}
 }
 
 func (x *WaitProcessResponse) GetExitStatus() int32 {
@@ -5477,7 +5610,7 @@ type WriteStdinRequest struct {
 
 func (x *WriteStdinRequest) Reset() {
 	*x = WriteStdinRequest{}
-	mi := &file_agent_proto_msgTypes[74]
+	mi := &file_agent_proto_msgTypes[76]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5489,7 +5622,7 @@ func (x *WriteStdinRequest) String() string {
 func (*WriteStdinRequest) ProtoMessage() {}
 
 func (x *WriteStdinRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[74]
+	mi := &file_agent_proto_msgTypes[76]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5502,7 +5635,7 @@ func (x *WriteStdinRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WriteStdinRequest.ProtoReflect.Descriptor instead.
 func (*WriteStdinRequest) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{74}
+	return file_agent_proto_rawDescGZIP(), []int{76}
 }
 
 func (x *WriteStdinRequest) GetContainerId() string {
@@ -5537,7 +5670,7 @@ type WriteStdinResponse struct {
 
 func (x *WriteStdinResponse) Reset() {
 	*x = WriteStdinResponse{}
-	mi := &file_agent_proto_msgTypes[75]
+	mi := &file_agent_proto_msgTypes[77]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5549,7 +5682,7 @@ func (x *WriteStdinResponse) String() string {
 func (*WriteStdinResponse) ProtoMessage() {}
 
 func (x *WriteStdinResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[75]
+	mi := &file_agent_proto_msgTypes[77]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5562,7 +5695,7 @@ func (x *WriteStdinResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WriteStdinResponse.ProtoReflect.Descriptor instead.
 func (*WriteStdinResponse) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{75}
+	return file_agent_proto_rawDescGZIP(), []int{77}
 }
 
 func (x *WriteStdinResponse) GetLen() uint32 {
@@ -5585,7 +5718,7 @@ type CloseStdinRequest struct {
 
 func (x *CloseStdinRequest) Reset() {
 	*x = CloseStdinRequest{}
-	mi := &file_agent_proto_msgTypes[76]
+	mi := &file_agent_proto_msgTypes[78]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5597,7 +5730,7 @@ func (x *CloseStdinRequest) String() string {
 func (*CloseStdinRequest) ProtoMessage() {}
 
 func (x *CloseStdinRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[76]
+	mi := &file_agent_proto_msgTypes[78]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5610,7 +5743,7 @@ func (x *CloseStdinRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseStdinRequest.ProtoReflect.Descriptor instead.
 func (*CloseStdinRequest) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{76}
+	return file_agent_proto_rawDescGZIP(), []int{78}
 }
 
 func (x *CloseStdinRequest) GetContainerId() string {
@@ -5636,7 +5769,7 @@ type CloseStdinResponse struct {
 
 func (x *CloseStdinResponse) Reset() {
 	*x = CloseStdinResponse{}
-	mi := &file_agent_proto_msgTypes[77]
+	mi := &file_agent_proto_msgTypes[79]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5648,7 +5781,7 @@ func (x *CloseStdinResponse) String() string {
 func (*CloseStdinResponse) ProtoMessage() {}
 
 func (x *CloseStdinResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[77]
+	mi := &file_agent_proto_msgTypes[79]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5661,7 +5794,7 @@ func (x *CloseStdinResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseStdinResponse.ProtoReflect.Descriptor instead.
 func (*CloseStdinResponse) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{77}
+	return file_agent_proto_rawDescGZIP(), []int{79}
 }
 
 // ReadStreamRequest reads a process's stdout or stderr.
@@ -5680,7 +5813,7 @@ type ReadStreamRequest struct {
 
 func (x *ReadStreamRequest) Reset() {
 	*x = ReadStreamRequest{}
-	mi := &file_agent_proto_msgTypes[78]
+	mi := &file_agent_proto_msgTypes[80]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5692,7 +5825,7 @@ func (x *ReadStreamRequest) String() string {
 func (*ReadStreamRequest) ProtoMessage() {}
 
 func (x *ReadStreamRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[78]
+	mi := &file_agent_proto_msgTypes[80]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5705,7 +5838,7 @@ func (x *ReadStreamRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadStreamRequest.ProtoReflect.Descriptor instead.
 func (*ReadStreamRequest) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{78}
+	return file_agent_proto_rawDescGZIP(), []int{80}
 }
 
 func (x *ReadStreamRequest) GetContainerId() string {
@@ -5744,7 +5877,7 @@ type ReadStreamResponse struct {
 
 func (x *ReadStreamResponse) Reset() {
 	*x = ReadStreamResponse{}
-	mi := &file_agent_proto_msgTypes[79]
+	mi := &file_agent_proto_msgTypes[81]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5756,7 +5889,7 @@ func (x *ReadStreamResponse) String() string {
 func (*ReadStreamResponse) ProtoMessage() {}
 
 func (x *ReadStreamResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[79]
+	mi := &file_agent_proto_msgTypes[81]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5769,7 +5902,7 @@ func (x *ReadStreamResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadStreamResponse.ProtoReflect.Descriptor instead.
 func (*ReadStreamResponse) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{79}
+	return file_agent_proto_rawDescGZIP(), []int{81}
 }
 
 func (x *ReadStreamResponse) GetData() []byte {
@@ -5801,7 +5934,7 @@ type TtyWinResizeRequest struct {
 
 func (x *TtyWinResizeRequest) Reset() {
 	*x = TtyWinResizeRequest{}
-	mi := &file_agent_proto_msgTypes[80]
+	mi := &file_agent_proto_msgTypes[82]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5813,7 +5946,7 @@ func (x *TtyWinResizeRequest) String() string {
 func (*TtyWinResizeRequest) ProtoMessage() {}
 
 func (x *TtyWinResizeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[80]
+	mi := &file_agent_proto_msgTypes[82]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5826,7 +5959,7 @@ func (x *TtyWinResizeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TtyWinResizeRequest.ProtoReflect.Descriptor instead.
 func (*TtyWinResizeRequest) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{80}
+	return file_agent_proto_rawDescGZIP(), []int{82}
 }
 
 func (x *TtyWinResizeRequest) GetContainerId() string {
@@ -5859,7 +5992,7 @@ type TtyWinResizeResponse struct {
 
 func (x *TtyWinResizeResponse) Reset() {
 	*x = TtyWinResizeResponse{}
-	mi := &file_agent_proto_msgTypes[81]
+	mi := &file_agent_proto_msgTypes[83]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5871,7 +6004,7 @@ func (x *TtyWinResizeResponse) String() string {
 func (*TtyWinResizeResponse) ProtoMessage() {}
 
 func (x *TtyWinResizeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[81]
+	mi := &file_agent_proto_msgTypes[83]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5884,7 +6017,7 @@ func (x *TtyWinResizeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TtyWinResizeResponse.ProtoReflect.Descriptor instead.
 func (*TtyWinResizeResponse) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{81}
+	return file_agent_proto_rawDescGZIP(), []int{83}
 }
 
 var File_agent_proto protoreflect.FileDescriptor
@@ -6024,7 +6157,7 @@ const file_agent_proto_rawDesc = "" +
 	"interfaces\"\x13\n" +
 	"\x11ListRoutesRequest\"B\n" +
 	"\x12ListRoutesResponse\x12,\n" +
-	"\x06routes\x18\x01 \x03(\v2\x14.kite.agent.v1.RouteR\x06routes\"\x8d\x05\n" +
+	"\x06routes\x18\x01 \x03(\v2\x14.kite.agent.v1.RouteR\x06routes\"\xd2\x05\n" +
 	"\x16CreateContainerRequest\x12!\n" +
 	"\fcontainer_id\x18\x01 \x01(\tR\vcontainerId\x12\x17\n" +
 	"\aexec_id\x18\x02 \x01(\tR\x06execId\x120\n" +
@@ -6042,7 +6175,15 @@ const file_agent_proto_rawDesc = "" +
 	"\x0ereadonly_paths\x18\v \x03(\tR\rreadonlyPaths\x126\n" +
 	"\tresources\x18\f \x01(\v2\x18.kite.agent.v1.ResourcesR\tresources\x12/\n" +
 	"\asysctls\x18\r \x03(\v2\x15.kite.agent.v1.SysctlR\asysctls\x120\n" +
-	"\aseccomp\x18\x0e \x01(\v2\x16.kite.agent.v1.SeccompR\aseccomp\"+\n" +
+	"\aseccomp\x18\x0e \x01(\v2\x16.kite.agent.v1.SeccompR\aseccomp\x12C\n" +
+	"\x0euser_namespace\x18\x0f \x01(\v2\x1c.kite.agent.v1.UserNamespaceR\ruserNamespace\"\x89\x01\n" +
+	"\rUserNamespace\x12;\n" +
+	"\fuid_mappings\x18\x01 \x03(\v2\x18.kite.agent.v1.IDMappingR\vuidMappings\x12;\n" +
+	"\fgid_mappings\x18\x02 \x03(\v2\x18.kite.agent.v1.IDMappingR\vgidMappings\"[\n" +
+	"\tIDMapping\x12!\n" +
+	"\fcontainer_id\x18\x01 \x01(\rR\vcontainerId\x12\x17\n" +
+	"\ahost_id\x18\x02 \x01(\rR\x06hostId\x12\x12\n" +
+	"\x04size\x18\x03 \x01(\rR\x04size\"+\n" +
 	"\x17CreateContainerResponse\x12\x10\n" +
 	"\x03pid\x18\x01 \x01(\rR\x03pid\"\xb4\x03\n" +
 	"\aProcess\x12\x12\n" +
@@ -6375,7 +6516,7 @@ func file_agent_proto_rawDescGZIP() []byte {
 }
 
 var file_agent_proto_enumTypes = make([]protoimpl.EnumInfo, 12)
-var file_agent_proto_msgTypes = make([]protoimpl.MessageInfo, 82)
+var file_agent_proto_msgTypes = make([]protoimpl.MessageInfo, 84)
 var file_agent_proto_goTypes = []any{
 	(DeviceKind)(0),                 // 0: kite.agent.v1.DeviceKind
 	(DeviceMode)(0),                 // 1: kite.agent.v1.DeviceMode
@@ -6427,67 +6568,69 @@ var file_agent_proto_goTypes = []any{
 	(*ListRoutesRequest)(nil),       // 47: kite.agent.v1.ListRoutesRequest
 	(*ListRoutesResponse)(nil),      // 48: kite.agent.v1.ListRoutesResponse
 	(*CreateContainerRequest)(nil),  // 49: kite.agent.v1.CreateContainerRequest
-	(*CreateContainerResponse)(nil), // 50: kite.agent.v1.CreateContainerResponse
-	(*Process)(nil),                 // 51: kite.agent.v1.Process
-	(*ConsoleSize)(nil),             // 52: kite.agent.v1.ConsoleSize
-	(*User)(nil),                    // 53: kite.agent.v1.User
-	(*Rlimit)(nil),                  // 54: kite.agent.v1.Rlimit
-	(*Capabilities)(nil),            // 55: kite.agent.v1.Capabilities
-	(*Mount)(nil),                   // 56: kite.agent.v1.Mount
-	(*Rootfs)(nil),                  // 57: kite.agent.v1.Rootfs
-	(*ContainerDevice)(nil),         // 58: kite.agent.v1.ContainerDevice
-	(*DeviceNumber)(nil),            // 59: kite.agent.v1.DeviceNumber
-	(*Namespaces)(nil),              // 60: kite.agent.v1.Namespaces
-	(*Seccomp)(nil),                 // 61: kite.agent.v1.Seccomp
-	(*SeccompRule)(nil),             // 62: kite.agent.v1.SeccompRule
-	(*SeccompArg)(nil),              // 63: kite.agent.v1.SeccompArg
-	(*Resources)(nil),               // 64: kite.agent.v1.Resources
-	(*DeviceCgroup)(nil),            // 65: kite.agent.v1.DeviceCgroup
-	(*DeviceRule)(nil),              // 66: kite.agent.v1.DeviceRule
-	(*StartContainerRequest)(nil),   // 67: kite.agent.v1.StartContainerRequest
-	(*StartContainerResponse)(nil),  // 68: kite.agent.v1.StartContainerResponse
-	(*RemoveContainerRequest)(nil),  // 69: kite.agent.v1.RemoveContainerRequest
-	(*RemoveContainerResponse)(nil), // 70: kite.agent.v1.RemoveContainerResponse
-	(*PauseContainerRequest)(nil),   // 71: kite.agent.v1.PauseContainerRequest
-	(*PauseContainerResponse)(nil),  // 72: kite.agent.v1.PauseContainerResponse
-	(*ResumeContainerRequest)(nil),  // 73: kite.agent.v1.ResumeContainerRequest
-	(*ResumeContainerResponse)(nil), // 74: kite.agent.v1.ResumeContainerResponse
-	(*UpdateContainerRequest)(nil),  // 75: kite.agent.v1.UpdateContainerRequest
-	(*UpdateContainerResponse)(nil), // 76: kite.agent.v1.UpdateContainerResponse
-	(*StatsRequest)(nil),            // 77: kite.agent.v1.StatsRequest
-	(*StatsResponse)(nil),           // 78: kite.agent.v1.StatsResponse
-	(*ContainerStats)(nil),          // 79: kite.agent.v1.ContainerStats
-	(*ExecProcessRequest)(nil),      // 80: kite.agent.v1.ExecProcessRequest
-	(*ExecProcessResponse)(nil),     // 81: kite.agent.v1.ExecProcessResponse
-	(*SignalProcessRequest)(nil),    // 82: kite.agent.v1.SignalProcessRequest
-	(*SignalProcessResponse)(nil),   // 83: kite.agent.v1.SignalProcessResponse
-	(*WaitProcessRequest)(nil),      // 84: kite.agent.v1.WaitProcessRequest
-	(*WaitProcessResponse)(nil),     // 85: kite.agent.v1.WaitProcessResponse
-	(*WriteStdinRequest)(nil),       // 86: kite.agent.v1.WriteStdinRequest
-	(*WriteStdinResponse)(nil),      // 87: kite.agent.v1.WriteStdinResponse
-	(*CloseStdinRequest)(nil),       // 88: kite.agent.v1.CloseStdinRequest
-	(*CloseStdinResponse)(nil),      // 89: kite.agent.v1.CloseStdinResponse
-	(*ReadStreamRequest)(nil),       // 90: kite.agent.v1.ReadStreamRequest
-	(*ReadStreamResponse)(nil),      // 91: kite.agent.v1.ReadStreamResponse
-	(*TtyWinResizeRequest)(nil),     // 92: kite.agent.v1.TtyWinResizeRequest
-	(*TtyWinResizeResponse)(nil),    // 93: kite.agent.v1.TtyWinResizeResponse
-	(*durationpb.Duration)(nil),     // 94: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),   // 95: google.protobuf.Timestamp
+	(*UserNamespace)(nil),           // 50: kite.agent.v1.UserNamespace
+	(*IDMapping)(nil),               // 51: kite.agent.v1.IDMapping
+	(*CreateContainerResponse)(nil), // 52: kite.agent.v1.CreateContainerResponse
+	(*Process)(nil),                 // 53: kite.agent.v1.Process
+	(*ConsoleSize)(nil),             // 54: kite.agent.v1.ConsoleSize
+	(*User)(nil),                    // 55: kite.agent.v1.User
+	(*Rlimit)(nil),                  // 56: kite.agent.v1.Rlimit
+	(*Capabilities)(nil),            // 57: kite.agent.v1.Capabilities
+	(*Mount)(nil),                   // 58: kite.agent.v1.Mount
+	(*Rootfs)(nil),                  // 59: kite.agent.v1.Rootfs
+	(*ContainerDevice)(nil),         // 60: kite.agent.v1.ContainerDevice
+	(*DeviceNumber)(nil),            // 61: kite.agent.v1.DeviceNumber
+	(*Namespaces)(nil),              // 62: kite.agent.v1.Namespaces
+	(*Seccomp)(nil),                 // 63: kite.agent.v1.Seccomp
+	(*SeccompRule)(nil),             // 64: kite.agent.v1.SeccompRule
+	(*SeccompArg)(nil),              // 65: kite.agent.v1.SeccompArg
+	(*Resources)(nil),               // 66: kite.agent.v1.Resources
+	(*DeviceCgroup)(nil),            // 67: kite.agent.v1.DeviceCgroup
+	(*DeviceRule)(nil),              // 68: kite.agent.v1.DeviceRule
+	(*StartContainerRequest)(nil),   // 69: kite.agent.v1.StartContainerRequest
+	(*StartContainerResponse)(nil),  // 70: kite.agent.v1.StartContainerResponse
+	(*RemoveContainerRequest)(nil),  // 71: kite.agent.v1.RemoveContainerRequest
+	(*RemoveContainerResponse)(nil), // 72: kite.agent.v1.RemoveContainerResponse
+	(*PauseContainerRequest)(nil),   // 73: kite.agent.v1.PauseContainerRequest
+	(*PauseContainerResponse)(nil),  // 74: kite.agent.v1.PauseContainerResponse
+	(*ResumeContainerRequest)(nil),  // 75: kite.agent.v1.ResumeContainerRequest
+	(*ResumeContainerResponse)(nil), // 76: kite.agent.v1.ResumeContainerResponse
+	(*UpdateContainerRequest)(nil),  // 77: kite.agent.v1.UpdateContainerRequest
+	(*UpdateContainerResponse)(nil), // 78: kite.agent.v1.UpdateContainerResponse
+	(*StatsRequest)(nil),            // 79: kite.agent.v1.StatsRequest
+	(*StatsResponse)(nil),           // 80: kite.agent.v1.StatsResponse
+	(*ContainerStats)(nil),          // 81: kite.agent.v1.ContainerStats
+	(*ExecProcessRequest)(nil),      // 82: kite.agent.v1.ExecProcessRequest
+	(*ExecProcessResponse)(nil),     // 83: kite.agent.v1.ExecProcessResponse
+	(*SignalProcessRequest)(nil),    // 84: kite.agent.v1.SignalProcessRequest
+	(*SignalProcessResponse)(nil),   // 85: kite.agent.v1.SignalProcessResponse
+	(*WaitProcessRequest)(nil),      // 86: kite.agent.v1.WaitProcessRequest
+	(*WaitProcessResponse)(nil),     // 87: kite.agent.v1.WaitProcessResponse
+	(*WriteStdinRequest)(nil),       // 88: kite.agent.v1.WriteStdinRequest
+	(*WriteStdinResponse)(nil),      // 89: kite.agent.v1.WriteStdinResponse
+	(*CloseStdinRequest)(nil),       // 90: kite.agent.v1.CloseStdinRequest
+	(*CloseStdinResponse)(nil),      // 91: kite.agent.v1.CloseStdinResponse
+	(*ReadStreamRequest)(nil),       // 92: kite.agent.v1.ReadStreamRequest
+	(*ReadStreamResponse)(nil),      // 93: kite.agent.v1.ReadStreamResponse
+	(*TtyWinResizeRequest)(nil),     // 94: kite.agent.v1.TtyWinResizeRequest
+	(*TtyWinResizeResponse)(nil),    // 95: kite.agent.v1.TtyWinResizeResponse
+	(*durationpb.Duration)(nil),     // 96: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),   // 97: google.protobuf.Timestamp
 }
 var file_agent_proto_depIdxs = []int32{
-	94, // 0: kite.agent.v1.GuestDetailsResponse.uptime:type_name -> google.protobuf.Duration
-	95, // 1: kite.agent.v1.RestoredRequest.time:type_name -> google.protobuf.Timestamp
+	96, // 0: kite.agent.v1.GuestDetailsResponse.uptime:type_name -> google.protobuf.Duration
+	97, // 1: kite.agent.v1.RestoredRequest.time:type_name -> google.protobuf.Timestamp
 	22, // 2: kite.agent.v1.CreateSandboxRequest.dns:type_name -> kite.agent.v1.DNSConfig
 	23, // 3: kite.agent.v1.CreateSandboxRequest.kernel_modules:type_name -> kite.agent.v1.KernelModule
 	30, // 4: kite.agent.v1.CreateSandboxRequest.storages:type_name -> kite.agent.v1.Storage
 	24, // 5: kite.agent.v1.CreateSandboxRequest.sysctls:type_name -> kite.agent.v1.Sysctl
-	94, // 6: kite.agent.v1.DestroySandboxRequest.timeout:type_name -> google.protobuf.Duration
+	96, // 6: kite.agent.v1.DestroySandboxRequest.timeout:type_name -> google.protobuf.Duration
 	0,  // 7: kite.agent.v1.Device.kind:type_name -> kite.agent.v1.DeviceKind
 	1,  // 8: kite.agent.v1.Device.mode:type_name -> kite.agent.v1.DeviceMode
-	94, // 9: kite.agent.v1.Device.timeout:type_name -> google.protobuf.Duration
+	96, // 9: kite.agent.v1.Device.timeout:type_name -> google.protobuf.Duration
 	27, // 10: kite.agent.v1.AddDeviceRequest.device:type_name -> kite.agent.v1.Device
 	2,  // 11: kite.agent.v1.Storage.driver:type_name -> kite.agent.v1.StorageDriver
-	94, // 12: kite.agent.v1.Storage.timeout:type_name -> google.protobuf.Duration
+	96, // 12: kite.agent.v1.Storage.timeout:type_name -> google.protobuf.Duration
 	30, // 13: kite.agent.v1.AddStorageRequest.storage:type_name -> kite.agent.v1.Storage
 	3,  // 14: kite.agent.v1.IPAddress.family:type_name -> kite.agent.v1.IPFamily
 	35, // 15: kite.agent.v1.Interface.addresses:type_name -> kite.agent.v1.IPAddress
@@ -6502,103 +6645,106 @@ var file_agent_proto_depIdxs = []int32{
 	42, // 24: kite.agent.v1.AddARPNeighborsRequest.neighbors:type_name -> kite.agent.v1.ARPNeighbor
 	36, // 25: kite.agent.v1.ListInterfacesResponse.interfaces:type_name -> kite.agent.v1.Interface
 	39, // 26: kite.agent.v1.ListRoutesResponse.routes:type_name -> kite.agent.v1.Route
-	51, // 27: kite.agent.v1.CreateContainerRequest.process:type_name -> kite.agent.v1.Process
-	57, // 28: kite.agent.v1.CreateContainerRequest.rootfs:type_name -> kite.agent.v1.Rootfs
+	53, // 27: kite.agent.v1.CreateContainerRequest.process:type_name -> kite.agent.v1.Process
+	59, // 28: kite.agent.v1.CreateContainerRequest.rootfs:type_name -> kite.agent.v1.Rootfs
 	30, // 29: kite.agent.v1.CreateContainerRequest.storages:type_name -> kite.agent.v1.Storage
-	56, // 30: kite.agent.v1.CreateContainerRequest.mounts:type_name -> kite.agent.v1.Mount
-	58, // 31: kite.agent.v1.CreateContainerRequest.devices:type_name -> kite.agent.v1.ContainerDevice
-	60, // 32: kite.agent.v1.CreateContainerRequest.namespaces:type_name -> kite.agent.v1.Namespaces
-	64, // 33: kite.agent.v1.CreateContainerRequest.resources:type_name -> kite.agent.v1.Resources
+	58, // 30: kite.agent.v1.CreateContainerRequest.mounts:type_name -> kite.agent.v1.Mount
+	60, // 31: kite.agent.v1.CreateContainerRequest.devices:type_name -> kite.agent.v1.ContainerDevice
+	62, // 32: kite.agent.v1.CreateContainerRequest.namespaces:type_name -> kite.agent.v1.Namespaces
+	66, // 33: kite.agent.v1.CreateContainerRequest.resources:type_name -> kite.agent.v1.Resources
 	24, // 34: kite.agent.v1.CreateContainerRequest.sysctls:type_name -> kite.agent.v1.Sysctl
-	61, // 35: kite.agent.v1.CreateContainerRequest.seccomp:type_name -> kite.agent.v1.Seccomp
-	52, // 36: kite.agent.v1.Process.console_size:type_name -> kite.agent.v1.ConsoleSize
-	53, // 37: kite.agent.v1.Process.user:type_name -> kite.agent.v1.User
-	54, // 38: kite.agent.v1.Process.rlimits:type_name -> kite.agent.v1.Rlimit
-	55, // 39: kite.agent.v1.Process.capabilities:type_name -> kite.agent.v1.Capabilities
-	6,  // 40: kite.agent.v1.Rlimit.type:type_name -> kite.agent.v1.RlimitType
-	59, // 41: kite.agent.v1.ContainerDevice.number:type_name -> kite.agent.v1.DeviceNumber
-	7,  // 42: kite.agent.v1.Namespaces.pid:type_name -> kite.agent.v1.NamespaceMode
-	7,  // 43: kite.agent.v1.Namespaces.uts:type_name -> kite.agent.v1.NamespaceMode
-	7,  // 44: kite.agent.v1.Namespaces.ipc:type_name -> kite.agent.v1.NamespaceMode
-	7,  // 45: kite.agent.v1.Namespaces.cgroup:type_name -> kite.agent.v1.NamespaceMode
-	8,  // 46: kite.agent.v1.Seccomp.default_action:type_name -> kite.agent.v1.SeccompAction
-	9,  // 47: kite.agent.v1.Seccomp.architectures:type_name -> kite.agent.v1.SeccompArch
-	10, // 48: kite.agent.v1.Seccomp.flags:type_name -> kite.agent.v1.SeccompFlag
-	62, // 49: kite.agent.v1.Seccomp.syscalls:type_name -> kite.agent.v1.SeccompRule
-	8,  // 50: kite.agent.v1.SeccompRule.action:type_name -> kite.agent.v1.SeccompAction
-	63, // 51: kite.agent.v1.SeccompRule.args:type_name -> kite.agent.v1.SeccompArg
-	11, // 52: kite.agent.v1.SeccompArg.op:type_name -> kite.agent.v1.SeccompOp
-	65, // 53: kite.agent.v1.Resources.device_cgroup:type_name -> kite.agent.v1.DeviceCgroup
-	66, // 54: kite.agent.v1.DeviceCgroup.rules:type_name -> kite.agent.v1.DeviceRule
-	94, // 55: kite.agent.v1.RemoveContainerRequest.timeout:type_name -> google.protobuf.Duration
-	64, // 56: kite.agent.v1.UpdateContainerRequest.resources:type_name -> kite.agent.v1.Resources
-	79, // 57: kite.agent.v1.StatsResponse.stats:type_name -> kite.agent.v1.ContainerStats
-	51, // 58: kite.agent.v1.ExecProcessRequest.process:type_name -> kite.agent.v1.Process
-	95, // 59: kite.agent.v1.WaitProcessResponse.exited_at:type_name -> google.protobuf.Timestamp
-	52, // 60: kite.agent.v1.TtyWinResizeRequest.size:type_name -> kite.agent.v1.ConsoleSize
-	12, // 61: kite.agent.v1.Agent.Check:input_type -> kite.agent.v1.CheckRequest
-	14, // 62: kite.agent.v1.Agent.Version:input_type -> kite.agent.v1.VersionRequest
-	16, // 63: kite.agent.v1.Agent.GuestDetails:input_type -> kite.agent.v1.GuestDetailsRequest
-	18, // 64: kite.agent.v1.Agent.Restored:input_type -> kite.agent.v1.RestoredRequest
-	20, // 65: kite.agent.v1.Agent.CreateSandbox:input_type -> kite.agent.v1.CreateSandboxRequest
-	25, // 66: kite.agent.v1.Agent.DestroySandbox:input_type -> kite.agent.v1.DestroySandboxRequest
-	28, // 67: kite.agent.v1.Agent.AddDevice:input_type -> kite.agent.v1.AddDeviceRequest
-	31, // 68: kite.agent.v1.Agent.AddStorage:input_type -> kite.agent.v1.AddStorageRequest
-	33, // 69: kite.agent.v1.Agent.RemoveStorage:input_type -> kite.agent.v1.RemoveStorageRequest
-	37, // 70: kite.agent.v1.Agent.UpdateInterface:input_type -> kite.agent.v1.UpdateInterfaceRequest
-	40, // 71: kite.agent.v1.Agent.UpdateRoutes:input_type -> kite.agent.v1.UpdateRoutesRequest
-	43, // 72: kite.agent.v1.Agent.AddARPNeighbors:input_type -> kite.agent.v1.AddARPNeighborsRequest
-	45, // 73: kite.agent.v1.Agent.ListInterfaces:input_type -> kite.agent.v1.ListInterfacesRequest
-	47, // 74: kite.agent.v1.Agent.ListRoutes:input_type -> kite.agent.v1.ListRoutesRequest
-	49, // 75: kite.agent.v1.Agent.CreateContainer:input_type -> kite.agent.v1.CreateContainerRequest
-	67, // 76: kite.agent.v1.Agent.StartContainer:input_type -> kite.agent.v1.StartContainerRequest
-	69, // 77: kite.agent.v1.Agent.RemoveContainer:input_type -> kite.agent.v1.RemoveContainerRequest
-	71, // 78: kite.agent.v1.Agent.PauseContainer:input_type -> kite.agent.v1.PauseContainerRequest
-	73, // 79: kite.agent.v1.Agent.ResumeContainer:input_type -> kite.agent.v1.ResumeContainerRequest
-	75, // 80: kite.agent.v1.Agent.UpdateContainer:input_type -> kite.agent.v1.UpdateContainerRequest
-	77, // 81: kite.agent.v1.Agent.Stats:input_type -> kite.agent.v1.StatsRequest
-	80, // 82: kite.agent.v1.Agent.ExecProcess:input_type -> kite.agent.v1.ExecProcessRequest
-	82, // 83: kite.agent.v1.Agent.SignalProcess:input_type -> kite.agent.v1.SignalProcessRequest
-	84, // 84: kite.agent.v1.Agent.WaitProcess:input_type -> kite.agent.v1.WaitProcessRequest
-	86, // 85: kite.agent.v1.Agent.WriteStdin:input_type -> kite.agent.v1.WriteStdinRequest
-	88, // 86: kite.agent.v1.Agent.CloseStdin:input_type -> kite.agent.v1.CloseStdinRequest
-	90, // 87: kite.agent.v1.Agent.ReadStdout:input_type -> kite.agent.v1.ReadStreamRequest
-	90, // 88: kite.agent.v1.Agent.ReadStderr:input_type -> kite.agent.v1.ReadStreamRequest
-	92, // 89: kite.agent.v1.Agent.TtyWinResize:input_type -> kite.agent.v1.TtyWinResizeRequest
-	13, // 90: kite.agent.v1.Agent.Check:output_type -> kite.agent.v1.CheckResponse
-	15, // 91: kite.agent.v1.Agent.Version:output_type -> kite.agent.v1.VersionResponse
-	17, // 92: kite.agent.v1.Agent.GuestDetails:output_type -> kite.agent.v1.GuestDetailsResponse
-	19, // 93: kite.agent.v1.Agent.Restored:output_type -> kite.agent.v1.RestoredResponse
-	21, // 94: kite.agent.v1.Agent.CreateSandbox:output_type -> kite.agent.v1.CreateSandboxResponse
-	26, // 95: kite.agent.v1.Agent.DestroySandbox:output_type -> kite.agent.v1.DestroySandboxResponse
-	29, // 96: kite.agent.v1.Agent.AddDevice:output_type -> kite.agent.v1.AddDeviceResponse
-	32, // 97: kite.agent.v1.Agent.AddStorage:output_type -> kite.agent.v1.AddStorageResponse
-	34, // 98: kite.agent.v1.Agent.RemoveStorage:output_type -> kite.agent.v1.RemoveStorageResponse
-	38, // 99: kite.agent.v1.Agent.UpdateInterface:output_type -> kite.agent.v1.UpdateInterfaceResponse
-	41, // 100: kite.agent.v1.Agent.UpdateRoutes:output_type -> kite.agent.v1.UpdateRoutesResponse
-	44, // 101: kite.agent.v1.Agent.AddARPNeighbors:output_type -> kite.agent.v1.AddARPNeighborsResponse
-	46, // 102: kite.agent.v1.Agent.ListInterfaces:output_type -> kite.agent.v1.ListInterfacesResponse
-	48, // 103: kite.agent.v1.Agent.ListRoutes:output_type -> kite.agent.v1.ListRoutesResponse
-	50, // 104: kite.agent.v1.Agent.CreateContainer:output_type -> kite.agent.v1.CreateContainerResponse
-	68, // 105: kite.agent.v1.Agent.StartContainer:output_type -> kite.agent.v1.StartContainerResponse
-	70, // 106: kite.agent.v1.Agent.RemoveContainer:output_type -> kite.agent.v1.RemoveContainerResponse
-	72, // 107: kite.agent.v1.Agent.PauseContainer:output_type -> kite.agent.v1.PauseContainerResponse
-	74, // 108: kite.agent.v1.Agent.ResumeContainer:output_type -> kite.agent.v1.ResumeContainerResponse
-	76, // 109: kite.agent.v1.Agent.UpdateContainer:output_type -> kite.agent.v1.UpdateContainerResponse
-	78, // 110: kite.agent.v1.Agent.Stats:output_type -> kite.agent.v1.StatsResponse
-	81, // 111: kite.agent.v1.Agent.ExecProcess:output_type -> kite.agent.v1.ExecProcessResponse
-	83, // 112: kite.agent.v1.Agent.SignalProcess:output_type -> kite.agent.v1.SignalProcessResponse
-	85, // 113: kite.agent.v1.Agent.WaitProcess:output_type -> kite.agent.v1.WaitProcessResponse
-	87, // 114: kite.agent.v1.Agent.WriteStdin:output_type -> kite.agent.v1.WriteStdinResponse
-	89, // 115: kite.agent.v1.Agent.CloseStdin:output_type -> kite.agent.v1.CloseStdinResponse
-	91, // 116: kite.agent.v1.Agent.ReadStdout:output_type -> kite.agent.v1.ReadStreamResponse
-	91, // 117: kite.agent.v1.Agent.ReadStderr:output_type -> kite.agent.v1.ReadStreamResponse
-	93, // 118: kite.agent.v1.Agent.TtyWinResize:output_type -> kite.agent.v1.TtyWinResizeResponse
-	90, // [90:119] is the sub-list for method output_type
-	61, // [61:90] is the sub-list for method input_type
-	61, // [61:61] is the sub-list for extension type_name
-	61, // [61:61] is the sub-list for extension extendee
-	0,  // [0:61] is the sub-list for field type_name
+	63, // 35: kite.agent.v1.CreateContainerRequest.seccomp:type_name -> kite.agent.v1.Seccomp
+	50, // 36: kite.agent.v1.CreateContainerRequest.user_namespace:type_name -> kite.agent.v1.UserNamespace
+	51, // 37: kite.agent.v1.UserNamespace.uid_mappings:type_name -> kite.agent.v1.IDMapping
+	51, // 38: kite.agent.v1.UserNamespace.gid_mappings:type_name -> kite.agent.v1.IDMapping
+	54, // 39: kite.agent.v1.Process.console_size:type_name -> kite.agent.v1.ConsoleSize
+	55, // 40: kite.agent.v1.Process.user:type_name -> kite.agent.v1.User
+	56, // 41: kite.agent.v1.Process.rlimits:type_name -> kite.agent.v1.Rlimit
+	57, // 42: kite.agent.v1.Process.capabilities:type_name -> kite.agent.v1.Capabilities
+	6,  // 43: kite.agent.v1.Rlimit.type:type_name -> kite.agent.v1.RlimitType
+	61, // 44: kite.agent.v1.ContainerDevice.number:type_name -> kite.agent.v1.DeviceNumber
+	7,  // 45: kite.agent.v1.Namespaces.pid:type_name -> kite.agent.v1.NamespaceMode
+	7,  // 46: kite.agent.v1.Namespaces.uts:type_name -> kite.agent.v1.NamespaceMode
+	7,  // 47: kite.agent.v1.Namespaces.ipc:type_name -> kite.agent.v1.NamespaceMode
+	7,  // 48: kite.agent.v1.Namespaces.cgroup:type_name -> kite.agent.v1.NamespaceMode
+	8,  // 49: kite.agent.v1.Seccomp.default_action:type_name -> kite.agent.v1.SeccompAction
+	9,  // 50: kite.agent.v1.Seccomp.architectures:type_name -> kite.agent.v1.SeccompArch
+	10, // 51: kite.agent.v1.Seccomp.flags:type_name -> kite.agent.v1.SeccompFlag
+	64, // 52: kite.agent.v1.Seccomp.syscalls:type_name -> kite.agent.v1.SeccompRule
+	8,  // 53: kite.agent.v1.SeccompRule.action:type_name -> kite.agent.v1.SeccompAction
+	65, // 54: kite.agent.v1.SeccompRule.args:type_name -> kite.agent.v1.SeccompArg
+	11, // 55: kite.agent.v1.SeccompArg.op:type_name -> kite.agent.v1.SeccompOp
+	67, // 56: kite.agent.v1.Resources.device_cgroup:type_name -> kite.agent.v1.DeviceCgroup
+	68, // 57: kite.agent.v1.DeviceCgroup.rules:type_name -> kite.agent.v1.DeviceRule
+	96, // 58: kite.agent.v1.RemoveContainerRequest.timeout:type_name -> google.protobuf.Duration
+	66, // 59: kite.agent.v1.UpdateContainerRequest.resources:type_name -> kite.agent.v1.Resources
+	81, // 60: kite.agent.v1.StatsResponse.stats:type_name -> kite.agent.v1.ContainerStats
+	53, // 61: kite.agent.v1.ExecProcessRequest.process:type_name -> kite.agent.v1.Process
+	97, // 62: kite.agent.v1.WaitProcessResponse.exited_at:type_name -> google.protobuf.Timestamp
+	54, // 63: kite.agent.v1.TtyWinResizeRequest.size:type_name -> kite.agent.v1.ConsoleSize
+	12, // 64: kite.agent.v1.Agent.Check:input_type -> kite.agent.v1.CheckRequest
+	14, // 65: kite.agent.v1.Agent.Version:input_type -> kite.agent.v1.VersionRequest
+	16, // 66: kite.agent.v1.Agent.GuestDetails:input_type -> kite.agent.v1.GuestDetailsRequest
+	18, // 67: kite.agent.v1.Agent.Restored:input_type -> kite.agent.v1.RestoredRequest
+	20, // 68: kite.agent.v1.Agent.CreateSandbox:input_type -> kite.agent.v1.CreateSandboxRequest
+	25, // 69: kite.agent.v1.Agent.DestroySandbox:input_type -> kite.agent.v1.DestroySandboxRequest
+	28, // 70: kite.agent.v1.Agent.AddDevice:input_type -> kite.agent.v1.AddDeviceRequest
+	31, // 71: kite.agent.v1.Agent.AddStorage:input_type -> kite.agent.v1.AddStorageRequest
+	33, // 72: kite.agent.v1.Agent.RemoveStorage:input_type -> kite.agent.v1.RemoveStorageRequest
+	37, // 73: kite.agent.v1.Agent.UpdateInterface:input_type -> kite.agent.v1.UpdateInterfaceRequest
+	40, // 74: kite.agent.v1.Agent.UpdateRoutes:input_type -> kite.agent.v1.UpdateRoutesRequest
+	43, // 75: kite.agent.v1.Agent.AddARPNeighbors:input_type -> kite.agent.v1.AddARPNeighborsRequest
+	45, // 76: kite.agent.v1.Agent.ListInterfaces:input_type -> kite.agent.v1.ListInterfacesRequest
+	47, // 77: kite.agent.v1.Agent.ListRoutes:input_type -> kite.agent.v1.ListRoutesRequest
+	49, // 78: kite.agent.v1.Agent.CreateContainer:input_type -> kite.agent.v1.CreateContainerRequest
+	69, // 79: kite.agent.v1.Agent.StartContainer:input_type -> kite.agent.v1.StartContainerRequest
+	71, // 80: kite.agent.v1.Agent.RemoveContainer:input_type -> kite.agent.v1.RemoveContainerRequest
+	73, // 81: kite.agent.v1.Agent.PauseContainer:input_type -> kite.agent.v1.PauseContainerRequest
+	75, // 82: kite.agent.v1.Agent.ResumeContainer:input_type -> kite.agent.v1.ResumeContainerRequest
+	77, // 83: kite.agent.v1.Agent.UpdateContainer:input_type -> kite.agent.v1.UpdateContainerRequest
+	79, // 84: kite.agent.v1.Agent.Stats:input_type -> kite.agent.v1.StatsRequest
+	82, // 85: kite.agent.v1.Agent.ExecProcess:input_type -> kite.agent.v1.ExecProcessRequest
+	84, // 86: kite.agent.v1.Agent.SignalProcess:input_type -> kite.agent.v1.SignalProcessRequest
+	86, // 87: kite.agent.v1.Agent.WaitProcess:input_type -> kite.agent.v1.WaitProcessRequest
+	88, // 88: kite.agent.v1.Agent.WriteStdin:input_type -> kite.agent.v1.WriteStdinRequest
+	90, // 89: kite.agent.v1.Agent.CloseStdin:input_type -> kite.agent.v1.CloseStdinRequest
+	92, // 90: kite.agent.v1.Agent.ReadStdout:input_type -> kite.agent.v1.ReadStreamRequest
+	92, // 91: kite.agent.v1.Agent.ReadStderr:input_type -> kite.agent.v1.ReadStreamRequest
+	94, // 92: kite.agent.v1.Agent.TtyWinResize:input_type -> kite.agent.v1.TtyWinResizeRequest
+	13, // 93: kite.agent.v1.Agent.Check:output_type -> kite.agent.v1.CheckResponse
+	15, // 94: kite.agent.v1.Agent.Version:output_type -> kite.agent.v1.VersionResponse
+	17, // 95: kite.agent.v1.Agent.GuestDetails:output_type -> kite.agent.v1.GuestDetailsResponse
+	19, // 96: kite.agent.v1.Agent.Restored:output_type -> kite.agent.v1.RestoredResponse
+	21, // 97: kite.agent.v1.Agent.CreateSandbox:output_type -> kite.agent.v1.CreateSandboxResponse
+	26, // 98: kite.agent.v1.Agent.DestroySandbox:output_type -> kite.agent.v1.DestroySandboxResponse
+	29, // 99: kite.agent.v1.Agent.AddDevice:output_type -> kite.agent.v1.AddDeviceResponse
+	32, // 100: kite.agent.v1.Agent.AddStorage:output_type -> kite.agent.v1.AddStorageResponse
+	34, // 101: kite.agent.v1.Agent.RemoveStorage:output_type -> kite.agent.v1.RemoveStorageResponse
+	38, // 102: kite.agent.v1.Agent.UpdateInterface:output_type -> kite.agent.v1.UpdateInterfaceResponse
+	41, // 103: kite.agent.v1.Agent.UpdateRoutes:output_type -> kite.agent.v1.UpdateRoutesResponse
+	44, // 104: kite.agent.v1.Agent.AddARPNeighbors:output_type -> kite.agent.v1.AddARPNeighborsResponse
+	46, // 105: kite.agent.v1.Agent.ListInterfaces:output_type -> kite.agent.v1.ListInterfacesResponse
+	48, // 106: kite.agent.v1.Agent.ListRoutes:output_type -> kite.agent.v1.ListRoutesResponse
+	52, // 107: kite.agent.v1.Agent.CreateContainer:output_type -> kite.agent.v1.CreateContainerResponse
+	70, // 108: kite.agent.v1.Agent.StartContainer:output_type -> kite.agent.v1.StartContainerResponse
+	72, // 109: kite.agent.v1.Agent.RemoveContainer:output_type -> kite.agent.v1.RemoveContainerResponse
+	74, // 110: kite.agent.v1.Agent.PauseContainer:output_type -> kite.agent.v1.PauseContainerResponse
+	76, // 111: kite.agent.v1.Agent.ResumeContainer:output_type -> kite.agent.v1.ResumeContainerResponse
+	78, // 112: kite.agent.v1.Agent.UpdateContainer:output_type -> kite.agent.v1.UpdateContainerResponse
+	80, // 113: kite.agent.v1.Agent.Stats:output_type -> kite.agent.v1.StatsResponse
+	83, // 114: kite.agent.v1.Agent.ExecProcess:output_type -> kite.agent.v1.ExecProcessResponse
+	85, // 115: kite.agent.v1.Agent.SignalProcess:output_type -> kite.agent.v1.SignalProcessResponse
+	87, // 116: kite.agent.v1.Agent.WaitProcess:output_type -> kite.agent.v1.WaitProcessResponse
+	89, // 117: kite.agent.v1.Agent.WriteStdin:output_type -> kite.agent.v1.WriteStdinResponse
+	91, // 118: kite.agent.v1.Agent.CloseStdin:output_type -> kite.agent.v1.CloseStdinResponse
+	93, // 119: kite.agent.v1.Agent.ReadStdout:output_type -> kite.agent.v1.ReadStreamResponse
+	93, // 120: kite.agent.v1.Agent.ReadStderr:output_type -> kite.agent.v1.ReadStreamResponse
+	95, // 121: kite.agent.v1.Agent.TtyWinResize:output_type -> kite.agent.v1.TtyWinResizeResponse
+	93, // [93:122] is the sub-list for method output_type
+	64, // [64:93] is the sub-list for method input_type
+	64, // [64:64] is the sub-list for extension type_name
+	64, // [64:64] is the sub-list for extension extendee
+	0,  // [0:64] is the sub-list for field type_name
 }
 
 func init() { file_agent_proto_init() }
@@ -6606,19 +6752,19 @@ func file_agent_proto_init() {
 	if File_agent_proto != nil {
 		return
 	}
-	file_agent_proto_msgTypes[39].OneofWrappers = []any{}
 	file_agent_proto_msgTypes[41].OneofWrappers = []any{}
-	file_agent_proto_msgTypes[49].OneofWrappers = []any{}
-	file_agent_proto_msgTypes[50].OneofWrappers = []any{}
+	file_agent_proto_msgTypes[43].OneofWrappers = []any{}
+	file_agent_proto_msgTypes[51].OneofWrappers = []any{}
 	file_agent_proto_msgTypes[52].OneofWrappers = []any{}
 	file_agent_proto_msgTypes[54].OneofWrappers = []any{}
+	file_agent_proto_msgTypes[56].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_agent_proto_rawDesc), len(file_agent_proto_rawDesc)),
 			NumEnums:      12,
-			NumMessages:   82,
+			NumMessages:   84,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -11,7 +11,11 @@ package protocol
 // IPC/UTS namespaces, non-recursive read-only binds, the OOM-killed reason,
 // and the Restored call of template clones: an agent of version 1 would run
 // the container without its seccomp filter and device rules.
-const Version uint32 = 2
+//
+// 3: the container's user namespace (an agent of version 2 would run it as
+// the guest's root), containers without a process, device nodes made by
+// number.
+const Version uint32 = 3
 
 // VsockPort is the vsock port the agent listens on in the guest.
 const VsockPort uint32 = 1024

@@ -142,6 +142,9 @@ func (s *Service) containerSpec(c *ctr, req *protocol.CreateContainerRequest) (c
 		Mounts: mounts, Devices: devs, MaskedPaths: req.GetMaskedPaths(), ReadonlyPaths: req.GetReadonlyPaths(),
 		Process: proc, NoProcess: req.GetProcess() == nil,
 	}
+	if u := req.GetUserNamespace(); u != nil {
+		spec.UserNS = &container.UserNS{UIDMappings: idMaps(u.GetUidMappings()), GIDMappings: idMaps(u.GetGidMappings())}
+	}
 	for _, sc := range req.GetSysctls() {
 		spec.Sysctls = append(spec.Sysctls, container.Sysctl{Key: sc.GetKey(), Value: sc.GetValue()})
 	}

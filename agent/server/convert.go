@@ -105,3 +105,12 @@ func cgroupNamespace(m protocol.NamespaceMode) (container.Namespace, error) {
 	}
 	return container.Namespace{Mode: container.NamespaceNew}, nil
 }
+
+// idMaps converts a user namespace's mappings.
+func idMaps(ms []*protocol.IDMapping) []container.IDMap {
+	out := make([]container.IDMap, 0, len(ms))
+	for _, m := range ms {
+		out = append(out, container.IDMap{ContainerID: m.GetContainerId(), HostID: m.GetHostId(), Size: m.GetSize()})
+	}
+	return out
+}

@@ -38,6 +38,13 @@ type harnessOpts struct {
 func testConfig(t *testing.T) Config {
 	t.Helper()
 	base := t.TempDir()
+	// Passable by any user, as the guest's /run is: a container in a user
+	// namespace of its own reaches its root through the storage root.
+	for _, d := range []string{filepath.Dir(base), base} {
+		if err := os.Chmod(d, 0o711); err != nil {
+			t.Fatal(err)
+		}
+	}
 	sysfs := filepath.Join(base, "sys")
 	sysfstest.File(t, sysfs, "devices/system/cpu/online", "0-1\n")
 	cfg := DefaultConfig("test")

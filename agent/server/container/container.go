@@ -99,6 +99,9 @@ func initRequest(spec Spec, opts Options, io *stdio) (stageRequest, []*os.File, 
 		cloneflags: unix.CLONE_NEWNS,
 		io:         io,
 	}
+	if spec.UserNS != nil {
+		req.inUserNS(spec.UserNS, 0)
+	}
 	var files []*os.File
 	for _, n := range []struct {
 		kind nsKind

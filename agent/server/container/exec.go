@@ -41,6 +41,9 @@ func (c *Container) exec(ctx context.Context, id string, p ProcessSpec) (*Proces
 	}
 	cu.Add("close stdio", func() error { io.closeAll(); return nil })
 	req := stageRequest{config: stageConfig{Cgroups: c.spec.Cgroups, Process: p, Seccomp: c.spec.Seccomp}, io: io}
+	if c.spec.UserNS != nil {
+		req.inUserNS(c.spec.UserNS, c.init.pid)
+	}
 	files, err := c.joinInit(&req)
 	defer closeFiles(files)
 	if err != nil {

@@ -29,6 +29,10 @@ type stageConfig struct {
 	Cgroups []string `json:",omitempty"`
 	// Join lists the namespace files at stageNSFD onwards, in order.
 	Join []nsKind `json:",omitempty"`
+	// ExeFD is the descriptor after the namespace files that busybox
+	// nsenter executed the stage from (zero when it was not): the stage
+	// closes it at exec.
+	ExeFD int `json:",omitempty"`
 	// NewCgroupNS unshares a cgroup namespace after the cgroups are
 	// joined, so that it is rooted at the container's cgroup.
 	NewCgroupNS bool `json:",omitempty"`

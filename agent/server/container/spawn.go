@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -30,6 +31,45 @@ type stageRequest struct {
 	// are config.Join.
 	nsFiles []*os.File
 	io      *stdio
+	// userNS, when set, is a new user namespace the stage is cloned into
+	// (an init stage); joinUserNS is the user namespace file an exec's
+	// stage enters through busybox nsenter first.
+	userNS     *UserNS
+	joinUserNS string
+	// cgroupDir, when set, is the cgroup the stage is cloned into
+	// (config.Cgroups is then empty): a stage in a user namespace cannot
+	// join one by itself.
+	cgroupDir string
+	// oomScoreAdj, when set, is written by the agent once the stage runs
+	// (config.Process has none): a stage in a user namespace cannot lower
+	// its own.
+	oomScoreAdj *int
+	// stdioOwner, when set, is the guest uid and gid the stdio pipes are
+	// given before the stage starts: the stage, in the container's user
+	// namespace, may not chown the guest root's pipes to the process's
+	// user, but may once they belong to an ID it maps.
+	stdioOwner *[2]int
+	// exe is the agent's binary, open, for busybox nsenter to execute
+	// with joinUserNS.
+	exe *os.File
+}
+
+// inUserNS makes the request's stage run in the container's user
+// namespace u (a new one for an init stage, initPid's for an exec): what a
+// stage does as the guest's root before it enters its namespaces (join
+// the cgroup, set its OOM score) the agent does for it.
+func (r *stageRequest) inUserNS(u *UserNS, initPid int) {
+	if initPid == 0 {
+		r.userNS = u
+	} else {
+		r.joinUserNS = "/proc/" + strconv.Itoa(initPid) + "/ns/user"
+	}
+	if len(r.config.Cgroups) > 0 {
+		r.cgroupDir = r.config.Cgroups[0]
+		r.config.Cgroups = nil
+	}
+	r.oomScoreAdj, r.config.Process.OOMScoreAdj = r.config.Process.OOMScoreAdj, nil
+	r.stdioOwner = guestIDs(u, r.config.Process)
 }
 
 // stage is a started stage process.
@@ -65,7 +105,35 @@ func spawnStage(ctx context.Context, r *reaper.Reaper, opts Options, req stageRe
 	defer cfgRead.Close()
 	defer cfgWrite.Close()
 
+	if o := req.stdioOwner; o != nil {
+		if err := req.io.chownChildEnds(o[0], o[1]); err != nil {
+			agentEnd.close()
+			return nil, err
+		}
+	}
+	if req.joinUserNS != "" {
+		path := opts.StagePath
+		if path == "" {
+			path = "/proc/self/exe"
+		}
+		exe, err := os.Open(path)
+		if err != nil {
+			agentEnd.close()
+			return nil, fmt.Errorf("opening the agent's binary for the stage: %w", err)
+		}
+		defer exe.Close()
+		req.exe = exe
+		req.config.ExeFD = stageNSFD + len(req.nsFiles)
+	}
 	cmd := stageCommand(opts, req, cfgRead, stageEnd)
+	if req.cgroupDir != "" {
+		cg, err := inCgroup(cmd.SysProcAttr, req.cgroupDir)
+		if err != nil {
+			agentEnd.close()
+			return nil, err
+		}
+		defer cg.Close()
+	}
 	var exits <-chan reaper.Exit
 	if req.pidNS != nil {
 		exits, err = startInPIDNamespace(r, cmd, req.pidNS)
@@ -78,6 +146,12 @@ func spawnStage(ctx context.Context, r *reaper.Reaper, opts Options, req stageRe
 		return nil, fmt.Errorf("starting stage: %w", err)
 	}
 	st := &stage{handle: cmd.Process, exits: exits, sync: agentEnd}
+	if req.oomScoreAdj != nil {
+		if err := setOOMScoreAdj(cmd.Process.Pid, *req.oomScoreAdj); err != nil {
+			st.kill()
+			return nil, err
+		}
+	}
 	// The stage reads its config before anything else; if it died, the
 	// write fails with EPIPE.
 	stop := context.AfterFunc(ctx, func() { cfgWrite.SetWriteDeadline(time.Unix(1, 0)) })
@@ -98,19 +172,38 @@ func stageCommand(opts Options, req stageRequest, cfg, sync *os.File) *exec.Cmd 
 	if req.config.Init != nil {
 		mode = "init"
 	}
+	args := []string{stageArg0, mode}
+	extra := append([]*os.File{cfg, sync}, req.nsFiles...)
+	if req.joinUserNS != "" {
+		// busybox nsenter enters the user namespace (becoming its root)
+		// and execs the stage from a descriptor of the agent's binary:
+		// /proc/self/exe is busybox by then, and the container's root
+		// may have no right to the binary's path, nor to the agent's
+		// /proc/<pid>/exe.
+		extra = append(extra, req.exe)
+		bb := opts.Busybox
+		if bb == "" {
+			bb = DefaultBusybox
+		}
+		args = []string{"nsenter", "-F", "-U" + req.joinUserNS, "--", "/proc/self/fd/" + strconv.Itoa(req.config.ExeFD), stageArg0, mode}
+		path = bb
+	}
 	cmd := &exec.Cmd{
 		Path: path,
-		Args: []string{stageArg0, mode},
+		Args: args,
 		// The stage is the agent's binary: nothing from the agent's
 		// environment should steer it, nor leak into the container.
 		Env:        []string{},
-		ExtraFiles: append([]*os.File{cfg, sync}, req.nsFiles...),
+		ExtraFiles: extra,
 		SysProcAttr: &syscall.SysProcAttr{
 			Cloneflags: req.cloneflags,
 			// A session of its own: the container is not in the agent's
 			// process group, and a terminal can become controlling.
 			Setsid: true,
 		},
+	}
+	if req.userNS != nil {
+		userNSClone(cmd.SysProcAttr, req.userNS)
 	}
 	// nil leaves /dev/null in place, as Cmd does for a nil stream.
 	if req.io.childIn != nil {

@@ -41,6 +41,11 @@ type Spec struct {
 	Seccomp *seccomp.Filter
 	// Process is the container's init process.
 	Process ProcessSpec
+	// UserNS gives the container a user namespace of its own with these
+	// mappings; nil keeps the guest's. Its init is cloned into it with
+	// its other new namespaces, which it then owns (its root may mount in
+	// them); it cannot join namespaces the guest's user namespace owns.
+	UserNS *UserNS
 	// NoProcess: the container has no process (OCI process is optional at
 	// create). It is built and its init waits, holding its namespaces, as
 	// any created container's; Start refuses it, and Process is unused.
@@ -79,6 +84,17 @@ type Device struct {
 	Mode uint32
 	// UID and GID own the node.
 	UID, GID uint32
+}
+
+// UserNS is a user namespace's ID mappings.
+type UserNS struct {
+	UIDMappings, GIDMappings []IDMap
+}
+
+// IDMap maps Size IDs from ContainerID in the container to HostID in the
+// guest.
+type IDMap struct {
+	ContainerID, HostID, Size uint32
 }
 
 // Sysctl is one kernel parameter, as in OCI linux.sysctl.
@@ -180,4 +196,7 @@ type Options struct {
 	// EINVAL when the current root is rootfs), so the stage falls back to
 	// MS_MOVE on its own in that case; NoPivot forces it.
 	NoPivot bool
+	// Busybox is the busybox whose nsenter starts an exec's stage in a
+	// container's user namespace; empty means DefaultBusybox.
+	Busybox string
 }

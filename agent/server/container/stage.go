@@ -97,6 +97,9 @@ func readStageConfig() (stageConfig, error) {
 	for i := range cfg.Join {
 		unix.CloseOnExec(stageNSFD + i)
 	}
+	if cfg.ExeFD > 0 {
+		unix.CloseOnExec(cfg.ExeFD)
+	}
 	return cfg, nil
 }
 

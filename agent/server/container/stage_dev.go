@@ -100,3 +100,63 @@ func makeDevice(root string, d Device) error {
 	}
 	return nil
 }
+
+// bindDeviceNode gives a container in a user namespace of its own its
+// device node d: mknod is not allowed there, so the guest's node is bound
+// in, as runc binds the host's. The guest's node keeps its mode and owner
+// (a chmod or chown would change the guest's). A node made by its numbers
+// is bound from the guest's node of those numbers, if /dev has one.
+func bindDeviceNode(root string, d Device) error {
+	op := fmt.Sprintf("binding device %q (in a user namespace, device nodes are bound from the guest)", d.Destination)
+	src := d.Source
+	if src == "" {
+		if d.Kind == unix.S_IFIFO {
+			return makeDevice(root, d) // a FIFO needs no privilege
+		}
+		var err error
+		if src, err = guestNodeOf(d.Kind, d.Rdev); err != nil {
+			return stageErr(op, err)
+		}
+	}
+	host, err := resolveInRoot(root, d.Destination)
+	if err != nil {
+		return stageErr(op, err)
+	}
+	if fi, err := os.Lstat(host); err == nil && !fi.IsDir() {
+		if err := os.Remove(host); err != nil {
+			return stageErr(op, err)
+		}
+	}
+	if err := createFile(host); err != nil {
+		return stageErr(op, err)
+	}
+	if err := unix.Mount(src, host, "", unix.MS_BIND, ""); err != nil {
+		return stageErr(op, err)
+	}
+	return nil
+}
+
+// guestNodeOf finds the guest's node of a kind and number under /dev
+// (devtmpfs names every device the guest has).
+func guestNodeOf(kind uint32, rdev uint64) (string, error) {
+	var found string
+	errFound := errors.New("found")
+	err := filepath.WalkDir("/dev", func(p string, e fs.DirEntry, err error) error {
+		if err != nil || e.Type()&(fs.ModeDevice|fs.ModeCharDevice) == 0 {
+			return nil
+		}
+		var st unix.Stat_t
+		if unix.Lstat(p, &st) == nil && st.Mode&unix.S_IFMT == kind && st.Rdev == rdev {
+			found = p
+			return errFound
+		}
+		return nil
+	})
+	if found != "" {
+		return found, nil
+	}
+	if err != nil && !errors.Is(err, errFound) {
+		return "", err
+	}
+	return "", fmt.Errorf("the guest has no node %d:%d to bind", unix.Major(rdev), unix.Minor(rdev))
+}

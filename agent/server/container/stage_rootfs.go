@@ -55,8 +55,9 @@ func prepareRoot(root string, spec *Spec) error {
 	if err := unix.Mount(root, root, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
 		return stageErr(fmt.Sprintf("bind-mounting rootfs %q", root), err)
 	}
+	userNS := spec.UserNS != nil
 	for _, m := range spec.Mounts {
-		if err := mountInRoot(root, m); err != nil {
+		if err := mountInRoot(root, m, userNS); err != nil {
 			return err
 		}
 	}
@@ -66,7 +67,11 @@ func prepareRoot(root string, spec *Spec) error {
 		}
 	}
 	for _, d := range spec.Devices {
-		if err := makeDevice(root, d); err != nil {
+		mk := makeDevice
+		if userNS {
+			mk = bindDeviceNode
+		}
+		if err := mk(root, d); err != nil {
 			return err
 		}
 	}
@@ -83,8 +88,12 @@ func prepareRoot(root string, spec *Spec) error {
 	return nil
 }
 
-// mountInRoot makes one mount at its destination resolved inside root.
-func mountInRoot(root string, m Mount) error {
+// mountInRoot makes one mount at its destination resolved inside root. In
+// a user namespace of the container's own (userNS), a bind keeps the flags
+// the kernel locks on its source, and sysfs and cgroup file systems, which
+// need the network and cgroup namespaces to belong to the container's user
+// namespace, fall back to binds of the guest's, as runc does.
+func mountInRoot(root string, m Mount, userNS bool) error {
 	op := fmt.Sprintf("mount %s on %q", m.Type, m.Destination)
 	pm, err := parseMount(m)
 	if err != nil {
@@ -97,10 +106,27 @@ func mountInRoot(root string, m Mount) error {
 	if err := createMountPoint(dest, pm.bind(), m.Source); err != nil {
 		return stageErr(op, err)
 	}
-	if err := mountParsed(m.Source, dest, pm); err != nil {
+	err = mountParsed(m.Source, dest, pm, userNS)
+	if userNS && errors.Is(err, unix.EPERM) {
+		if guest, ok := userNSFallback[pm.fstype]; ok {
+			fb := parsedMount{flags: pm.flags | unix.MS_BIND | unix.MS_REC, propagation: pm.propagation}
+			err = mountParsed(guest, dest, fb, true)
+			op += " (a bind of the guest's " + guest + ": the container's user namespace does not own the namespace a new one needs)"
+		}
+	}
+	if err != nil {
 		return stageErr(op, err)
 	}
 	return nil
+}
+
+// userNSFallback is what a container in a user namespace of its own binds
+// instead of mounting a file system its user namespace may not: sysfs
+// needs the network namespace (the guest's), cgroup2 the cgroup namespace.
+var userNSFallback = map[string]string{
+	"sysfs":   "/sys",
+	"cgroup2": "/sys/fs/cgroup",
+	"cgroup":  "/sys/fs/cgroup",
 }
 
 // createMountPoint makes dest: a file when a file is bind-mounted, else a
@@ -136,12 +162,25 @@ func createFile(dest string) error {
 
 // mountParsed mounts source on dest. A bind mount ignores all flags but
 // MS_BIND|MS_REC, so the others take a second, remounting call.
-func mountParsed(source, dest string, pm parsedMount) error {
+func mountParsed(source, dest string, pm parsedMount, userNS bool) error {
 	if err := unix.Mount(source, dest, pm.fstype, pm.flags, pm.data); err != nil {
 		return err
 	}
 	if pm.bind() && pm.remountFlags() != 0 {
-		if err := unix.Mount("", dest, "", pm.remountFlags()|unix.MS_BIND|unix.MS_REMOUNT, ""); err != nil {
+		flags := pm.remountFlags()
+		if userNS {
+			// The kernel refuses to clear, in a user namespace, the flags
+			// of a mount it got from a more privileged one.
+			var st unix.Statfs_t
+			if err := unix.Statfs(dest, &st); err != nil {
+				return err
+			}
+			flags |= statfsToMountFlags(st.Flags)
+			if st.Flags&unix.ST_RDONLY != 0 {
+				flags |= unix.MS_RDONLY
+			}
+		}
+		if err := unix.Mount("", dest, "", flags|unix.MS_BIND|unix.MS_REMOUNT, ""); err != nil {
 			return fmt.Errorf("remounting with flags: %w", err)
 		}
 	}

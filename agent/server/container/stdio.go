@@ -50,3 +50,17 @@ func (s *stdio) closeAll() {
 		closeIfSet(f)
 	}
 }
+
+// chownChildEnds gives the stage's ends to uid and gid (a pipe's owner is
+// that of both its ends).
+func (s *stdio) chownChildEnds(uid, gid int) error {
+	for _, f := range []*os.File{s.childIn, s.childOut, s.childErr} {
+		if f == nil {
+			continue
+		}
+		if err := f.Chown(uid, gid); err != nil {
+			return fmt.Errorf("giving the stdio pipes to guest user %d: %w", uid, err)
+		}
+	}
+	return nil
+}

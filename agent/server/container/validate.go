@@ -58,6 +58,9 @@ func (s *Spec) Validate() error {
 	if f := s.Seccomp; f != nil && (len(f.Program) == 0 || len(f.Program) > seccomp.MaxInstructions) {
 		add(invalid("seccomp", "a filter of %d instructions (want 1 to %d)", len(f.Program), seccomp.MaxInstructions))
 	}
+	if s.UserNS != nil {
+		add(s.UserNS.validate(s.Namespaces))
+	}
 	if !s.NoProcess {
 		add(s.Process.validate("process"))
 	}

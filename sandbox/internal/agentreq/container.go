@@ -48,6 +48,7 @@ func CreateContainer(c *spec.Container, rootfsStorage, rootfsPath string) (*prot
 		Resources:     Resources(c.Resources),
 		Sysctls:       sysctls(c.Sysctls),
 		Seccomp:       sc,
+		UserNamespace: userNamespace(c.UserNS),
 	}, nil
 }
 
@@ -111,6 +112,21 @@ func sysctls(m map[string]string) []*protocol.Sysctl {
 	var out []*protocol.Sysctl
 	for _, k := range slices.Sorted(maps.Keys(m)) {
 		out = append(out, &protocol.Sysctl{Key: k, Value: m[k]})
+	}
+	return out
+}
+
+func userNamespace(u *spec.UserNS) *protocol.UserNamespace {
+	if u == nil {
+		return nil
+	}
+	return &protocol.UserNamespace{UidMappings: idMappings(u.UIDMappings), GidMappings: idMappings(u.GIDMappings)}
+}
+
+func idMappings(ms []spec.IDMapping) []*protocol.IDMapping {
+	out := make([]*protocol.IDMapping, 0, len(ms))
+	for _, m := range ms {
+		out = append(out, &protocol.IDMapping{ContainerId: m.ContainerID, HostId: m.HostID, Size: m.Size})
 	}
 	return out
 }
