@@ -33,6 +33,14 @@ type Devices struct {
 	BindTimeout   Duration `toml:"bind_timeout" json:"bind_timeout"`
 	// GuestHugepagesMiB is reserved in the guest as 2 MiB huge pages.
 	GuestHugepagesMiB int `toml:"guest_hugepages_mib" json:"guest_hugepages_mib"`
+	// PodResourcesSocket is the kubelet's PodResources API socket: the
+	// shim asks it for a pod's devices when the pod's sandbox is created,
+	// and cold-plugs them; empty: a container's functions are hot-plugged
+	// when it is created.
+	PodResourcesSocket string `toml:"pod_resources_socket" json:"pod_resources_socket"`
+	// NUMAStrict refuses a sandbox whose PCI functions sit on a NUMA node
+	// none of its CPUs is on; otherwise that is a warning.
+	NUMAStrict bool `toml:"numa_strict" json:"numa_strict"`
 }
 
 // Validate checks every knob of the section.
@@ -47,6 +55,9 @@ func (d Devices) Validate() error {
 	}
 	if d.AllocationDir != "" {
 		errs = append(errs, absPath("devices.allocation_dir", d.AllocationDir))
+	}
+	if d.PodResourcesSocket != "" {
+		errs = append(errs, absPath("devices.pod_resources_socket", d.PodResourcesSocket))
 	}
 	return errors.Join(errs...)
 }

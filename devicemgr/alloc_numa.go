@@ -71,3 +71,45 @@ func NUMANodesOf(sysfsRoot string, cpus []int) ([]int, error) {
 	slices.Sort(nodes)
 	return nodes, nil
 }
+
+// NUMAMismatch is a function away from the CPUs it serves.
+type NUMAMismatch struct {
+	BDF      string
+	Node     int   // the function's NUMA node
+	CPUNodes []int // the nodes of the CPUs
+	Source   string
+}
+
+func (m NUMAMismatch) String() string {
+	return fmt.Sprintf("PCI function %s (%s) is on NUMA node %d, the pod's CPUs on node(s) %s: its traffic crosses the interconnect",
+		m.BDF, m.Source, m.Node, joinInts(m.CPUNodes))
+}
+
+// CheckNUMA compares the NUMA node of each assigned function with the
+// nodes of cpus (the pod's exclusive CPUs, or its cpuset): a function on
+// a node none of the CPUs is on is a mismatch. Functions whose node the
+// host does not say (-1), or no CPUs, or a host without NUMA, give none.
+func CheckNUMA(sysfsRoot string, as []Assignment, cpus []int) ([]NUMAMismatch, error) {
+	if len(cpus) == 0 || len(as) == 0 {
+		return nil, nil
+	}
+	nodes, err := NUMANodesOf(sysfsRoot, cpus)
+	if err != nil || len(nodes) == 0 {
+		return nil, err
+	}
+	var out []NUMAMismatch
+	for _, a := range as {
+		if a.NUMANode >= 0 && !slices.Contains(nodes, a.NUMANode) {
+			out = append(out, NUMAMismatch{BDF: a.BDF, Node: a.NUMANode, CPUNodes: nodes, Source: a.Source})
+		}
+	}
+	return out, nil
+}
+
+func joinInts(ns []int) string {
+	s := make([]string, len(ns))
+	for i, n := range ns {
+		s[i] = strconv.Itoa(n)
+	}
+	return strings.Join(s, ",")
+}

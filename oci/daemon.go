@@ -236,6 +236,10 @@ func (d *daemon) writeCreated(ctr *spec.Container) error {
 	d.st.GuestPid = d.c.Init().Pid()
 	d.st.ControlSocket = d.ln.Addr().String()
 	d.st.Terminal = ctr.Terminal
+	d.st.Warnings = d.sb.Warnings()
+	for _, w := range d.st.Warnings {
+		d.log.Warn(w)
+	}
 	return d.handle.Write(d.st)
 }
 

@@ -28,6 +28,14 @@ type facts struct {
 	dax []nvdimm.Image
 	// cpuset is the first container's cpuset, for vCPU pinning.
 	cpuset []int
+	// podDevices are the pod's PCI functions as the kubelet assigned them
+	// to its containers (devices.pod_resources_socket), claimed with the
+	// first container's and attached when the VM boots: a later
+	// container that names one gets it without a hot plug. podCPUs are
+	// the pod's exclusive CPUs, which the functions' NUMA nodes are
+	// checked against.
+	podDevices []devicemgr.ExactRequest
+	podCPUs    []int
 	// podMemory is the pod's memory limit, which guest RAM is sized
 	// from (podMemoryBytes); 0: none.
 	podMemory int64
@@ -62,6 +70,7 @@ func collect(sc Config, first *spec.Container) (facts, error) {
 		}
 		f.cpuset = cpus
 	}
+	collectPodResources(sc, first, &f)
 	return f, nil
 }
 
@@ -131,8 +140,10 @@ type claims struct {
 // _INFO) and as host VFIO nodes in linux.devices (/dev/vfio/<group>,
 // /dev/vfio/devices/vfio<N>). A function named more than once is claimed
 // once. The claim is recorded first, so that a crash never leaves it
-// behind.
-func (s *claims) claim(ctx context.Context, c *spec.Container) ([]devicemgr.Assignment, error) {
+// behind. extra are more requests claimed with the container's (the pod's
+// devices, with the first container); the functions in held, attached
+// already, are not claimed again.
+func (s *claims) claim(ctx context.Context, c *spec.Container, extra []devicemgr.ExactRequest, held map[string]bool) ([]devicemgr.Assignment, error) {
 	env, err := devicemgr.ParsePCIDeviceEnv(processEnv(c))
 	if err != nil {
 		return nil, errorf(ErrInvalidArgument, "%v", err)
@@ -141,7 +152,7 @@ func (s *claims) claim(ctx context.Context, c *spec.Container) ([]devicemgr.Assi
 	if err != nil {
 		return nil, errorf(ErrInvalidArgument, "%v", err)
 	}
-	reqs.Exact = append(env, reqs.Exact...)
+	reqs.Exact = withoutHeld(append(append(env, reqs.Exact...), extra...), held)
 	if len(reqs.Exact) == 0 && len(reqs.Groups) == 0 {
 		return nil, nil
 	}
@@ -177,4 +188,25 @@ func (s *claims) owner(containerID string) string { return s.cfg.ID + "/" + cont
 func (s *claims) release(ctx context.Context, containerID string) error {
 	_, err := devicemgr.NewAllocator(s.cfg.allocDir()).Release(ctx, s.owner(containerID))
 	return err
+}
+
+// withoutHeld drops the functions in held from the requests, and the
+// requests left with none.
+func withoutHeld(reqs []devicemgr.ExactRequest, held map[string]bool) []devicemgr.ExactRequest {
+	if len(held) == 0 {
+		return reqs
+	}
+	var out []devicemgr.ExactRequest
+	for _, r := range reqs {
+		var bdfs []string
+		for _, b := range r.BDFs {
+			if !held[b] {
+				bdfs = append(bdfs, b)
+			}
+		}
+		if len(bdfs) > 0 {
+			out = append(out, devicemgr.ExactRequest{Source: r.Source, BDFs: bdfs})
+		}
+	}
+	return out
 }

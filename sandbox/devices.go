@@ -35,9 +35,9 @@ func (d *devices) pass(ctx context.Context, c *spec.Container, cu *cleanup.Stack
 	var results map[string]attach.Result
 	var err error
 	if c.ID == s.firstID {
-		results, err = d.coldResults()
+		results, err = d.coldResults(func(bdf string) bool { return !s.podFns[bdf] })
 	} else {
-		results, err = d.plug(ctx, c, cu)
+		results, err = d.later(ctx, c, cu)
 	}
 	if err != nil || len(results) == 0 {
 		return err
@@ -69,12 +69,62 @@ func (d *devices) pass(ctx context.Context, c *spec.Container, cu *cleanup.Stack
 	return nil
 }
 
+// later gives a later container the pod's functions it names, attached at
+// boot, and claims and hot-plugs the others.
+func (d *devices) later(ctx context.Context, c *spec.Container, cu *cleanup.Stack) (map[string]attach.Result, error) {
+	held := map[string]bool{}
+	for _, bdf := range namedBDFs(c) {
+		if d.sb.podFns[bdf] {
+			held[bdf] = true
+		}
+	}
+	cold, err := d.coldResults(func(bdf string) bool { return held[bdf] })
+	if err != nil {
+		return nil, err
+	}
+	hot, err := d.plug(ctx, c, cu, held)
+	if err != nil {
+		return nil, err
+	}
+	maps.Copy(cold, hot)
+	return cold, nil
+}
+
+// namedBDFs are the functions a container's PCIDEVICE_* variables name
+// (malformed ones are the claim's to report).
+func namedBDFs(c *spec.Container) []string {
+	reqs, _ := devicemgr.ParsePCIDeviceEnv(processEnv(c))
+	var out []string
+	for _, r := range reqs {
+		out = append(out, r.BDFs...)
+	}
+	return out
+}
+
+// podFunctions are the functions claimed for the pod alone (PodDevices),
+// not because the first container named them.
+func podFunctions(pod []devicemgr.ExactRequest, first *spec.Container) map[string]bool {
+	m := map[string]bool{}
+	for _, r := range pod {
+		for _, b := range r.BDFs {
+			m[b] = true
+		}
+	}
+	for _, b := range namedBDFs(first) {
+		delete(m, b)
+	}
+	return m
+}
+
 // coldResults are what the agent reported of the functions attached at
-// boot, by host address.
-func (d *devices) coldResults() (map[string]attach.Result, error) {
+// boot that want keeps, by host address.
+func (d *devices) coldResults(want func(bdf string) bool) (map[string]attach.Result, error) {
 	s := d.sb
 	m := map[string]attach.Result{}
 	for bdf, fn := range s.lay.functions {
+		if !want(bdf) {
+			continue
+		}
 		r, ok := s.m.Result(fn.ID)
 		if !ok || r.GuestName == "" {
 			return nil, fmt.Errorf("the agent gave no guest address for %s", bdf)
@@ -86,9 +136,9 @@ func (d *devices) coldResults() (map[string]attach.Result, error) {
 
 // plug claims a later container's functions, records how each is
 // bound, and hot-plugs each on a spare root port.
-func (d *devices) plug(ctx context.Context, c *spec.Container, cu *cleanup.Stack) (map[string]attach.Result, error) {
+func (d *devices) plug(ctx context.Context, c *spec.Container, cu *cleanup.Stack, held map[string]bool) (map[string]attach.Result, error) {
 	s := d.sb
-	as, err := s.claims.claim(ctx, c)
+	as, err := s.claims.claim(ctx, c, nil, held)
 	if err != nil || len(as) == 0 {
 		return nil, err
 	}

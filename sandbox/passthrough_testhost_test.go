@@ -78,12 +78,12 @@ func testOCIVFIONodes(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 
-	_, err = cl.claim(ctx, &spec.Container{ID: "bad", VFIONodes: []string{"/dev/vfio/" + strconv.Itoa(gu.Number)}})
+	_, err = cl.claim(ctx, &spec.Container{ID: "bad", VFIONodes: []string{"/dev/vfio/" + strconv.Itoa(gu.Number)}}, nil, nil)
 	if err == nil || !strings.Contains(err.Error(), "not vfio-pci") || !strings.Contains(err.Error(), unbound) {
 		t.Errorf("claiming the group of unbound %s: %v, want a refusal naming it", unbound, err)
 	}
 	as, err := cl.claim(ctx, &spec.Container{ID: "c1", VFIONodes: []string{"/dev/vfio/" + strconv.Itoa(gb.Number)},
-		Process: &spec.Process{Env: []string{"PCIDEVICE_KITE_IO_NVME=" + bound}}})
+		Process: &spec.Process{Env: []string{"PCIDEVICE_KITE_IO_NVME=" + bound}}}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -45,6 +46,10 @@ type Sandbox struct {
 	stopErr   error
 	died      chan struct{} // closed when QEMU exited on its own
 	timings   Timings
+	warnings  []string // set at Create
+	// podFns are the functions claimed for the pod (Config.PodDevices),
+	// not named by the first container: a later container gets them.
+	podFns map[string]bool
 
 	mu         sync.Mutex
 	containers map[string]*Container // guarded by mu
@@ -138,11 +143,15 @@ func (b builder) boot(ctx context.Context, first *spec.Container, cu *cleanup.St
 	if err != nil {
 		return err
 	}
-	if f.functions, err = s.claims.claim(ctx, first); err != nil {
+	if f.functions, err = s.claims.claim(ctx, first, f.podDevices, nil); err != nil {
 		return err
 	}
 	if len(f.functions) > 0 {
 		cu.Add("release the sandbox's PCI functions", func() error { return s.claims.release(context.Background(), first.ID) })
+	}
+	s.podFns = podFunctions(f.podDevices, first)
+	if err := s.checkNUMA(f); err != nil {
+		return err
 	}
 	if s.lay, err = planSandbox(s.cfg, f); err != nil {
 		return err
@@ -292,6 +301,10 @@ func (s *Sandbox) next() int { return int(s.seq.Add(1)) }
 
 // Died is closed when QEMU exited on its own, not by Stop.
 func (s *Sandbox) Died() <-chan struct{} { return s.died }
+
+// Warnings are what Create found wrong but not fatal: PCI functions on a
+// NUMA node away from the pod's CPUs (devices.numa_strict refuses them).
+func (s *Sandbox) Warnings() []string { return slices.Clone(s.warnings) }
 
 // Degraded says why the sandbox can no longer serve a share, "" while it
 // can.

@@ -2,6 +2,7 @@ package state
 
 import (
 	"maps"
+	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -26,12 +27,17 @@ func OCIState(s State, alive bool) specs.State {
 		pid = 0
 	}
 	annotations := s.Annotations
-	if s.Degraded != "" {
+	if s.Degraded != "" || len(s.Warnings) > 0 {
 		annotations = maps.Clone(annotations)
 		if annotations == nil {
 			annotations = map[string]string{}
 		}
-		annotations[DegradedAnnotation] = s.Degraded
+		if s.Degraded != "" {
+			annotations[DegradedAnnotation] = s.Degraded
+		}
+		if len(s.Warnings) > 0 {
+			annotations[WarningsAnnotation] = strings.Join(s.Warnings, "; ")
+		}
 	}
 	return specs.State{
 		Version:     specs.Version,
@@ -46,6 +52,10 @@ func OCIState(s State, alive bool) specs.State {
 // DegradedAnnotation carries State.Degraded in `kite state`: the OCI
 // statuses have no word for why a container's sandbox failed.
 const DegradedAnnotation = "io.kite.degraded"
+
+// WarningsAnnotation carries State.Warnings in `kite state`, joined by
+// "; ".
+const WarningsAnnotation = "io.kite.warnings"
 
 // Alive reports whether the container's host processes run: the sandbox
 // process, and the init proxy once there is one. An init proxy that is

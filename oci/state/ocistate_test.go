@@ -73,3 +73,21 @@ func TestOCIStateInitProxy(t *testing.T) {
 		t.Error("Alive with the sandbox process gone = true")
 	}
 }
+
+// Why a sandbox failed, and what create let pass, are annotations of the
+// OCI state; the recorded annotations are not changed.
+func TestOCIStateDegradedAndWarnings(t *testing.T) {
+	s := sampleState("c1")
+	s.Status, s.Pid = StatusRunning, 10
+	s.Degraded = "virtiofsd died"
+	s.Warnings = []string{"PCI function A is on NUMA node 1", "PCI function B is on NUMA node 1"}
+	got := OCIState(s, true).Annotations
+	want := map[string]string{"a": "b", DegradedAnnotation: "virtiofsd died",
+		WarningsAnnotation: "PCI function A is on NUMA node 1; PCI function B is on NUMA node 1"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("annotations (-want +got):\n%s", diff)
+	}
+	if len(s.Annotations) != 1 {
+		t.Errorf("the recorded annotations changed: %v", s.Annotations)
+	}
+}

@@ -85,6 +85,9 @@ type State struct {
 	// Degraded says why the sandbox failed (a share's server died, so its
 	// VM was stopped), empty while it is healthy.
 	Degraded string `json:"degraded,omitempty"`
+	// Warnings are what create found wrong but let pass (PCI functions on
+	// a NUMA node away from the container's CPUs).
+	Warnings []string `json:"warnings,omitempty"`
 	// Hooks are the bundle's OCI hooks, kept for start and delete (the
 	// bundle may be gone by then).
 	Hooks *spec.Hooks `json:"hooks,omitempty"`

@@ -129,6 +129,9 @@ func (p *pod) sandboxFor(ctx context.Context, first *spec.Container, cu *cleanup
 	cu.Add("forgetting the VM", func() error { p.mu.Lock(); p.sb = nil; p.mu.Unlock(); return nil })
 	p.startForwarding(first.NetnsPath, fwdAddr)
 	cu.Add("stopping port forwarding", func() error { p.stopForwarding(); return nil })
+	for _, w := range sb.Warnings() {
+		p.log.Warn(w)
+	}
 	t := sb.Machine().Timings()
 	p.log.Info("pod booted", "qemu_started", t.QEMUStarted, "agent_ready", t.AgentReady, "booted", t.Booted, "took", time.Since(started))
 	return sb, nil
