@@ -44,24 +44,30 @@ func (p *Physical) Name() string { return p.Function.Name() }
 func (p *Physical) Needs() attach.Needs { return p.Function.Needs() }
 
 // Attach passes the function through; the undo gives it back and rebuilds
-// the netdev, in that order.
+// the netdev, in that order. A function attach that fails after it took
+// the function from its driver (the netdev is gone) is undone the same
+// way: the VF never stays bound, nor its netdev outside the pod netns.
 func (p *Physical) Attach(ctx context.Context, host *cleanup.Stack) (attach.Plugged, error) {
 	if err := p.setAdminMAC(host); err != nil {
 		return attach.Plugged{}, fmt.Errorf("passing interface %q through: %w", p.Record.Name, err)
 	}
 	var fn cleanup.Stack
 	plugged, err := p.Function.Attach(ctx, &fn)
-	if err != nil {
-		return attach.Plugged{}, errors.Join(fmt.Errorf("passing interface %q through: %w", p.Record.Name, err), fn.Clean())
+	keeps := false
+	if k, ok := p.Function.(netdevKeeper); ok {
+		keeps = k.KeepsHostNetdev()
 	}
-	if k, ok := p.Function.(netdevKeeper); ok && k.KeepsHostNetdev() {
+	if err != nil {
+		err = fmt.Errorf("passing interface %q through: %w", p.Record.Name, err)
+		if keeps || fn.Len() == 0 {
+			return attach.Plugged{}, errors.Join(err, fn.Clean())
+		}
+		return attach.Plugged{}, errors.Join(err, p.giveBack(ctx, &fn))
+	}
+	if keeps {
 		host.Push("detach "+p.Function.Name(), &fn)
 	} else {
-		host.AddCtx("give VF "+p.Record.BDF+" back as "+p.Record.Name, func(ctx context.Context) error {
-			ctx, cancel := context.WithTimeout(ctx, rebindWait+5*time.Second)
-			defer cancel()
-			return p.Record.Restore(ctx, rebinder{fn: &fn, root: p.SysfsRoot})
-		})
+		host.AddCtx("give VF "+p.Record.BDF+" back as "+p.Record.Name, func(ctx context.Context) error { return p.giveBack(ctx, &fn) })
 	}
 	p.Endpoint.mu.Lock()
 	p.Endpoint.mac, p.Endpoint.queues = p.Record.MAC, 1
@@ -80,6 +86,14 @@ func (p *Physical) Attach(ctx context.Context, host *cleanup.Stack) (attach.Plug
 		steps = attach.Steps{plugged.Guest, cfg}
 	}
 	return attach.Plugged{Device: plugged.Device, Guest: steps}, nil
+}
+
+// giveBack undoes the function's attach (its driver back) and rebuilds
+// the netdev in the pod netns from the record.
+func (p *Physical) giveBack(ctx context.Context, fn *cleanup.Stack) error {
+	ctx, cancel := context.WithTimeout(ctx, rebindWait+5*time.Second)
+	defer cancel()
+	return p.Record.Restore(ctx, rebinder{fn: fn, root: p.SysfsRoot})
 }
 
 // setAdminMAC has the VF's PF give it the pod interface's MAC before it

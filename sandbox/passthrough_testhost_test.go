@@ -34,6 +34,7 @@ func TestIntegrationPassthroughTestHost(t *testing.T) {
 	}
 	t.Run("functions", testSandboxPassthrough)
 	t.Run("vf netdev", testPhysicalEndpoint)
+	t.Run("vf netdev attach failures", testPhysicalFaults)
 	t.Run("oci vfio nodes", testOCIVFIONodes)
 }
 
