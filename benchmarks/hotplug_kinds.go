@@ -73,6 +73,40 @@ func (k *netKind) release(context.Context) error {
 	return errors.Join(errs...)
 }
 
+// vfNICKind is a passthrough NIC as the engine plugs a VF, with QEMU's
+// emulated e1000e standing in for the host function (devicemgr.StandIn):
+// the same root port and guest PCI path, the agent's VFIO request (the
+// function found at its path, its guest driver bound), then the interface
+// configured by its path. What a real VF adds on the host (the bind to
+// vfio-pci, and giving it back) needs a test host and is not in it.
+type vfNICKind struct {
+	tap []*os.File
+}
+
+func (vfNICKind) name() string                   { return "passthrough NIC (stand-in)" }
+func (vfNICKind) agentKind() protocol.DeviceKind { return protocol.DeviceKind_DEVICE_KIND_VFIO }
+func (k *vfNICKind) prepare(_ context.Context, n int) error {
+	taps, err := netmodels.OpenTap(fmt.Sprintf("kbvf%d", n), 1)
+	k.tap = taps
+	return err
+}
+func (k *vfNICKind) device(id, bus string) qemu.Device {
+	return qemu.EmulatedNIC{ID: id, Bus: bus, Model: qemu.NICE1000E, MAC: "02:4b:42:56:46:01", Tap: k.tap[0]}
+}
+func (k *vfNICKind) configure(ctx context.Context, a plugTarget, n int) (string, error) {
+	_, err := a.agent.UpdateInterface(ctx, &protocol.Interface{GuestPciPath: a.pciPath, Name: "net9", Mtu: 1400,
+		HwAddr: "02:4b:42:56:46:01", Addresses: []*protocol.IPAddress{{Address: fmt.Sprintf("10.198.%d.2", n%250), PrefixLen: 24}}})
+	return "", err
+}
+func (k *vfNICKind) release(context.Context) error {
+	var errs []error
+	for _, f := range k.tap {
+		errs = append(errs, f.Close())
+	}
+	k.tap = nil
+	return errors.Join(errs...)
+}
+
 // virtiofsKind is a vhost-user-fs device with its own virtiofsd, planned
 // as a share of source is (fsshare), its files in dir.
 type virtiofsKind struct {
