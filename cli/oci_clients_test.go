@@ -75,6 +75,14 @@ func (c *clientEnv) ociLayout() string {
 	if err := os.Rename(vmtest.BusyboxRootfs(c.t), rootfs); err != nil {
 		c.t.Fatal(err)
 	}
+	// As a distribution's image has them: a root directory of mode 755,
+	// and /run.
+	if err := os.Chmod(rootfs, 0o755); err != nil {
+		c.t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(rootfs, "run"), 0o755); err != nil {
+		c.t.Fatal(err)
+	}
 	for _, a := range []string{"httpd", "ip", "wc", "head"} {
 		if err := os.Symlink("busybox", filepath.Join(rootfs, "bin", a)); err != nil {
 			c.t.Fatal(err)

@@ -84,6 +84,11 @@ func TestIntegrationOCIUserNamespace(t *testing.T) {
 	if code != 0 || out != want {
 		t.Errorf("kite exec = %d, stdout %q, stderr %q; want 0 and %q", code, out, errOut, want)
 	}
+	// On a terminal too: the pty is the container's devpts', in its
+	// namespaces.
+	if code, out, errOut := e.kite("exec", "--tty", "un", "sh", "-c", "tty; id -u"); code != 0 || out != "/dev/pts/0\r\n0\r\n" {
+		t.Errorf("kite exec --tty = %d, %q, %q; want the terminal and uid 0", code, out, errOut)
+	}
 	// The file the init made belongs on the host to the mapped IDs: the
 	// guest's IDs are the host's through virtio-fs.
 	var st syscall.Stat_t

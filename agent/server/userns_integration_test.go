@@ -44,6 +44,8 @@ func TestIntegrationUserNamespace(t *testing.T) {
 	p.Capabilities = &protocol.Capabilities{Bounding: caps, Effective: caps, Permitted: caps}
 	oom := int32(500) // raising needs no CAP_SYS_RESOURCE, which this test host may lack
 	p.OomScoreAdj = &oom
+	// Set by the agent from outside, as runc's parent sets them.
+	p.Rlimits = []*protocol.Rlimit{{Type: protocol.RlimitType_RLIMIT_TYPE_NOFILE, Hard: 512, Soft: 256}}
 	created, err := c.CreateContainer(ctx, &protocol.CreateContainerRequest{
 		ContainerId: "u1", Process: p, Rootfs: &protocol.Rootfs{StorageId: "rootfs", Path: "rootfs"},
 		Hostname: "userns", Mounts: usernsMounts, UserNamespace: userns,
@@ -65,6 +67,9 @@ func TestIntegrationUserNamespace(t *testing.T) {
 		if !strings.Contains(string(status), want) {
 			t.Errorf("the init's status lacks %q:\n%s", want, status)
 		}
+	}
+	if limits, _ := os.ReadFile(fmt.Sprintf("/proc/%d/limits", created.Pid)); !strings.Contains(string(limits), "Max open files            256                  512") {
+		t.Errorf("the init's limits lack NOFILE 256/512:\n%s", limits)
 	}
 	if adj, _ := os.ReadFile(fmt.Sprintf("/proc/%d/oom_score_adj", created.Pid)); strings.TrimSpace(string(adj)) != "500" {
 		t.Errorf("oom_score_adj = %q, want 500", adj)

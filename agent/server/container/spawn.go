@@ -44,6 +44,10 @@ type stageRequest struct {
 	// (config.Process has none): a stage in a user namespace cannot lower
 	// its own.
 	oomScoreAdj *int
+	// rlimits, when set, are set by the agent on the stage once it runs
+	// (config.Process has none), as runc's parent sets them: raising one
+	// takes CAP_SYS_RESOURCE in the guest's user namespace.
+	rlimits []Rlimit
 	// stdioOwner, when set, is the guest uid and gid the stdio pipes are
 	// given before the stage starts: the stage, in the container's user
 	// namespace, may not chown the guest root's pipes to the process's
@@ -69,6 +73,7 @@ func (r *stageRequest) inUserNS(u *UserNS, initPid int) {
 		r.config.Cgroups = nil
 	}
 	r.oomScoreAdj, r.config.Process.OOMScoreAdj = r.config.Process.OOMScoreAdj, nil
+	r.rlimits, r.config.Process.Rlimits = r.config.Process.Rlimits, nil
 	r.stdioOwner = guestIDs(u, r.config.Process)
 }
 
@@ -151,6 +156,10 @@ func spawnStage(ctx context.Context, r *reaper.Reaper, opts Options, req stageRe
 			st.kill()
 			return nil, err
 		}
+	}
+	if err := setRlimits(cmd.Process.Pid, req.rlimits); err != nil {
+		st.kill()
+		return nil, err
 	}
 	// The stage reads its config before anything else; if it died, the
 	// write fails with EPIPE.

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // maxIDMapLines is the kernel's limit on the lines of a uid_map or gid_map.
@@ -144,4 +146,15 @@ func mapID(maps []IDMap, id uint32) (uint32, bool) {
 		}
 	}
 	return 0, false
+}
+
+// setRlimits sets a stage's resource limits from outside (prlimit).
+func setRlimits(pid int, rls []Rlimit) error {
+	for _, rl := range rls {
+		lim := unix.Rlimit{Cur: rl.Soft, Max: rl.Hard}
+		if err := unix.Prlimit(pid, rlimitResources[rl.Type], &lim, nil); err != nil {
+			return fmt.Errorf("setting %s of the stage: %w", rl.Type, err)
+		}
+	}
+	return nil
 }
