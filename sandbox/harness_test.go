@@ -24,7 +24,7 @@ import (
 
 // integrationConfig is the default configuration pointed at the test's
 // QEMU and guest image, sized to boot fast, and the host it runs on.
-func integrationConfig(t *testing.T) (*configs.Config, *vm.Host) {
+func integrationConfig(t testing.TB) (*configs.Config, *vm.Host) {
 	t.Helper()
 	testutil.RequireRoot(t)
 	qemuPath := testutil.RequireQEMU(t)
@@ -43,7 +43,7 @@ func integrationConfig(t *testing.T) (*configs.Config, *vm.Host) {
 // shortTempDir is a temp dir under /tmp (unix socket paths are limited to
 // 107 bytes), removed when the test ends, mounts a failing test leaked
 // under it first.
-func shortTempDir(t *testing.T) string {
+func shortTempDir(t testing.TB) string {
 	t.Helper()
 	dir, err := os.MkdirTemp("", "kite-sb-")
 	if err != nil {
@@ -59,7 +59,7 @@ func shortTempDir(t *testing.T) string {
 }
 
 // mountsUnder lists the mount points under dir, deepest first.
-func mountsUnder(t *testing.T, dir string) []string {
+func mountsUnder(t testing.TB, dir string) []string {
 	t.Helper()
 	ms, err := mountinfo.Read("/proc/self/mountinfo")
 	if err != nil {
@@ -74,7 +74,7 @@ func mountsUnder(t *testing.T, dir string) []string {
 	return out
 }
 
-func testContext(t *testing.T) context.Context {
+func testContext(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
 	return ctx
@@ -111,7 +111,7 @@ func createT(t *testing.T, cfg *configs.Config, host *vm.Host, id string, first 
 
 // stopAndCheck stops the sandbox and checks that QEMU and the share
 // servers are gone, and the VM directory and crash record too.
-func stopAndCheck(t *testing.T, p pod) {
+func stopAndCheck(t testing.TB, p pod) {
 	t.Helper()
 	pids := p.Pids()
 	start := time.Now()

@@ -18,7 +18,7 @@ import (
 )
 
 // netRootfs is a busybox rootfs with ping and ip.
-func netRootfs(t *testing.T) string {
+func netRootfs(t testing.TB) string {
 	rootfs := vmtest.BusyboxRootfs(t)
 	os.Symlink("busybox", filepath.Join(rootfs, "bin", "ping"))
 	os.Symlink("busybox", filepath.Join(rootfs, "bin", "ip"))

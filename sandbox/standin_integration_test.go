@@ -40,7 +40,7 @@ const (
 
 // standInHost builds the fake sysfs and returns its root and a snapshot
 // function (every link and file, for "the host is unchanged").
-func standInHost(t *testing.T) (string, func() string) {
+func standInHost(t testing.TB) (string, func() string) {
 	tr := sysfstest.New(t)
 	tr.Add(sysfstest.Function{BDF: vfNIC, Vendor: "0x8086", Device: "0x10ca", Class: "0x020000", NUMANode: "0", IOMMUGroup: "41", Driver: "igbvf", Netdevs: []string{"net1"}})
 	dir := tr.Add(sysfstest.Function{BDF: vfNVMe, Vendor: "0x1b36", Device: "0x0010", Class: "0x010802", NUMANode: "0", IOMMUGroup: "42", Driver: "vfio-pci"})
@@ -108,7 +108,7 @@ func standInNetdev(t *testing.T, n *netnstest.Pod) {
 // functionContainer is container() with an environment, host device nodes
 // in linux.devices and the pod netns at netnsPath ("" for a network
 // namespace of its own).
-func functionContainer(t *testing.T, id, rootfs, netnsPath, script string, caps, env []string, devs ...string) *spec.Container {
+func functionContainer(t testing.TB, id, rootfs, netnsPath, script string, caps, env []string, devs ...string) *spec.Container {
 	t.Helper()
 	s := &specs.Spec{
 		Version: specs.Version,
@@ -250,7 +250,7 @@ func keepRunning(t *testing.T, p pod, c *spec.Container) string {
 }
 
 // keepRunningUntil is keepRunning waiting for marker.
-func keepRunningUntil(t *testing.T, p pod, c *spec.Container, marker string) string {
+func keepRunningUntil(t testing.TB, p pod, c *spec.Container, marker string) string {
 	t.Helper()
 	ctx := testContext(t)
 	var out syncBuffer
@@ -286,13 +286,13 @@ func pingFrom(nsPath, addr string) (string, error) {
 }
 
 // createWith is createT with a sandbox configuration of the test's own.
-func createWith(t *testing.T, sc sandbox.Config, first *spec.Container) pod {
+func createWith(t testing.TB, sc sandbox.Config, first *spec.Container) pod {
 	t.Helper()
 	return createWithin(t, testContext(t), sc, first)
 }
 
 // createWithin is createWith bounded by ctx.
-func createWithin(t *testing.T, ctx context.Context, sc sandbox.Config, first *spec.Container) pod {
+func createWithin(t testing.TB, ctx context.Context, sc sandbox.Config, first *spec.Container) pod {
 	t.Helper()
 	dir := filepath.Join(shortTempDir(t), sc.ID)
 	if err := os.Mkdir(dir, 0o700); err != nil {
