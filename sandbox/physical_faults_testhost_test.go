@@ -132,7 +132,7 @@ func testPhysicalFaults(t *testing.T) {
 
 // planPhysical collects the pod netns and plans its VF netdev's
 // passthrough.
-func planPhysical(t *testing.T, root, podPath string) *netmodels.Physical {
+func planPhysical(t testing.TB, root, podPath string) *netmodels.Physical {
 	t.Helper()
 	cfg := configs.Default()
 	cfg.Network.Model, cfg.Network.Queues = configs.NetTCFilter, 1
@@ -162,7 +162,7 @@ type vfTable struct {
 }
 
 // pfTable reads the PF's admin state for VF index (IFLA_VFINFO_LIST).
-func pfTable(t *testing.T, pfNetdev string, index int) vfTable {
+func pfTable(t testing.TB, pfNetdev string, index int) vfTable {
 	t.Helper()
 	l, err := netlink.LinkByName(pfNetdev)
 	if err != nil {

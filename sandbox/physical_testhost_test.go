@@ -112,7 +112,7 @@ func testPhysicalEndpoint(t *testing.T) {
 	}
 }
 
-func mustReadlink(t *testing.T, p string) string {
+func mustReadlink(t testing.TB, p string) string {
 	t.Helper()
 	s, err := os.Readlink(p)
 	if err != nil {
@@ -122,7 +122,7 @@ func mustReadlink(t *testing.T, p string) string {
 }
 
 // namedNetns creates /run/netns/name on a thread that is thrown away.
-func namedNetns(t *testing.T, name string) string {
+func namedNetns(t testing.TB, name string) string {
 	t.Helper()
 	os.MkdirAll("/run/netns", 0o755)
 	errc := make(chan error, 1)
@@ -143,7 +143,7 @@ func namedNetns(t *testing.T, name string) string {
 
 // moveVF does what the SR-IOV CNI does: moves the VF netdev into the pod
 // netns, renames it net1, sets its MAC and MTU, an address, up, a route.
-func moveVF(t *testing.T, host, podPath string, mac net.HardwareAddr) {
+func moveVF(t testing.TB, host, podPath string, mac net.HardwareAddr) {
 	t.Helper()
 	l, err := netlink.LinkByName(host)
 	if err != nil {
@@ -205,7 +205,7 @@ func linkFacts(ns *netmodels.Netns, name string) string {
 }
 
 // pfAdminMAC reads the MAC the VF's PF holds for the VF at bdf.
-func pfAdminMAC(t *testing.T, root, bdf string) net.HardwareAddr {
+func pfAdminMAC(t testing.TB, root, bdf string) net.HardwareAddr {
 	t.Helper()
 	vf, ok, err := vfio.VFOf(root, bdf)
 	if err != nil || !ok || vf.PFNetdev == "" {

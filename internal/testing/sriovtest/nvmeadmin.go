@@ -58,7 +58,7 @@ const (
 // QEMU creates the VFs' controllers offline and without resources, and a
 // driver cannot enable one until then. Call it inside the test host, after
 // the VFs are enabled and while the test host's nvme driver holds the PF.
-func OnlineNVMeVFs(t *testing.T, root, pf string) {
+func OnlineNVMeVFs(t testing.TB, root, pf string) {
 	t.Helper()
 	ctrls, _ := filepath.Glob(filepath.Join(root, "bus/pci/devices", pf, "nvme", "nvme*"))
 	if len(ctrls) != 1 {
@@ -109,7 +109,7 @@ func nvmeAdmin(f *os.File, cmd *nvmeAdminCmd) error {
 	return nil
 }
 
-func readTrimmed(t *testing.T, path string) string {
+func readTrimmed(t testing.TB, path string) string {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {

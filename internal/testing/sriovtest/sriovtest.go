@@ -18,7 +18,7 @@ import (
 // NVMeVFs gives the test host's NVMe PF n VFs (no host driver), removed
 // at test end, and returns their addresses in VF order. Call it inside the
 // test host.
-func NVMeVFs(t *testing.T, root string, n int) []string {
+func NVMeVFs(t testing.TB, root string, n int) []string {
 	t.Helper()
 	pf, err := testhost.FindPF(root, testhost.NVMeVendor, testhost.NVMeDevice)
 	if err != nil {
@@ -40,7 +40,7 @@ func NVMeVFs(t *testing.T, root string, n int) []string {
 }
 
 // DriverOf is the driver bound to bdf, "" for none.
-func DriverOf(t *testing.T, root, bdf string) string {
+func DriverOf(t testing.TB, root, bdf string) string {
 	t.Helper()
 	drv, err := sysfs.LinkBase(filepath.Join(root, "bus/pci/devices", bdf, "driver"))
 	if err != nil {
@@ -51,7 +51,7 @@ func DriverOf(t *testing.T, root, bdf string) string {
 
 // HoldsVFIOGroup reports whether process pid has bdf's /dev/vfio/<group>
 // open: QEMU realized a vfio-pci device for it.
-func HoldsVFIOGroup(t *testing.T, root string, pid int, bdf string) bool {
+func HoldsVFIOGroup(t testing.TB, root string, pid int, bdf string) bool {
 	t.Helper()
 	g, err := vfio.GroupOf(root, bdf)
 	if err != nil {

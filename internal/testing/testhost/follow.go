@@ -23,7 +23,7 @@ const pollInterval = 50 * time.Millisecond
 
 // follow streams the inner output into t.Logf until the test host powers
 // off, then judges the run by the exit status /init recorded.
-func (v *vm) follow(t *testing.T, ctx context.Context, work string) (Result, error) {
+func (v *vm) follow(t testing.TB, ctx context.Context, work string) (Result, error) {
 	t.Helper()
 	out := &lineFollower{path: filepath.Join(work, outputFile), logf: func(s string) { t.Logf("testhost| %s", s) }}
 	var readyAt time.Time
@@ -68,7 +68,13 @@ func (v *vm) judge(name, work string, res Result) error {
 		return fmt.Errorf("%w: exit status %d (booted in %s, ran %s)\n%s", ErrInnerFailed,
 			status, res.BootTime.Round(time.Millisecond), res.RunTime.Round(time.Millisecond), v.failReport())
 	}
-	if top := strings.SplitN(name, "/", 2)[0]; !strings.Contains(res.Output, "--- PASS: "+top) {
+	top := strings.SplitN(name, "/", 2)[0]
+	ran := strings.Contains(res.Output, "--- PASS: "+top)
+	if strings.HasPrefix(top, "Benchmark") {
+		// A benchmark that ran prints its result line, not a PASS line.
+		ran = strings.Contains(res.Output, "\n"+top+"-") || strings.HasPrefix(res.Output, top+"-")
+	}
+	if !ran {
 		return fmt.Errorf("%w: the inner run exited 0 but did not run %s (no PASS line)\n%s", ErrInnerFailed, name, v.failReport())
 	}
 	return nil

@@ -78,11 +78,12 @@ type Result struct {
 	Output   string        // the inner test binary's output
 }
 
-// Run boots the test host and runs the calling test (t.Name()) inside it,
+// Run boots the test host and runs the calling test or benchmark (t.Name())
+// inside it,
 // from a freshly compiled test binary of o.Package. The inner output goes
 // to t.Logf line by line as it comes; a failed inner run fails t with the
 // console tail and the QEMU command line.
-func Run(t *testing.T, o Options) Result {
+func Run(t testing.TB, o Options) Result {
 	t.Helper()
 	res, err := run(t, o)
 	if err != nil {
@@ -93,7 +94,7 @@ func Run(t *testing.T, o Options) Result {
 
 // run is Run with the verdict on the inner tests returned rather than
 // failing t (failures to set the run up still fail t).
-func run(t *testing.T, o Options) (Result, error) {
+func run(t testing.TB, o Options) (Result, error) {
 	t.Helper()
 	if Inside() {
 		t.Fatal("testhost.Run called inside the test host: guard the outer half with testhost.Inside()")
@@ -174,7 +175,7 @@ func cacheDirs() (guestDir, outDir string) {
 }
 
 // backportQEMU fetches (once) the QEMU 10 that Options.IGB needs.
-func backportQEMU(t *testing.T, ctx context.Context, outDir string) BackportQEMU {
+func backportQEMU(t testing.TB, ctx context.Context, outDir string) BackportQEMU {
 	t.Helper()
 	testutil.RequireBinary(t, "apt-get", "apt")
 	testutil.RequireBinary(t, "dpkg-deb", "dpkg")
@@ -197,7 +198,7 @@ func backportQEMU(t *testing.T, ctx context.Context, outDir string) BackportQEMU
 
 // image builds the test host image, skipping when the guest image it
 // borrows from is missing.
-func image(t *testing.T, ctx context.Context, guestDir, outDir string) Image {
+func image(t testing.TB, ctx context.Context, guestDir, outDir string) Image {
 	t.Helper()
 	start := time.Now()
 	img, err := BuildImage(ctx, ImageOptions{GuestDir: guestDir, OutDir: outDir})
@@ -213,7 +214,7 @@ func image(t *testing.T, ctx context.Context, guestDir, outDir string) Image {
 
 // compile runs go (test -c or build) with cgo off: static binaries do not
 // depend on the host's libc being found through the shared /usr.
-func compile(t *testing.T, ctx context.Context, goTool string, args []string) {
+func compile(t testing.TB, ctx context.Context, goTool string, args []string) {
 	t.Helper()
 	start := time.Now()
 	cmd := exec.CommandContext(ctx, goTool, args...)
@@ -244,8 +245,15 @@ func writeRunScript(work, name string, timeout time.Duration, env []string) erro
 	for _, kv := range vars {
 		b.WriteString("export " + shellQuote(kv) + "\n")
 	}
-	fmt.Fprintf(&b, "exec /work/test.bin -test.v -test.count=1 -test.run %s -test.timeout %s\n",
-		shellQuote(runPattern(name)), strconv.Quote(timeout.String()))
+	if strings.HasPrefix(name, "Benchmark") {
+		// A benchmark runs once inside (it repeats its own measurement):
+		// its metrics line is the caller's to read (BenchMetrics).
+		fmt.Fprintf(&b, "exec /work/test.bin -test.v -test.run '^$' -test.bench %s -test.benchtime 1x -test.timeout %s\n",
+			shellQuote(runPattern(name)), strconv.Quote(timeout.String()))
+	} else {
+		fmt.Fprintf(&b, "exec /work/test.bin -test.v -test.count=1 -test.run %s -test.timeout %s\n",
+			shellQuote(runPattern(name)), strconv.Quote(timeout.String()))
+	}
 	return os.WriteFile(filepath.Join(work, runScript), []byte(b.String()), 0o755)
 }
 
@@ -255,7 +263,7 @@ func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''
 const guestSubdir = "guest"
 
 // copyGuest copies the image files of a guest directory (not its cache).
-func copyGuest(t *testing.T, src, dst string) {
+func copyGuest(t testing.TB, src, dst string) {
 	t.Helper()
 	if err := os.MkdirAll(dst, 0o755); err != nil {
 		t.Fatal(err)
@@ -269,4 +277,24 @@ func copyGuest(t *testing.T, src, dst string) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// BenchMetrics reads the metrics a benchmark named name reported inside
+// the test host (the "value unit" pairs after ns/op on its result line,
+// which starts with name: pass "BenchmarkX-" for BenchmarkX alone),
+// for the outer benchmark to report again.
+func BenchMetrics(output, name string) map[string]float64 {
+	m := map[string]float64{}
+	for _, line := range strings.Split(output, "\n") {
+		f := strings.Fields(line)
+		if len(f) < 4 || !strings.HasPrefix(f[0], name) {
+			continue
+		}
+		for i := 2; i+1 < len(f); i += 2 {
+			if v, err := strconv.ParseFloat(f[i], 64); err == nil && f[i+1] != "ns/op" {
+				m[f[i+1]] = v
+			}
+		}
+	}
+	return m
 }
