@@ -78,7 +78,7 @@ func (hotplugLatency) Setup(ctx context.Context, env Env) (_ Trial, err error) {
 	cfg.SharedFS.Driver = configs.FSVirtioFS
 	// Each kind's devices get a root port of their own, reserved at boot.
 	topo := devicemgr.NewTopology()
-	for _, k := range []plugKind{&netKind{}, &vfNICKind{}, &virtiofsKind{fs: cfg.SharedFS, dir: t.dir, source: data}, &ninePKind{}, &blkKind{image: img}} {
+	for _, k := range []plugKind{&netKind{tapKind{prefix: "kbhp"}}, &vfNICKind{tapKind{prefix: "kbvf"}}, &virtiofsKind{fs: cfg.SharedFS, dir: t.dir, source: data}, &ninePKind{}, &blkKind{image: img}} {
 		port, err := topo.Reserve(k.name())
 		if err != nil {
 			return nil, err

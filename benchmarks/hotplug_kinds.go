@@ -41,21 +41,35 @@ type plugTarget struct {
 	pciPath string
 }
 
-// netKind is a virtio-net NIC on a tap the benchmark opens as the engine
-// does (netmodels.OpenTap): QEMU runs unprivileged and cannot open
-// /dev/net/tun by name. The tap has no address and is not persistent: it
-// goes when its fd closes.
-type netKind struct {
-	tap []*os.File
+// tapKind is the host side of a NIC kind: one tap per attempt, opened as
+// the engine opens them (netmodels.OpenTap): QEMU runs unprivileged and
+// cannot open /dev/net/tun by name. The tap has no address and is not
+// persistent: it goes when its fd closes.
+type tapKind struct {
+	prefix string
+	tap    []*os.File
 }
 
-func (netKind) name() string                   { return "virtio-net" }
-func (netKind) agentKind() protocol.DeviceKind { return protocol.DeviceKind_DEVICE_KIND_NET }
-func (k *netKind) prepare(_ context.Context, n int) error {
-	taps, err := netmodels.OpenTap(fmt.Sprintf("kbhp%d", n), 1)
+func (k *tapKind) prepare(_ context.Context, n int) error {
+	taps, err := netmodels.OpenTap(fmt.Sprintf("%s%d", k.prefix, n), 1)
 	k.tap = taps
 	return err
 }
+
+func (k *tapKind) release(context.Context) error {
+	var errs []error
+	for _, f := range k.tap {
+		errs = append(errs, f.Close())
+	}
+	k.tap = nil
+	return errors.Join(errs...)
+}
+
+// netKind is a virtio-net NIC on a tap.
+type netKind struct{ tapKind }
+
+func (netKind) name() string                   { return "virtio-net" }
+func (netKind) agentKind() protocol.DeviceKind { return protocol.DeviceKind_DEVICE_KIND_NET }
 func (k *netKind) device(id, bus string) qemu.Device {
 	return qemu.TapNet{ID: id, Bus: bus, FDs: k.tap}
 }
@@ -64,14 +78,6 @@ func (k *netKind) configure(ctx context.Context, a plugTarget, n int) (string, e
 		Addresses: []*protocol.IPAddress{{Address: fmt.Sprintf("10.199.%d.2", n%250), PrefixLen: 24}}})
 	return "", err
 }
-func (k *netKind) release(context.Context) error {
-	var errs []error
-	for _, f := range k.tap {
-		errs = append(errs, f.Close())
-	}
-	k.tap = nil
-	return errors.Join(errs...)
-}
 
 // vfNICKind is a passthrough NIC as the engine plugs a VF, with QEMU's
 // emulated e1000e standing in for the host function (devicemgr.StandIn):
@@ -79,17 +85,10 @@ func (k *netKind) release(context.Context) error {
 // function found at its path, its guest driver bound), then the interface
 // configured by its path. What a real VF adds on the host (the bind to
 // vfio-pci, and giving it back) needs a test host and is not in it.
-type vfNICKind struct {
-	tap []*os.File
-}
+type vfNICKind struct{ tapKind }
 
 func (vfNICKind) name() string                   { return "passthrough NIC (stand-in)" }
 func (vfNICKind) agentKind() protocol.DeviceKind { return protocol.DeviceKind_DEVICE_KIND_VFIO }
-func (k *vfNICKind) prepare(_ context.Context, n int) error {
-	taps, err := netmodels.OpenTap(fmt.Sprintf("kbvf%d", n), 1)
-	k.tap = taps
-	return err
-}
 func (k *vfNICKind) device(id, bus string) qemu.Device {
 	return qemu.EmulatedNIC{ID: id, Bus: bus, Model: qemu.NICE1000E, MAC: "02:4b:42:56:46:01", Tap: k.tap[0]}
 }
@@ -97,14 +96,6 @@ func (k *vfNICKind) configure(ctx context.Context, a plugTarget, n int) (string,
 	_, err := a.agent.UpdateInterface(ctx, &protocol.Interface{GuestPciPath: a.pciPath, Name: "net9", Mtu: 1400,
 		HwAddr: "02:4b:42:56:46:01", Addresses: []*protocol.IPAddress{{Address: fmt.Sprintf("10.198.%d.2", n%250), PrefixLen: 24}}})
 	return "", err
-}
-func (k *vfNICKind) release(context.Context) error {
-	var errs []error
-	for _, f := range k.tap {
-		errs = append(errs, f.Close())
-	}
-	k.tap = nil
-	return errors.Join(errs...)
 }
 
 // virtiofsKind is a vhost-user-fs device with its own virtiofsd, planned

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kite-vm/kite/internal/testing/testutil"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
@@ -75,7 +76,7 @@ func TestIntegrationOCIUserNamespace(t *testing.T) {
 		s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace})
 		s.Linux.UIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 65536}}
 		s.Linux.GIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 200000, Size: 65536}}
-		chownTree(t, s.Root.Path, 100000, 200000)
+		testutil.ChownTree(t, s.Root.Path, 100000, 200000)
 	})
 	before := e.snapshot()
 	e.mustKite("run", "--detach", "--bundle", bundle, "un")
@@ -122,17 +123,4 @@ func bundleRootfs(t *testing.T, bundle string) string {
 		t.Fatal(err)
 	}
 	return s.Root.Path
-}
-
-func chownTree(t *testing.T, root string, uid, gid int) {
-	t.Helper()
-	err := filepath.WalkDir(root, func(p string, _ fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		return os.Lchown(p, uid, gid)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
 }

@@ -19,7 +19,6 @@ import (
 	"github.com/kite-vm/kite/netmodels"
 	"github.com/kite-vm/kite/sandbox"
 	"github.com/kite-vm/kite/spec"
-	"github.com/kite-vm/kite/vfio"
 	"golang.org/x/sys/unix"
 )
 
@@ -158,19 +157,7 @@ func TestNestedIGBVF(t *testing.T) {
 		return
 	}
 	const root = "/sys"
-	pf, err := testhost.FindPF(root, testhost.IGBVendor, testhost.IGBDevice)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := vfio.SetNumVFs(vfio.Sysfs{}, root, pf, vfio.VFCount{NumVFs: 1, DriversAutoprobe: true}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { vfio.SetNumVFs(vfio.Sysfs{}, root, pf, vfio.VFCount{NumVFs: 0}) })
-	vf, err := os.Readlink(filepath.Join(root, "bus/pci/devices", pf, "virtfn0"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	vf = filepath.Base(vf)
+	pf, vf := sriovtest.IGBVF(t, root)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	pfDev, err := netmodels.NetdevOfBDF(ctx, root, pf)

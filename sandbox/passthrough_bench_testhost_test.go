@@ -3,7 +3,6 @@ package sandbox
 import (
 	"context"
 	"net"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -67,15 +66,7 @@ func BenchmarkTestHostVFHostSide(b *testing.B) {
 // SR-IOV CNI leaves it, and returns a function that passes it through and
 // gives it back once, timing both, with the planner of each round.
 func vfNetdevPassthrough(b *testing.B, root string) (func(*netmodels.Physical) (time.Duration, time.Duration), func() *netmodels.Physical) {
-	pf, err := testhost.FindPF(root, testhost.IGBVendor, testhost.IGBDevice)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := vfio.SetNumVFs(vfio.Sysfs{}, root, pf, vfio.VFCount{NumVFs: 1, DriversAutoprobe: true}); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { vfio.SetNumVFs(vfio.Sysfs{}, root, pf, vfio.VFCount{NumVFs: 0}) })
-	vf := filepath.Base(mustReadlink(b, filepath.Join(root, "bus/pci/devices", pf, "virtfn0")))
+	_, vf := sriovtest.IGBVF(b, root)
 	ctx := context.Background()
 	wctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()

@@ -11,7 +11,6 @@ import (
 	"github.com/kite-vm/kite/configs"
 	"github.com/kite-vm/kite/internal/cleanup"
 	"github.com/kite-vm/kite/internal/testing/sriovtest"
-	"github.com/kite-vm/kite/internal/testing/testhost"
 	"github.com/kite-vm/kite/netmodels"
 	"github.com/kite-vm/kite/qemu"
 	"github.com/kite-vm/kite/vfio"
@@ -51,15 +50,7 @@ func (f *failingFunction) Attach(ctx context.Context, host *cleanup.Stack) (atta
 // the pod's kept when the PF held none).
 func testPhysicalFaults(t *testing.T) {
 	const root = "/sys"
-	pf, err := testhost.FindPF(root, testhost.IGBVendor, testhost.IGBDevice)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := vfio.SetNumVFs(vfio.Sysfs{}, root, pf, vfio.VFCount{NumVFs: 1, DriversAutoprobe: true}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { vfio.SetNumVFs(vfio.Sysfs{}, root, pf, vfio.VFCount{NumVFs: 0}) })
-	vf := filepath.Base(mustReadlink(t, filepath.Join(root, "bus/pci/devices", pf, "virtfn0")))
+	_, vf := sriovtest.IGBVF(t, root)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	hostNetdev, err := netmodels.NetdevOfBDF(ctx, root, vf)

@@ -14,7 +14,6 @@ import (
 	"github.com/kite-vm/kite/configs"
 	"github.com/kite-vm/kite/internal/cleanup"
 	"github.com/kite-vm/kite/internal/testing/sriovtest"
-	"github.com/kite-vm/kite/internal/testing/testhost"
 	"github.com/kite-vm/kite/netmodels"
 	"github.com/kite-vm/kite/qemu"
 	"github.com/kite-vm/kite/vfio"
@@ -34,15 +33,7 @@ import (
 // attachment's undo.
 func testPhysicalEndpoint(t *testing.T) {
 	const root = "/sys"
-	pf, err := testhost.FindPF(root, testhost.IGBVendor, testhost.IGBDevice)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := vfio.SetNumVFs(vfio.Sysfs{}, root, pf, vfio.VFCount{NumVFs: 1, DriversAutoprobe: true}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { vfio.SetNumVFs(vfio.Sysfs{}, root, pf, vfio.VFCount{NumVFs: 0}) })
-	vf := filepath.Base(mustReadlink(t, filepath.Join(root, "bus/pci/devices", pf, "virtfn0")))
+	_, vf := sriovtest.IGBVF(t, root)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	hostNetdev, err := netmodels.NetdevOfBDF(ctx, root, vf)
@@ -110,15 +101,6 @@ func testPhysicalEndpoint(t *testing.T) {
 	if got != want {
 		t.Errorf("net1 after the undo: %s\nwant (as before): %s", got, want)
 	}
-}
-
-func mustReadlink(t testing.TB, p string) string {
-	t.Helper()
-	s, err := os.Readlink(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
 }
 
 // namedNetns creates /run/netns/name on a thread that is thrown away.

@@ -2,13 +2,13 @@ package server
 
 import (
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/kite-vm/kite/agent/protocol"
+	"github.com/kite-vm/kite/internal/testing/testutil"
 	"google.golang.org/grpc/codes"
 )
 
@@ -34,7 +34,7 @@ func TestIntegrationUserNamespace(t *testing.T) {
 	// The root file system belongs to the container's root, as runc
 	// needs it too (podman chowns it, or uses an idmapped mount).
 	mp, _ := h.svc.storages.MountPoint("rootfs")
-	chownTree(t, filepath.Join(mp, "rootfs"), 100000, 200000)
+	testutil.ChownTree(t, filepath.Join(mp, "rootfs"), 100000, 200000)
 	userns := &protocol.UserNamespace{
 		UidMappings: []*protocol.IDMapping{{ContainerId: 0, HostId: 100000, Size: 65536}},
 		GidMappings: []*protocol.IDMapping{{ContainerId: 0, HostId: 200000, Size: 65536}},
@@ -118,21 +118,9 @@ echo 1 > /proc/sys/vm/drop_caches 2>/dev/null && echo drop_caches:allowed || ech
 	}
 }
 
-func chownTree(t *testing.T, root string, uid, gid int) {
-	t.Helper()
-	err := filepath.WalkDir(root, func(p string, _ fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		return os.Lchown(p, uid, gid)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
-// TestIntegrationUserNamespaceRefused: mappings the kernel would refuse, or that leave
-// the container's root unmapped, are refused before anything starts.
+// TestIntegrationUserNamespaceRefused: mappings the kernel would refuse,
+// or that leave the container's root unmapped, are refused before
+// anything starts.
 func TestIntegrationUserNamespaceRefused(t *testing.T) {
 	h, ctx := busyboxSandbox(t)
 	c := h.client

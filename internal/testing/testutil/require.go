@@ -6,8 +6,10 @@
 package testutil
 
 import (
+	"io/fs"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"testing"
 )
 
@@ -94,4 +96,20 @@ func Accel() string {
 	}
 	f.Close()
 	return "kvm"
+}
+
+// ChownTree gives every file under root (root included, links not
+// followed) to uid and gid: a root file system for a container in a user
+// namespace, as runc needs it.
+func ChownTree(t testing.TB, root string, uid, gid int) {
+	t.Helper()
+	err := filepath.WalkDir(root, func(p string, _ fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		return os.Lchown(p, uid, gid)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }
