@@ -66,17 +66,9 @@ func BenchmarkTestHostVFHostSide(b *testing.B) {
 // SR-IOV CNI leaves it, and returns a function that passes it through and
 // gives it back once, timing both, with the planner of each round.
 func vfNetdevPassthrough(b *testing.B, root string) (func(*netmodels.Physical) (time.Duration, time.Duration), func() *netmodels.Physical) {
-	_, vf := sriovtest.IGBVF(b, root)
-	ctx := context.Background()
-	wctx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
-	hostNetdev, err := netmodels.NetdevOfBDF(wctx, root, vf)
-	if err != nil {
-		b.Fatal(err)
-	}
-	podPath := namedNetns(b, "kite-pod-vfb")
 	mac, _ := net.ParseMAC("02:4b:69:74:65:0b")
-	moveVF(b, hostNetdev, podPath, mac)
+	_, podPath := vfInPod(b, root, "kite-pod-vfb", mac)
+	ctx := context.Background()
 	run := func(p *netmodels.Physical) (time.Duration, time.Duration) {
 		var host cleanup.Stack
 		start := time.Now()

@@ -4,17 +4,13 @@ import (
 	"context"
 	"errors"
 	"net"
-	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/kite-vm/kite/configs"
 	"github.com/kite-vm/kite/internal/cleanup"
 	"github.com/kite-vm/kite/internal/testing/sriovtest"
 	"github.com/kite-vm/kite/netmodels"
-	"github.com/kite-vm/kite/qemu"
 	"github.com/kite-vm/kite/vfio"
-	"github.com/kite-vm/kite/vm"
 	"github.com/kite-vm/kite/vm/attach"
 	"github.com/vishvananda/netlink"
 )
@@ -50,13 +46,10 @@ func (f *failingFunction) Attach(ctx context.Context, host *cleanup.Stack) (atta
 // the pod's kept when the PF held none).
 func testPhysicalFaults(t *testing.T) {
 	const root = "/sys"
-	_, vf := sriovtest.IGBVF(t, root)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	hostNetdev, err := netmodels.NetdevOfBDF(ctx, root, vf)
-	if err != nil {
-		t.Fatal(err)
-	}
+	mac, _ := net.ParseMAC("02:4b:69:74:65:0a")
+	vf, podPath := vfInPod(t, root, "kite-pod-vff", mac)
 	pfInfo, _, err := vfio.VFOf(root, vf)
 	if err != nil {
 		t.Fatal(err)
@@ -65,9 +58,6 @@ func testPhysicalFaults(t *testing.T) {
 	if err := vfio.ConfigureVF(pfInfo.PFNetdev, pfInfo.Index, vfio.VFConfig{VLAN: 100, SpoofCheck: &off, Trust: &on}); err != nil {
 		t.Fatal(err)
 	}
-	podPath := namedNetns(t, "kite-pod-vff")
-	mac, _ := net.ParseMAC("02:4b:69:74:65:0a")
-	moveVF(t, hostNetdev, podPath, mac)
 	before, err := netmodels.Scan(podPath)
 	if err != nil {
 		t.Fatal(err)
@@ -121,22 +111,10 @@ func testPhysicalFaults(t *testing.T) {
 	}
 }
 
-// planPhysical collects the pod netns and plans its VF netdev's
-// passthrough.
+// planPhysical plans the pod netns's VF netdev's passthrough.
 func planPhysical(t testing.TB, root, podPath string) *netmodels.Physical {
 	t.Helper()
-	cfg := configs.Default()
-	cfg.Network.Model, cfg.Network.Queues = configs.NetTCFilter, 1
-	sc := Config{ID: "vff", Dir: filepath.Join(t.TempDir(), "sb"), Config: cfg, SysfsRoot: root}
-	f := facts{host: vm.Host{Accel: qemu.AccelTCG}}
-	if err := collectNetwork(sc, podPath, &f); err != nil {
-		t.Fatalf("collecting the pod netns: %v", err)
-	}
-	l, err := planSandbox(sc, f)
-	if err != nil {
-		t.Fatalf("planning: %v", err)
-	}
-	for _, a := range l.vm.Attachments {
+	for _, a := range planVFLayout(t, root, podPath).vm.Attachments {
 		if p, ok := a.(*netmodels.Physical); ok {
 			return p
 		}

@@ -33,32 +33,15 @@ import (
 // attachment's undo.
 func testPhysicalEndpoint(t *testing.T) {
 	const root = "/sys"
-	_, vf := sriovtest.IGBVF(t, root)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	hostNetdev, err := netmodels.NetdevOfBDF(ctx, root, vf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	podPath := namedNetns(t, "kite-pod-vf")
 	mac, _ := net.ParseMAC("02:4b:69:74:65:09")
-	moveVF(t, hostNetdev, podPath, mac)
+	vf, podPath := vfInPod(t, root, "kite-pod-vf", mac)
 	before, err := netmodels.Scan(podPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-
-	cfg := configs.Default()
-	cfg.Network.Model, cfg.Network.Queues = configs.NetTCFilter, 1
-	sc := Config{ID: "vf", Dir: filepath.Join(t.TempDir(), "sb"), Config: cfg, SysfsRoot: root}
-	f := facts{host: vm.Host{Accel: qemu.AccelTCG}}
-	if err := collectNetwork(sc, podPath, &f); err != nil {
-		t.Fatalf("collecting the pod netns: %v", err)
-	}
-	l, err := planSandbox(sc, f)
-	if err != nil {
-		t.Fatalf("planning: %v", err)
-	}
+	l := planVFLayout(t, root, podPath)
 	if len(l.endpoints) != 1 || l.endpoints[0].Kind != netmodels.EndpointPhysical || !slices.Equal(l.bound, []string{vf}) {
 		t.Fatalf("endpoints %+v bound %v, want net1 passed through as %s", l.endpoints, l.bound, vf)
 	}
@@ -198,4 +181,38 @@ func pfAdminMAC(t testing.TB, root, bdf string) net.HardwareAddr {
 		t.Fatal(err)
 	}
 	return mac
+}
+
+// vfInPod gives the test host's igb PF a VF and leaves its netdev in a
+// new pod netns named name as the SR-IOV CNI would (moveVF, with mac),
+// and returns the VF's address and the netns path.
+func vfInPod(t testing.TB, root, name string, mac net.HardwareAddr) (vf, podPath string) {
+	t.Helper()
+	_, vf = sriovtest.IGBVF(t, root)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	hostNetdev, err := netmodels.NetdevOfBDF(ctx, root, vf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	podPath = namedNetns(t, name)
+	moveVF(t, hostNetdev, podPath, mac)
+	return vf, podPath
+}
+
+// planVFLayout collects the pod netns and plans a sandbox for it.
+func planVFLayout(t testing.TB, root, podPath string) *layout {
+	t.Helper()
+	cfg := configs.Default()
+	cfg.Network.Model, cfg.Network.Queues = configs.NetTCFilter, 1
+	sc := Config{ID: "vf", Dir: filepath.Join(t.TempDir(), "sb"), Config: cfg, SysfsRoot: root}
+	f := facts{host: vm.Host{Accel: qemu.AccelTCG}}
+	if err := collectNetwork(sc, podPath, &f); err != nil {
+		t.Fatalf("collecting the pod netns: %v", err)
+	}
+	l, err := planSandbox(sc, f)
+	if err != nil {
+		t.Fatalf("planning: %v", err)
+	}
+	return l
 }
