@@ -10,13 +10,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"slices"
 	"time"
 
 	"github.com/kite-vm/kite/devicemgr"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
-	v1 "k8s.io/kubelet/pkg/apis/podresources/v1"
 )
 
 // SourcePrefix starts the Source of every request Requests makes.
@@ -27,9 +25,6 @@ const DefaultSocket = "/var/lib/kubelet/pod-resources/kubelet.sock"
 
 // queryTimeout bounds one List call: the kubelet answers from memory.
 const queryTimeout = 10 * time.Second
-
-// maxMessage is the largest answer read: a node's every pod.
-const maxMessage = 16 << 20
 
 // ErrUnavailable: the socket does not answer.
 var ErrUnavailable = errors.New("pod resources unavailable")
@@ -60,45 +55,34 @@ type Devices struct {
 // Query asks the kubelet at socket for the pod namespace/name. A pod the
 // kubelet does not list gives nil and no error.
 func Query(ctx context.Context, socket, namespace, name string) (*Pod, error) {
-	conn, err := grpc.NewClient("unix://"+socket,
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMessage)))
-	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %w", ErrUnavailable, socket, err)
-	}
-	defer conn.Close()
 	ctx, cancel := context.WithTimeout(ctx, queryTimeout)
 	defer cancel()
-	resp, err := v1.NewPodResourcesListerClient(conn).List(ctx, &v1.ListPodResourcesRequest{})
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "unix", socket)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	defer conn.Close()
+	deadline, _ := ctx.Deadline()
+	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+	msg, err := unaryCall(conn, listPodResourcesMethod, nil, deadline)
 	if err != nil {
 		return nil, fmt.Errorf("%w: listing pod resources at %s: %w", ErrUnavailable, socket, err)
 	}
-	for _, pr := range resp.GetPodResources() {
-		if pr.GetNamespace() == namespace && pr.GetName() == name {
-			return convert(pr), nil
+	pods, err := decodePods(msg)
+	if err != nil {
+		return nil, fmt.Errorf("%w: the answer of %s: %w", ErrUnavailable, socket, err)
+	}
+	for _, p := range pods {
+		if p.Namespace == namespace && p.Name == name {
+			for i := range p.Containers {
+				slices.Sort(p.Containers[i].CPUs)
+			}
+			return p, nil
 		}
 	}
 	return nil, nil
-}
-
-func convert(pr *v1.PodResources) *Pod {
-	p := &Pod{Namespace: pr.GetNamespace(), Name: pr.GetName()}
-	for _, c := range pr.GetContainers() {
-		out := Container{Name: c.GetName()}
-		for _, id := range c.GetCpuIds() {
-			out.CPUs = append(out.CPUs, int(id))
-		}
-		slices.Sort(out.CPUs)
-		for _, d := range c.GetDevices() {
-			dev := Devices{Resource: d.GetResourceName(), IDs: slices.Clone(d.GetDeviceIds())}
-			for _, n := range d.GetTopology().GetNodes() {
-				dev.NUMANodes = append(dev.NUMANodes, int(n.GetID()))
-			}
-			out.Devices = append(out.Devices, dev)
-		}
-		p.Containers = append(p.Containers, out)
-	}
-	return p
 }
 
 // Requests are the pod's PCI functions as claims: every device ID that is

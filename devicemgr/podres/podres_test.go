@@ -3,6 +3,7 @@ package podres_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"testing"
 
@@ -52,5 +53,23 @@ func TestQueryUnavailable(t *testing.T) {
 	_, err := podres.Query(context.Background(), sock, "ns", "p")
 	if !errors.Is(err, podres.ErrUnavailable) {
 		t.Errorf("Query of a socket nobody serves: %v, want ErrUnavailable", err)
+	}
+}
+
+// An answer larger than HTTP/2's initial flow-control window (64 KiB)
+// arrives whole: the client gives the window back as data comes.
+func TestQueryLargeAnswer(t *testing.T) {
+	srv := &podrestest.Server{}
+	for i := range 2000 {
+		srv.Pods = append(srv.Pods, podrestest.Pod("bulk", fmt.Sprintf("pod-%04d", i), "c", "example.com/resource-with-a-long-name",
+			[]string{fmt.Sprintf("0000:%02x:%02x.%d", i%256, i%32, i%8)}, int64(i%2), int64(i%64)))
+	}
+	sock := podrestest.Serve(t, srv)
+	pod, err := podres.Query(context.Background(), sock, "bulk", "pod-1999")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pod == nil || len(pod.Containers) != 1 || pod.Containers[0].Devices[0].IDs[0] != "0000:cf:0f.7" || pod.Containers[0].CPUs[0] != 15 {
+		t.Errorf("pod-1999 = %+v", pod)
 	}
 }
