@@ -21,6 +21,15 @@ var ErrInnerFailed = errors.New("tests inside the test host failed")
 // pollInterval paces the reading of the console and the output file.
 const pollInterval = 50 * time.Millisecond
 
+// bootDeadline bounds the test host's boot, to its ready marker: it is
+// up in 3-12 s here, and a boot that takes minutes has hung (QEMU 10's
+// multi-threaded TCG now and then leaves a vCPU's timer unfired: the
+// kernel logs RCU stalls and never reaches /init, with QEMU idle).
+const bootDeadline = 3 * time.Minute
+
+// errBootHung marks a test host that was not up within bootDeadline.
+var errBootHung = errors.New("the test host did not come up")
+
 // follow streams the inner output into t.Logf until the test host powers
 // off, then judges the run by the exit status /init recorded.
 func (v *vm) follow(t testing.TB, ctx context.Context, work string) (Result, error) {
@@ -40,6 +49,9 @@ func (v *vm) follow(t testing.TB, ctx context.Context, work string) (Result, err
 		if readyAt.IsZero() && strings.Contains(v.console(), ReadyMarker) {
 			readyAt = time.Now()
 			t.Logf("test host up in %s", v.bootTime(readyAt).Round(time.Millisecond))
+		}
+		if readyAt.IsZero() && !exited && time.Since(v.started) > bootDeadline {
+			return Result{Output: out.all.String()}, fmt.Errorf("%w within %s\n%s", errBootHung, bootDeadline, v.failReport())
 		}
 		out.poll(exited)
 	}

@@ -154,8 +154,16 @@ func run(t testing.TB, o Options) (Result, error) {
 			}
 		})
 		res, err := v.follow(t, ctx, work)
-		if err == nil || attempt > 1 || res.BootTime > 0 || !v.abortedInTCG() {
+		hung := errors.Is(err, errBootHung)
+		if err == nil || attempt > 1 || res.BootTime > 0 || !hung && !v.abortedInTCG() {
 			return res, err
+		}
+		if hung {
+			t.Logf("the test host was not up within %s (its console ends: %s): booting it once more", bootDeadline, lastLine(v.console()))
+			if err := v.stop(); err != nil {
+				t.Logf("stopping the hung test host: %v", err)
+			}
+			continue
 		}
 		t.Logf("QEMU aborted before the test host was up (%s): booting it once more", v.proc.LogTail(160))
 	}
@@ -297,4 +305,10 @@ func BenchMetrics(output, name string) map[string]float64 {
 		}
 	}
 	return m
+}
+
+// lastLine is the last non-empty line of s.
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return strings.TrimSpace(lines[len(lines)-1])
 }
