@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/kite-vm/kite/agent/server/pcipath"
+	"golang.org/x/sys/unix"
 )
 
 const vfioDriver = "vfio-pci"
@@ -95,10 +96,38 @@ func (f *Finder) rebind(dir, driver string) error {
 			return fmt.Errorf("unbinding %s from %s: %w", bdf, cur, err)
 		}
 	}
-	if err := writeAttr(filepath.Join(f.sysfs, "bus", "pci", "drivers_probe"), bdf); err != nil {
+	if err := probe(filepath.Join(f.sysfs, "bus", "pci", "drivers_probe"), bdf); err != nil {
 		return fmt.Errorf("probing a driver for %s: %w", bdf, err)
 	}
 	return nil
+}
+
+// probeRetry bounds how long probe waits for a hot-plugged function to be
+// on the bus: the PCI core creates its attributes (driver_override among
+// them) a moment before it puts it on the bus's list, which drivers_probe
+// searches, and answers ENODEV until then (seen under TCG).
+const (
+	probeRetry = 2 * time.Second
+	probePause = 10 * time.Millisecond
+)
+
+// probe asks the PCI core to probe a driver for bdf, retrying while the
+// core does not list it yet.
+func probe(path, bdf string) error {
+	return whileNoDevice(func() error { return writeAttr(path, bdf) }, probeRetry)
+}
+
+// whileNoDevice calls write until it fails with something other than
+// ENODEV, or within has passed.
+func whileNoDevice(write func() error, within time.Duration) error {
+	deadline := time.Now().Add(within)
+	for {
+		err := write()
+		if !errors.Is(err, unix.ENODEV) || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(probePause)
+	}
 }
 
 // driverOf returns the name of the driver bound to the device in dir, or "".

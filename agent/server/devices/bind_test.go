@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/kite-vm/kite/internal/testing/sysfstest"
+	"golang.org/x/sys/unix"
 )
 
 // fakeKernel plays the PCI core on a fake sysfs: it reacts to writes of
@@ -121,5 +122,29 @@ func TestBindKernel(t *testing.T) {
 	}
 	if got := k.read("bus/pci/drivers/vfio-pci/unbind"); got != "0000:01:00.0" {
 		t.Errorf("vfio-pci unbind got %q, want the BDF", got)
+	}
+}
+
+// drivers_probe answers ENODEV for a function the PCI core has not put on
+// the bus yet: the probe is tried again until it is, within its bound.
+func TestWhileNoDevice(t *testing.T) {
+	calls := 0
+	err := whileNoDevice(func() error {
+		calls++
+		if calls < 3 {
+			return unix.ENODEV
+		}
+		return nil
+	}, time.Second)
+	if err != nil || calls != 3 {
+		t.Errorf("whileNoDevice = %v after %d calls, want nil after 3", err, calls)
+	}
+	calls = 0
+	if err := whileNoDevice(func() error { calls++; return unix.ENODEV }, 30*time.Millisecond); !errors.Is(err, unix.ENODEV) || calls < 2 {
+		t.Errorf("a device that never comes: %v after %d calls, want ENODEV after retries", err, calls)
+	}
+	calls = 0
+	if err := whileNoDevice(func() error { calls++; return unix.EINVAL }, time.Second); !errors.Is(err, unix.EINVAL) || calls != 1 {
+		t.Errorf("another error: %v after %d calls, want EINVAL at once", err, calls)
 	}
 }
