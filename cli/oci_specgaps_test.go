@@ -1,10 +1,8 @@
 package cli
 
 import (
-	"encoding/json"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
@@ -72,7 +70,9 @@ func TestIntegrationOCICreateWithoutProcess(t *testing.T) {
 // exec (which busybox nsenter puts into the namespace).
 func TestIntegrationOCIUserNamespace(t *testing.T) {
 	e := newOCIEnv(t, "")
+	var rootfs string
 	bundle := e.bundle([]string{"sh", "-c", "touch /tmp/made && sleep 1000"}, func(s *specs.Spec) {
+		rootfs = s.Root.Path
 		s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace})
 		s.Linux.UIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 65536}}
 		s.Linux.GIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 200000, Size: 65536}}
@@ -94,7 +94,7 @@ func TestIntegrationOCIUserNamespace(t *testing.T) {
 	// guest's IDs are the host's through virtio-fs.
 	var st syscall.Stat_t
 	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		err := syscall.Stat(bundleRootfs(t, bundle)+"/tmp/made", &st)
+		err := syscall.Stat(rootfs+"/tmp/made", &st)
 		if err == nil {
 			break
 		}
@@ -109,18 +109,4 @@ func TestIntegrationOCIUserNamespace(t *testing.T) {
 	e.waitStatus("un", specs.StateStopped)
 	e.mustKite("delete", "un")
 	e.audit(before, "run --detach a user-namespaced container, exec, kill, delete")
-}
-
-// bundleRootfs is the root file system a test bundle names.
-func bundleRootfs(t *testing.T, bundle string) string {
-	t.Helper()
-	data, err := os.ReadFile(filepath.Join(bundle, "config.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var s specs.Spec
-	if err := json.Unmarshal(data, &s); err != nil {
-		t.Fatal(err)
-	}
-	return s.Root.Path
 }
