@@ -22,3 +22,9 @@ var rlimitResources = map[string]int{
 	"RLIMIT_RTPRIO":     unix.RLIMIT_RTPRIO,
 	"RLIMIT_RTTIME":     unix.RLIMIT_RTTIME,
 }
+
+// apply sets the limit on process pid (0: the caller).
+func (rl Rlimit) apply(pid int) error {
+	lim := unix.Rlimit{Cur: rl.Soft, Max: rl.Hard}
+	return unix.Prlimit(pid, rlimitResources[rl.Type], &lim, nil)
+}

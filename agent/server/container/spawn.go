@@ -151,13 +151,7 @@ func spawnStage(ctx context.Context, r *reaper.Reaper, opts Options, req stageRe
 		return nil, fmt.Errorf("starting stage: %w", err)
 	}
 	st := &stage{handle: cmd.Process, exits: exits, sync: agentEnd}
-	if req.oomScoreAdj != nil {
-		if err := setOOMScoreAdj(cmd.Process.Pid, *req.oomScoreAdj); err != nil {
-			st.kill()
-			return nil, err
-		}
-	}
-	if err := setRlimits(cmd.Process.Pid, req.rlimits); err != nil {
+	if err := setFromOutside(cmd.Process.Pid, req); err != nil {
 		st.kill()
 		return nil, err
 	}

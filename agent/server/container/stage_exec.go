@@ -22,8 +22,7 @@ const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bi
 // failure.
 func execProcess(p ProcessSpec, tty int, filter *seccomp.Filter) error {
 	for _, rl := range p.Rlimits {
-		lim := unix.Rlimit{Cur: rl.Soft, Max: rl.Hard}
-		if err := unix.Prlimit(0, rlimitResources[rl.Type], &lim, nil); err != nil {
+		if err := rl.apply(0); err != nil {
 			return stageErr(fmt.Sprintf("setting %s", rl.Type), err)
 		}
 	}

@@ -8,8 +8,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"syscall"
-
-	"golang.org/x/sys/unix"
 )
 
 // maxIDMapLines is the kernel's limit on the lines of a uid_map or gid_map.
@@ -116,13 +114,21 @@ func inCgroup(attr *syscall.SysProcAttr, dir string) (*os.File, error) {
 	return f, nil
 }
 
-// setOOMScoreAdj sets a stage's OOM score from outside: lowering it takes
-// CAP_SYS_RESOURCE in the guest's user namespace, which a stage in the
-// container's has not.
-func setOOMScoreAdj(pid int, adj int) error {
-	p := filepath.Join("/proc", strconv.Itoa(pid), "oom_score_adj")
-	if err := os.WriteFile(p, []byte(strconv.Itoa(adj)), 0); err != nil {
-		return fmt.Errorf("setting oom_score_adj of the stage: %w", err)
+// setFromOutside sets what a stage in a user namespace cannot set on
+// itself: its OOM score (lowering it takes CAP_SYS_RESOURCE in the guest's
+// user namespace) and its resource limits (raising one does too), as
+// runc's parent sets them.
+func setFromOutside(pid int, req stageRequest) error {
+	if req.oomScoreAdj != nil {
+		p := filepath.Join("/proc", strconv.Itoa(pid), "oom_score_adj")
+		if err := os.WriteFile(p, []byte(strconv.Itoa(*req.oomScoreAdj)), 0); err != nil {
+			return fmt.Errorf("setting oom_score_adj of the stage: %w", err)
+		}
+	}
+	for _, rl := range req.rlimits {
+		if err := rl.apply(pid); err != nil {
+			return fmt.Errorf("setting %s of the stage: %w", rl.Type, err)
+		}
 	}
 	return nil
 }
@@ -146,15 +152,4 @@ func mapID(maps []IDMap, id uint32) (uint32, bool) {
 		}
 	}
 	return 0, false
-}
-
-// setRlimits sets a stage's resource limits from outside (prlimit).
-func setRlimits(pid int, rls []Rlimit) error {
-	for _, rl := range rls {
-		lim := unix.Rlimit{Cur: rl.Soft, Max: rl.Hard}
-		if err := unix.Prlimit(pid, rlimitResources[rl.Type], &lim, nil); err != nil {
-			return fmt.Errorf("setting %s of the stage: %w", rl.Type, err)
-		}
-	}
-	return nil
 }
