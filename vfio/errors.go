@@ -21,4 +21,7 @@ var (
 	ErrTooManyVFs = errors.New("VF count above sriov_totalvfs")
 	// ErrBadVFConfig marks a VF configuration rejected before any netlink call.
 	ErrBadVFConfig = errors.New("invalid VF configuration")
+	// ErrNotVF marks a function whose admin settings cannot be set: it is no
+	// SR-IOV VF of a PF that has a network interface on this host.
+	ErrNotVF = errors.New("no VF of a PF with a network interface on this host (a VF's settings are set through its PF's netdev)")
 )

@@ -2,9 +2,10 @@ package vfio
 
 import (
 	"fmt"
-	"net"
+	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -49,30 +50,46 @@ func VFOf(sysfsRoot, bdf string) (vf VF, ok bool, err error) {
 	return vf, true, nil
 }
 
-// MAC reads the MAC the PF holds for the VF (its admin MAC: what the VF
-// gets when it resets, whoever drives it).
-func (v VF) MAC() (net.HardwareAddr, error) {
+// Settings reads the admin state the PF holds for the VF (IFLA_VFINFO_LIST
+// of the PF's netdev): every field set, but Trust when the PF's driver
+// has no such setting.
+func (v VF) Settings() (VFSettings, error) {
 	link, err := netlink.LinkByName(v.PFNetdev)
 	if err != nil {
-		return nil, fmt.Errorf("reading PF %s: %w", v.PFNetdev, err)
+		return VFSettings{}, fmt.Errorf("reading PF %s: %w", v.PFNetdev, err)
 	}
 	for _, info := range link.Attrs().Vfs {
 		if info.ID == v.Index {
-			return info.Mac, nil
+			return settingsOf(info), nil
 		}
 	}
-	return nil, fmt.Errorf("PF %s does not list VF %d", v.PFNetdev, v.Index)
+	return VFSettings{}, fmt.Errorf("PF %s does not list VF %d", v.PFNetdev, v.Index)
 }
 
-// SetMAC has the PF give the VF mac (`ip link set PF vf N mac M`),
-// leaving its other settings as they are.
-func (v VF) SetMAC(mac net.HardwareAddr) error {
-	link, err := netlink.LinkByName(v.PFNetdev)
-	if err != nil {
-		return fmt.Errorf("finding PF %s: %w", v.PFNetdev, err)
+// settingsOf reads netlink's account of a VF. The kernel reports -1 for a
+// trust setting the driver does not have.
+func settingsOf(info netlink.VfInfo) VFSettings {
+	proto := VLAN8021Q
+	if info.VlanProto == 0x88a8 {
+		proto = VLAN8021AD
 	}
-	if err := netlink.LinkSetVfHardwareAddr(link, v.Index, mac); err != nil {
-		return fmt.Errorf("setting the MAC of VF %d of %s to %s through the PF: %w", v.Index, v.PFNetdev, mac, err)
+	rate := Rate{MinMbps: int(info.MinTxRate), MaxMbps: int(info.MaxTxRate)}
+	if rate.MaxMbps == 0 {
+		rate.MaxMbps = info.TxRate
 	}
-	return nil
+	spoof := info.Spoofchk
+	s := VFSettings{
+		MAC:      slices.Clone(info.Mac),
+		VLAN:     &VLAN{ID: info.Vlan, QoS: info.Qos, Proto: proto},
+		Rate:     &rate,
+		SpoofChk: &spoof,
+	}
+	if info.Trust != math.MaxUint32 {
+		trust := info.Trust != 0
+		s.Trust = &trust
+	}
+	if int(info.LinkState) < len(LinkState("").Values()) {
+		s.LinkState = LinkState("").Values()[info.LinkState]
+	}
+	return s
 }
