@@ -113,6 +113,7 @@ func (c *Config) Clone() *Config {
 	n := *c
 	n.Guest.ExtraModules = slices.Clone(c.Guest.ExtraModules)
 	n.SharedFS.ExtraArgs = slices.Clone(c.SharedFS.ExtraArgs)
+	n.Devices.VF = slices.Clone(c.Devices.VF) // a rule's pointers are never written through
 	return &n
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"reflect"
 	"slices"
@@ -119,6 +120,10 @@ func checkDocument(raw map[string]any) []error {
 				errs = append(errs, unknownKey(key, k, "keys in ["+name+"]", sf.Type))
 				continue
 			}
+			if f.Type.Kind() == reflect.Slice && f.Type.Elem().Kind() == reflect.Struct {
+				errs = append(errs, checkTables(key, f.Type.Elem(), kv)...)
+				continue
+			}
 			if err := checkValue(f.Type, kv); err != nil {
 				errs = append(errs, &Error{Key: key, Err: err})
 			}
@@ -147,6 +152,8 @@ func checkValue(t reflect.Type, v any) error {
 	}
 	var ok bool
 	switch t.Kind() {
+	case reflect.Pointer:
+		return checkValue(t.Elem(), v)
 	case reflect.String:
 		_, ok = v.(string)
 	case reflect.Bool:
@@ -169,6 +176,42 @@ func checkValue(t reflect.Type, v any) error {
 		return wrongType(v, tomlKind(t))
 	}
 	return nil
+}
+
+// checkTables checks an array of tables ([[section.key]]) against the
+// struct each table decodes to: no unknown key, no wrong type. Errors name
+// the entry: section.key[i].knob.
+func checkTables(key string, t reflect.Type, v any) []error {
+	var tables []map[string]any
+	switch v := v.(type) {
+	case []map[string]any:
+		tables = v
+	case []any: // an inline array: [] or [{...}]
+		for _, item := range v {
+			m, ok := item.(map[string]any)
+			if !ok {
+				return []error{&Error{Key: key, Err: wrongType(item, "table")}}
+			}
+			tables = append(tables, m)
+		}
+	default:
+		return []error{&Error{Key: key, Err: wrongType(v, "an array of tables ([["+key+"]])")}}
+	}
+	var errs []error
+	for i, table := range tables {
+		for _, k := range slices.Sorted(maps.Keys(table)) {
+			name := fmt.Sprintf("%s[%d].%s", key, i, k)
+			f, ok := fieldByKey(t, k)
+			if !ok {
+				errs = append(errs, unknownKey(name, k, "keys in [["+key+"]]", t))
+				continue
+			}
+			if err := checkValue(f.Type, table[k]); err != nil {
+				errs = append(errs, &Error{Key: name, Err: err})
+			}
+		}
+	}
+	return errs
 }
 
 func wrongType(v any, want string) error {

@@ -68,6 +68,22 @@ func TestParseBadFiles(t *testing.T) {
 			{5, "guest.image_type", ErrInvalid, []string{`needs hypervisor.machine = "q35"`}},
 			{0, "hotplug.method", ErrInvalid, []string{`"acpi"`, `use "native"`}},
 		}},
+		{"vf-rules-bad.toml", []wantErr{
+			{5, "devices.vf[0].vlan", ErrInvalid, []string{"invalid value 5000", "0..4094"}},
+			{6, "devices.vf[0].vlan_qos", ErrInvalid, []string{"invalid value 9", "0..7"}},
+			{8, "devices.vf[1]", ErrInvalid, []string{"the rule sets nothing"}},
+			{9, "devices.vf[1].resource", ErrInvalid, []string{`"sriov"`, "intel.com/sriov_netdevice"}},
+			{11, "devices.vf[2]", ErrInvalid, []string{"neither"}},
+			{14, "devices.vf[3]", ErrInvalid, []string{"the rule sets nothing"}},
+			{17, "devices.vf[4].vlan", ErrInvalid, []string{"needs a VLAN ID"}},
+			{20, "devices.vf[4].min_tx_rate", ErrInvalid, []string{"200: above max_tx_rate 100"}},
+		}},
+		{"vf-rules-types.toml", []wantErr{
+			{3, "devices.vf[0].vlna", ErrUnknownKey, []string{`did you mean "vlan"?`, "known keys in [[devices.vf]]: pf, resource, vlan"}},
+			{4, "devices.vf[0].spoofchk", ErrType, []string{"TOML string, want boolean"}},
+			{8, "devices.vf[1].link_state", ErrInvalid, []string{`"down"`, `"auto", "enable", "disable"`}},
+			{9, "devices.vf[1].vlan", ErrType, []string{"TOML string, want integer"}},
+		}},
 		{"mixed.toml", []wantErr{
 			{6, "guest.kernal", ErrUnknownKey, []string{`did you mean "kernel"?`}},
 			{7, "guest.image_type", ErrInvalid, []string{`"initramfs", "nvdimm"`}},

@@ -41,6 +41,9 @@ type Devices struct {
 	// NUMAStrict refuses a sandbox whose PCI functions sit on a NUMA node
 	// none of its CPUs is on; otherwise that is a warning.
 	NUMAStrict bool `toml:"numa_strict" json:"numa_strict"`
+	// VF are the admin settings given to the SR-IOV VFs passed through
+	// ([[devices.vf]]), the first rule that matches a VF.
+	VF []VFRule `toml:"vf" json:"vf"`
 }
 
 // Validate checks every knob of the section.
@@ -59,6 +62,7 @@ func (d Devices) Validate() error {
 	if d.PodResourcesSocket != "" {
 		errs = append(errs, absPath("devices.pod_resources_socket", d.PodResourcesSocket))
 	}
+	errs = append(errs, validateVFRules(d.VF))
 	return errors.Join(errs...)
 }
 

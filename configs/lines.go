@@ -1,6 +1,9 @@
 package configs
 
-import "strings"
+import (
+	"strconv"
+	"strings"
+)
 
 // keyLines records the line on which each key of a TOML document is written,
 // so that errors found after decoding (a wrong type, a value out of range)
@@ -14,7 +17,7 @@ type keyLines struct {
 }
 
 // lineOf returns the 1-based line of key, the line of an inline table holding
-// it, or 0.
+// it, or of the entry of an array of tables ("devices.vf[1]") holding it, or 0.
 func (l keyLines) lineOf(key string) int {
 	if n, ok := l.exact[key]; ok {
 		return n
@@ -28,6 +31,9 @@ func (l keyLines) lineOf(key string) int {
 		if n, ok := l.inline[k]; ok {
 			return n
 		}
+		if n, ok := l.exact[k]; ok && strings.HasSuffix(k, "]") {
+			return n // a knob an entry of an array of tables leaves out
+		}
 	}
 }
 
@@ -36,8 +42,9 @@ func scanKeys(doc string) keyLines {
 	l := keyLines{exact: map[string]int{}, inline: map[string]int{}}
 	var (
 		table  string
-		closer string // the closing quotes while inside a multi-line string
-		depth  int    // bracket depth while inside a multi-line array
+		closer string             // the closing quotes while inside a multi-line string
+		depth  int                // bracket depth while inside a multi-line array
+		tables = map[string]int{} // entries so far of each array of tables
 	)
 	for i, raw := range strings.Split(doc, "\n") {
 		n := i + 1
@@ -54,6 +61,13 @@ func scanKeys(doc string) keyLines {
 		}
 		if strings.HasPrefix(code, "[") {
 			table = normalizeKey(strings.Trim(code, "[] \t"))
+			if strings.HasPrefix(code, "[[") {
+				// An array of tables: its entries are table[0], table[1]...
+				i := tables[table]
+				tables[table]++
+				l.record(table, n)
+				table += "[" + strconv.Itoa(i) + "]"
+			}
 			l.record(table, n)
 			continue
 		}
