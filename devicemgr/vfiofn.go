@@ -41,6 +41,23 @@ type VFIOFunction struct {
 	// Timeout bounds the agent's wait for the function and its driver
 	// (hotplug.device_timeout); 0 leaves the agent's default.
 	Timeout time.Duration
+	// VF are admin settings set for the function through its PF before it
+	// is bound (a devices.vf rule's, named by VFRule), and put back once
+	// it is given back to its driver; zero sets nothing. A function that
+	// is no VF of a PF with a netdev here cannot take them: its attach
+	// fails.
+	VF     vfio.VFSettings
+	VFRule string
+	// Journal, when set, records the change of VF's settings before it is
+	// made, for the crash cleanup to put back.
+	Journal VFJournal
+}
+
+// VFJournal keeps a function's admin settings change on disk (the
+// sandbox's crash record) before it is made, for a cleanup to Revert
+// after the function is back on its driver.
+type VFJournal interface {
+	NoteVF(c *vfio.VFChange) error
 }
 
 var _ attach.Attachment = (*VFIOFunction)(nil)
@@ -66,12 +83,40 @@ func (f *VFIOFunction) Attach(_ context.Context, host *cleanup.Stack) (attach.Pl
 	if err := CheckViable(f.SysfsRoot, append([]string{f.BDF}, f.Together...)...); err != nil {
 		return attach.Plugged{}, err
 	}
+	if err := f.setVF(host); err != nil {
+		return attach.Plugged{}, err
+	}
 	restore, err := vfio.Bind(vfio.Sysfs{}, f.SysfsRoot, f.BDF)
 	if err != nil {
 		return attach.Plugged{}, err
 	}
 	host.Add("give "+f.BDF+" back to "+orNone(restore.Driver), func() error { return restore.Apply(vfio.Sysfs{}, f.SysfsRoot) })
 	return attach.Plugged{Device: f.Device(), Guest: f.Guest()}, nil
+}
+
+// setVF gives the function its VF settings through the PF, recorded
+// first, the undo on host (run after the driver is back).
+func (f *VFIOFunction) setVF(host *cleanup.Stack) error {
+	if f.VF.IsZero() {
+		return nil
+	}
+	c, err := vfio.ChangeFor(f.SysfsRoot, f.BDF, f.VF)
+	if err != nil {
+		return fmt.Errorf("%s asks %s for %s: %w", f.VFRule, f.BDF, f.VF, err)
+	}
+	if c == nil {
+		return nil
+	}
+	if f.Journal != nil {
+		if err := f.Journal.NoteVF(c); err != nil {
+			return fmt.Errorf("recording the VF settings of %s: %w", f.BDF, err)
+		}
+	}
+	if err := c.Apply(); err != nil {
+		return fmt.Errorf("%s: %w", f.VFRule, err)
+	}
+	host.Add("put back the VF settings of "+f.BDF+" ("+c.Undo.String()+")", c.Revert)
+	return nil
 }
 
 // Device is the vfio-pci device, without option ROM: Kite boots a kernel

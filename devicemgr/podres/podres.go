@@ -17,8 +17,9 @@ import (
 	"github.com/kite-vm/kite/devicemgr"
 )
 
-// SourcePrefix starts the Source of every request Requests makes.
-const SourcePrefix = "PodResources "
+// SourcePrefix starts the Source of every request Requests makes:
+// "PodResources <container> <resource>".
+const SourcePrefix = devicemgr.PodResourcesSource
 
 // DefaultSocket is the kubelet's pod-resources socket.
 const DefaultSocket = "/var/lib/kubelet/pod-resources/kubelet.sock"
