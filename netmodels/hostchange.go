@@ -1,5 +1,7 @@
 package netmodels
 
+import "github.com/kite-vm/kite/vfio"
+
 // HostChange is what attaching one endpoint changes in its pod netns,
 // written down (by a Journal) before the first change is made, so that
 // UndoHostChange can put the netns back after the process that attached the
@@ -21,8 +23,9 @@ type HostChange struct {
 	// Held are the addresses and routes taken off the interface while the
 	// guest owns them (macvtap, tap).
 	Held *HeldAddrs `json:"held,omitempty"`
-	// VFAdmin is the VF admin MAC a physical endpoint set through the PF.
-	VFAdmin *VFAdmin `json:"vfAdmin,omitempty"`
+	// VF is the change of a physical endpoint's VF admin settings (its MAC,
+	// a devices.vf rule's) made through the PF.
+	VF *vfio.VFChange `json:"vf,omitempty"`
 }
 
 // HeldAddrs are an interface's addresses and routes as HoldAddresses took

@@ -71,8 +71,8 @@ func hasIngress(h *netlink.Handle, l netlink.Link) (bool, error) {
 // It may run on a change only half made, or already undone: whatever is
 // not there is skipped. A netns that is gone has nothing to undo.
 func UndoHostChange(c HostChange) error {
-	if c.VFAdmin != nil {
-		if err := c.VFAdmin.restore(); err != nil {
+	if c.VF != nil {
+		if err := c.VF.Revert(); err != nil {
 			return fmt.Errorf("undoing endpoint %s: %w", c.Endpoint, err)
 		}
 	}

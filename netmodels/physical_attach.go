@@ -9,6 +9,7 @@ import (
 	"github.com/kite-vm/kite/agent/protocol"
 	"github.com/kite-vm/kite/internal/cleanup"
 	"github.com/kite-vm/kite/qemu"
+	"github.com/kite-vm/kite/vfio"
 	"github.com/kite-vm/kite/vm/attach"
 )
 
@@ -33,6 +34,11 @@ type Physical struct {
 	Function  attach.Attachment
 	GuestPath string
 	SysfsRoot string
+	// VF are the admin settings of the devices.vf rule (named VFRule) that
+	// matched the VF, set through its PF with the pod interface's MAC
+	// before the VF is passed through, put back after it is given back.
+	VF     vfio.VFSettings
+	VFRule string
 }
 
 var _ attach.Attachment = (*Physical)(nil)
@@ -48,7 +54,7 @@ func (p *Physical) Needs() attach.Needs { return p.Function.Needs() }
 // the function from its driver (the netdev is gone) is undone the same
 // way: the VF never stays bound, nor its netdev outside the pod netns.
 func (p *Physical) Attach(ctx context.Context, host *cleanup.Stack) (attach.Plugged, error) {
-	if err := p.setAdminMAC(host); err != nil {
+	if err := p.setVF(host); err != nil {
 		return attach.Plugged{}, fmt.Errorf("passing interface %q through: %w", p.Record.Name, err)
 	}
 	var fn cleanup.Stack
@@ -96,24 +102,34 @@ func (p *Physical) giveBack(ctx context.Context, fn *cleanup.Stack) error {
 	return p.Record.Restore(ctx, rebinder{fn: fn, root: p.SysfsRoot})
 }
 
-// setAdminMAC has the VF's PF give it the pod interface's MAC before it
-// is passed through (VFAdmin), journaled first, the undo on host: the
-// guest's driver then comes up with that MAC, and the host's with it when
-// the VF is given back. A function that is no VF of a PF here, or already
-// has that MAC, is left alone; so is a stand-in's (the netdev stays).
-func (p *Physical) setAdminMAC(host *cleanup.Stack) error {
+// setVF has the VF's PF give it the pod interface's MAC as its admin MAC
+// (so that the guest's VF driver comes up with it, and the host's with it
+// when the VF is given back) and the settings of the devices.vf rule that
+// matched it (VF), journaled first, the undo on host: it runs after the
+// netdev is rebuilt, which an admin MAC put back first could refuse. A
+// function that is no VF of a PF here keeps its own MAC, but cannot take
+// a rule's settings; a stand-in's host netdev is left alone.
+func (p *Physical) setVF(host *cleanup.Stack) error {
 	if k, ok := p.Function.(netdevKeeper); ok && k.KeepsHostNetdev() {
 		return nil
 	}
-	adm, err := vfAdminFor(p.SysfsRoot, p.Record.BDF, p.Record.MAC)
-	if err != nil || adm == nil {
-		return err
+	want := p.VF
+	want.MAC = p.Record.MAC
+	c, err := vfio.ChangeFor(p.SysfsRoot, p.Record.BDF, want)
+	if errors.Is(err, vfio.ErrNotVF) && p.VF.IsZero() {
+		return nil
+	}
+	if err != nil {
+		return p.ruleError(err)
+	}
+	if c == nil {
+		return nil
 	}
 	j := p.Endpoint.Journal
 	if j != nil {
-		c := HostChange{Endpoint: p.Endpoint.ID, Kind: EndpointPhysical, Netns: p.Endpoint.NetnsPath, Iface: p.Record.Name, VFAdmin: adm}
-		if err := j.Note(c); err != nil {
-			return fmt.Errorf("recording the admin MAC of VF %s: %w", p.Record.BDF, err)
+		hc := HostChange{Endpoint: p.Endpoint.ID, Kind: EndpointPhysical, Netns: p.Endpoint.NetnsPath, Iface: p.Record.Name, VF: c}
+		if err := j.Note(hc); err != nil {
+			return fmt.Errorf("recording the admin settings of VF %s: %w", p.Record.BDF, err)
 		}
 	}
 	forget := func() error {
@@ -122,16 +138,24 @@ func (p *Physical) setAdminMAC(host *cleanup.Stack) error {
 		}
 		return j.Forget(p.Endpoint.ID)
 	}
-	if err := adm.set(p.Record.MAC); err != nil {
-		return errors.Join(err, forget())
+	if err := c.Apply(); err != nil {
+		return errors.Join(p.ruleError(err), forget())
 	}
-	host.Add("put back the admin MAC of VF "+p.Record.BDF, func() error {
-		if err := adm.restore(); err != nil {
+	host.Add("put back the admin settings of VF "+p.Record.BDF+" ("+c.Undo.String()+")", func() error {
+		if err := c.Revert(); err != nil {
 			return err // the record stays for the crash cleanup
 		}
 		return forget()
 	})
 	return nil
+}
+
+// ruleError names the devices.vf rule whose settings failed, if one did.
+func (p *Physical) ruleError(err error) error {
+	if p.VFRule == "" {
+		return err
+	}
+	return fmt.Errorf("%s: %w", p.VFRule, err)
 }
 
 // netdevKeeper is a function whose attach leaves the host's netdev where
