@@ -29,7 +29,7 @@ const killWait = 10 * time.Second
 // never taken for QEMU), unmounts what is still mounted under dir, removes
 // virtiofsd's lock files, puts the pod netns back (qdiscs, filters, links,
 // addresses the endpoints changed), gives passed-through functions back to their
-// drivers, drops the sandbox's device claims, and removes the VM directory
+// drivers and their PFs' admin settings for them, drops the sandbox's device claims, and removes the VM directory
 // and the record. Files of the front end in dir stay. A sandbox whose owner
 // still runs is refused with ErrFailedPrecondition.
 func Cleanup(ctx context.Context, dir string) error {
@@ -53,6 +53,9 @@ func Cleanup(ctx context.Context, dir string) error {
 	}
 	// QEMU is gone: the functions it held can go back to the host.
 	errs = append(errs, devicemgr.RestoreBindings(orSys(rec.SysfsRoot), rec.Bindings))
+	for _, c := range rec.VFs {
+		errs = append(errs, c.Revert())
+	}
 	if rec.AllocDir != "" {
 		_, err := devicemgr.NewAllocator(rec.AllocDir).ReleaseSandbox(ctx, rec.ID)
 		errs = append(errs, err)

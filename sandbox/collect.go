@@ -9,6 +9,7 @@ import (
 	"github.com/kite-vm/kite/fsshare/nvdimm"
 	"github.com/kite-vm/kite/netmodels"
 	"github.com/kite-vm/kite/spec"
+	"github.com/kite-vm/kite/vfio"
 	"github.com/kite-vm/kite/vm"
 )
 
@@ -39,6 +40,9 @@ type facts struct {
 	// podMemory is the pod's memory limit, which guest RAM is sized
 	// from (podMemoryBytes); 0: none.
 	podMemory int64
+	// vfs are the PFs of the functions that are VFs, by BDF, read when
+	// devices.vf has rules to match them (collectVFs).
+	vfs map[string]vfio.VF
 }
 
 // collect reads the host for the sandbox of first: the guest root image's

@@ -156,7 +156,7 @@ func (d *devices) plug(ctx context.Context, c *spec.Container, cu *cleanup.Stack
 	}
 	m := map[string]attach.Result{}
 	for _, a := range as {
-		r, err := d.plugFunction(ctx, a.BDF, cu)
+		r, err := d.plugFunction(ctx, a, cu)
 		if err != nil {
 			return nil, err
 		}
@@ -167,15 +167,22 @@ func (d *devices) plug(ctx context.Context, c *spec.Container, cu *cleanup.Stack
 
 // plugFunction hot-plugs one function and returns what the agent made of
 // it.
-func (d *devices) plugFunction(ctx context.Context, bdf string, cu *cleanup.Stack) (attach.Result, error) {
+func (d *devices) plugFunction(ctx context.Context, a devicemgr.Assignment, cu *cleanup.Stack) (attach.Result, error) {
 	s := d.sb
+	bdf := a.BDF
 	id := "hpci" + strconv.Itoa(s.next())
 	port, err := s.lay.topo.Take(id)
 	if err != nil {
 		return attach.Result{}, errorf(ErrInvalidArgument, "%v", err)
 	}
 	fn := &devicemgr.VFIOFunction{ID: id, BDF: bdf, Port: port, Mode: s.cfg.Config.Devices.VFIOMode, SysfsRoot: s.cfg.sysfs(),
-		StandIn: s.cfg.StandIns[bdf], Timeout: s.cfg.Config.Hotplug.DeviceTimeout.Duration()}
+		StandIn: s.cfg.StandIns[bdf], Timeout: s.cfg.Config.Hotplug.DeviceTimeout.Duration(), Journal: s.rec}
+	f := facts{functions: []devicemgr.Assignment{a}}
+	if err := collectVFs(s.cfg, &f); err != nil {
+		s.lay.topo.Release(port)
+		return attach.Result{}, err
+	}
+	fn.VF, fn.VFRule = vfSettings(s.cfg, f.vfs, bdf, a.Source)
 	r, err := s.m.Attach(ctx, fn)
 	if err != nil {
 		s.lay.topo.Release(port)

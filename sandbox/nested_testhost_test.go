@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"github.com/kite-vm/kite/netmodels"
 	"github.com/kite-vm/kite/sandbox"
 	"github.com/kite-vm/kite/spec"
+	"github.com/kite-vm/kite/vfio"
 	"golang.org/x/sys/unix"
 )
 
@@ -143,11 +145,14 @@ func readAt(t *testing.T, dev string, off int64, n int) []byte {
 // TestNestedIGBVF boots a Kite sandbox inside a test host with QEMU 10's
 // igb NIC: its VF, bound to igbvf, with an admin MAC set through the PF,
 // moved into a pod netns and configured there as the SR-IOV CNI leaves it,
-// becomes the pod's physical endpoint: passed through with vfio-pci, bound
-// by the guest's igbvf at its guest PCI path, configured with the pod's
-// name, MAC and address, and it passes traffic to the PF (igb switches
-// between its VFs and its PF). Afterwards the VF's netdev is back in the
-// pod netns as it was.
+// becomes the pod's physical endpoint: a devices.vf rule puts it on VLAN
+// 100 with a rate limit through the PF, it is passed through with
+// vfio-pci, bound by the guest's igbvf at its guest PCI path, configured
+// with the pod's name, MAC and address, and it passes traffic to the PF's
+// VLAN 100 interface (igb switches between its VFs and its PF, tagging
+// the VF's frames; the PF has the address on VLAN 100 alone, so an
+// untagged frame gets no answer). Afterwards the VF's netdev is back in
+// the pod netns as it was, and the PF's table for it too.
 func TestNestedIGBVF(t *testing.T) {
 	if !testhost.Inside() {
 		o := nestedOptions(t)
@@ -173,7 +178,8 @@ func TestNestedIGBVF(t *testing.T) {
 	ns := filepath.Base(pod)
 	for _, args := range [][]string{
 		{"link", "set", pfDev, "vf", "0", "mac", mac},
-		{"addr", "add", "10.91.0.1/24", "dev", pfDev}, {"link", "set", pfDev, "up"},
+		{"link", "add", "link", pfDev, "name", "pf.100", "type", "vlan", "id", "100"},
+		{"addr", "add", "10.91.0.1/24", "dev", "pf.100"}, {"link", "set", pfDev, "up"}, {"link", "set", "pf.100", "up"},
 		{"link", "set", vfDev, "netns", ns},
 		// As the SR-IOV CNI does: the netdev gets the MAC the PF holds.
 		{"-n", ns, "link", "set", vfDev, "name", "net1"}, {"-n", ns, "link", "set", "net1", "address", mac},
@@ -196,14 +202,36 @@ func TestNestedIGBVF(t *testing.T) {
 		}
 	}
 	podBefore := netnstest.Snapshot(t, pod)
+	vfInfo, _, err := vfio.VFOf(root, vf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tableBefore, err := vfInfo.Settings()
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	cfg, host := integrationConfig(t)
 	nestedConfig(cfg)
 	cfg.Network.Model = configs.NetTCFilter
+	vlan, rate := 100, 500
+	cfg.Devices.VF = []configs.VFRule{{PF: pfDev, VLAN: &vlan, MaxTxRate: &rate}}
 	c1 := functionContainer(t, "c1", netRootfs(t), pod, `ip -o -4 addr show net1; ip -o link show net1
 ping -c 3 -w 60 10.91.0.1 >/dev/null && echo PINGED`, netCaps, nil)
 	cctx, ccancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer ccancel()
+	// Frames the PF takes in on pf.100 came tagged with VLAN 100: the
+	// VF's, tagged by the PF's port VLAN (an untagged frame counts on the
+	// PF's own netdev, and Linux would answer it too).
+	tagged := func() int {
+		b, err := os.ReadFile("/sys/class/net/pf.100/statistics/rx_packets")
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+		return n
+	}
+	taggedBefore := tagged()
 	start := time.Now()
 	p := createWithin(t, cctx, sandbox.Config{ID: "nestedvf", Config: cfg, Host: host, SysfsRoot: root}, c1)
 	t.Logf("measured: nested sandbox with igb VF %s created in %s (%+v)", vf, time.Since(start).Round(time.Millisecond), p.Machine().Timings())
@@ -214,9 +242,24 @@ ping -c 3 -w 60 10.91.0.1 >/dev/null && echo PINGED`, netCaps, nil)
 			t.Errorf("container output lacks %q (exit %d)", want, code)
 		}
 	}
+	if n := tagged() - taggedBefore; n < 3 {
+		t.Errorf("pf.100 took in %d frames while the container pinged, want the 3 echo requests tagged with VLAN 100 at least", n)
+	} else {
+		t.Logf("pf.100 took in %d frames tagged with VLAN 100", n)
+	}
+	during, err := vfInfo.Settings()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *during.VLAN != (vfio.VLAN{ID: 100, Proto: vfio.VLAN8021Q}) || *during.Rate != (vfio.Rate{MaxMbps: 500}) {
+		t.Errorf("the PF's table for the VF while the pod runs: %s, want vlan 100 max_tx_rate 500", during)
+	}
 	stopAndCheck(t, p)
 	if diff := cmp.Diff(podBefore, netnstest.Snapshot(t, pod)); diff != "" {
 		t.Errorf("pod netns differs after the sandbox (-before +after):\n%s", diff)
+	}
+	if after, err := vfInfo.Settings(); err != nil || !cmp.Equal(tableBefore, after) {
+		t.Errorf("the PF's table for the VF after the sandbox: %s (%v)\nwant as before: %s", after, err, tableBefore)
 	}
 }
 

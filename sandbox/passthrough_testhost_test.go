@@ -35,6 +35,7 @@ func TestIntegrationPassthroughTestHost(t *testing.T) {
 	t.Run("functions", testSandboxPassthrough)
 	t.Run("vf netdev", testPhysicalEndpoint)
 	t.Run("vf netdev attach failures", testPhysicalFaults)
+	t.Run("vf rules of an assigned function", testFunctionVFRules)
 	t.Run("oci vfio nodes", testOCIVFIONodes)
 }
 

@@ -176,11 +176,11 @@ func pfAdminMAC(t testing.TB, root, bdf string) net.HardwareAddr {
 	if err != nil || !ok || vf.PFNetdev == "" {
 		t.Fatalf("VF %s: %+v, %t, %v; want a VF whose PF has a netdev", bdf, vf, ok, err)
 	}
-	mac, err := vf.MAC()
+	s, err := vf.Settings()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return mac
+	return s.MAC
 }
 
 // vfInPod gives the test host's igb PF a VF and leaves its netdev in a
@@ -200,15 +200,20 @@ func vfInPod(t testing.TB, root, name string, mac net.HardwareAddr) (vf, podPath
 	return vf, podPath
 }
 
-// planVFLayout collects the pod netns and plans a sandbox for it.
-func planVFLayout(t testing.TB, root, podPath string) *layout {
+// planVFLayout collects the pod netns and plans a sandbox for it, with
+// the devices.vf rules given.
+func planVFLayout(t testing.TB, root, podPath string, rules ...configs.VFRule) *layout {
 	t.Helper()
 	cfg := configs.Default()
 	cfg.Network.Model, cfg.Network.Queues = configs.NetTCFilter, 1
+	cfg.Devices.VF = rules
 	sc := Config{ID: "vf", Dir: filepath.Join(t.TempDir(), "sb"), Config: cfg, SysfsRoot: root}
 	f := facts{host: vm.Host{Accel: qemu.AccelTCG}}
 	if err := collectNetwork(sc, podPath, &f); err != nil {
 		t.Fatalf("collecting the pod netns: %v", err)
+	}
+	if err := collectVFs(sc, &f); err != nil {
+		t.Fatalf("collecting the VFs: %v", err)
 	}
 	l, err := planSandbox(sc, f)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"github.com/kite-vm/kite/fsshare"
 	"github.com/kite-vm/kite/netmodels"
 	"github.com/kite-vm/kite/qemu"
+	"github.com/kite-vm/kite/vfio"
 	"github.com/kite-vm/kite/vm"
 	"github.com/kite-vm/kite/vm/attach"
 )
@@ -122,6 +123,7 @@ func (l *layout) planFunctions(cfg Config, f facts) ([]attach.Attachment, error)
 		fn := &devicemgr.VFIOFunction{ID: id, BDF: a.BDF, Port: port, Mode: cfg.Config.Devices.VFIOMode,
 			SysfsRoot: cfg.sysfs(), Together: bdfs, StandIn: cfg.StandIns[a.BDF],
 			Timeout: cfg.Config.Hotplug.DeviceTimeout.Duration()}
+		fn.VF, fn.VFRule = vfSettings(cfg, f.vfs, a.BDF, a.Source)
 		l.functions[a.BDF] = fn
 		l.bound = append(l.bound, a.BDF)
 		if !isVFNetdev(f, a.BDF) {
@@ -162,7 +164,14 @@ func (l *layout) planNetwork(cfg Config, f facts) ([]attach.Attachment, error) {
 		if rec == nil {
 			return nil, fmt.Errorf("%w: interface %q was not recorded before passthrough", ErrInvalidArgument, ep.Link.Name)
 		}
+		vf, rule := vfSettings(cfg, f.vfs, rec.BDF, "")
 		fn := l.functions[rec.BDF]
+		if fn != nil {
+			// The device plugin assigned it too: its rule, set with the
+			// interface's MAC by the endpoint.
+			vf, rule = fn.VF, fn.VFRule
+			fn.VF, fn.VFRule = vfio.VFSettings{}, ""
+		}
 		if fn == nil {
 			port, err := l.topo.Reserve(ep.ID)
 			if err != nil {
@@ -174,7 +183,7 @@ func (l *layout) planNetwork(cfg Config, f facts) ([]attach.Attachment, error) {
 			l.bound = append(l.bound, rec.BDF)
 		}
 		atts = append(atts, &netmodels.Physical{Endpoint: ep, Record: rec, Function: fn,
-			GuestPath: fn.Port.GuestPath(), SysfsRoot: cfg.sysfs()})
+			GuestPath: fn.Port.GuestPath(), SysfsRoot: cfg.sysfs(), VF: vf, VFRule: rule})
 	}
 	return atts, nil
 }

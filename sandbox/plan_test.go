@@ -1,13 +1,17 @@
 package sandbox
 
 import (
+	"net"
+	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/kite-vm/kite/configs"
 	"github.com/kite-vm/kite/devicemgr"
 	"github.com/kite-vm/kite/fsshare/nvdimm"
+	"github.com/kite-vm/kite/netmodels"
 	"github.com/kite-vm/kite/qemu"
+	"github.com/kite-vm/kite/vfio"
 	"github.com/kite-vm/kite/vm"
 )
 
@@ -157,5 +161,70 @@ func TestPlanSandboxGuestCID(t *testing.T) {
 	cid := l.vm.Agent.GuestCID
 	if cid < 3 || cid == 1<<32-1 || cid != guestCID("sb1") || guestCID("sb2") == cid {
 		t.Errorf("guest CID %d for sb1 (sb2: %d): want a stable valid CID per id", cid, guestCID("sb2"))
+	}
+}
+
+// The devices.vf rules are matched at plan time: a function the device
+// plugin assigned gets the rule of its resource and PF; a VF netdev of the
+// pod gets the rule of its PF on its physical endpoint, which sets it with
+// the interface's MAC, and so does one the device plugin assigned too (its
+// function then sets nothing itself); a function that is no VF, none.
+func TestPlanSandboxVFRules(t *testing.T) {
+	cfg := planConfig()
+	n := func(v int) *int { return &v }
+	cfg.Config.Devices.VF = []configs.VFRule{
+		{PF: "enp59s0f0", Resource: "intel.com/dpdk", VLAN: n(10)},
+		{PF: "enp59s0f0", VLAN: n(20)},
+	}
+	f := tcgFacts()
+	f.functions = []devicemgr.Assignment{
+		{BDF: "0000:3b:02.1", Source: "PCIDEVICE_INTEL_COM_DPDK", NUMANode: -1},
+		{BDF: "0000:3b:02.2", Source: "PCIDEVICE_INTEL_COM_NET", NUMANode: -1},
+		{BDF: "0000:3b:00.1", Source: "PCIDEVICE_INTEL_COM_DPDK", NUMANode: -1}, // a PF
+	}
+	pf := vfio.VF{PF: "0000:3b:00.0", PFNetdev: "enp59s0f0"}
+	f.vfs = map[string]vfio.VF{"0000:3b:02.1": pf, "0000:3b:02.2": pf, "0000:3b:02.3": pf}
+	mac, mac2 := net.HardwareAddr{2, 0, 0, 0, 0, 9}, net.HardwareAddr{2, 0, 0, 0, 0, 10}
+	f.netns = &netmodels.Netns{Path: "/run/netns/pod", Links: []netmodels.Link{
+		{Index: 1, Name: "lo", Kind: netmodels.KindLoopback, Up: true},
+		{Index: 2, Name: "net1", Kind: netmodels.KindDevice, MAC: mac, MTU: 1500, Up: true, BusInfo: "0000:3b:02.2"},
+		{Index: 3, Name: "net2", Kind: netmodels.KindDevice, MAC: mac2, MTU: 1500, Up: true, BusInfo: "0000:3b:02.3"},
+	}}
+	f.physical = map[string]*netmodels.PhysicalEndpoint{
+		"net1": {NetnsPath: "/run/netns/pod", Name: "net1", MAC: mac, BDF: "0000:3b:02.2"},
+		"net2": {NetnsPath: "/run/netns/pod", Name: "net2", MAC: mac2, BDF: "0000:3b:02.3"},
+	}
+	l, err := planSandbox(cfg, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vlan := func(id int) vfio.VFSettings { return vfio.VFSettings{VLAN: &vfio.VLAN{ID: id}} }
+	for bdf, want := range map[string]struct {
+		s    vfio.VFSettings
+		rule string
+	}{
+		"0000:3b:02.1": {vlan(10), "devices.vf[0]"},
+		"0000:3b:02.2": {}, // its endpoint sets it
+		"0000:3b:00.1": {},
+	} {
+		fn := l.functions[bdf]
+		if !reflect.DeepEqual(fn.VF, want.s) || fn.VFRule != want.rule {
+			t.Errorf("function %s: %s (%q), want %s (%q)", bdf, fn.VF, fn.VFRule, want.s, want.rule)
+		}
+	}
+	phys := map[string]*netmodels.Physical{}
+	for _, a := range l.vm.Attachments {
+		if p, ok := a.(*netmodels.Physical); ok {
+			phys[p.Record.Name] = p
+		}
+	}
+	for name, rule := range map[string]string{"net1": "devices.vf[1]", "net2": "devices.vf[1]"} {
+		p := phys[name]
+		if p == nil {
+			t.Fatalf("no physical endpoint for %s", name)
+		}
+		if !reflect.DeepEqual(p.VF, vlan(20)) || p.VFRule != rule {
+			t.Errorf("%s: %s (%q), want %s (%q)", name, p.VF, p.VFRule, vlan(20), rule)
+		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/kite-vm/kite/devicemgr"
 	"github.com/kite-vm/kite/internal/atomicfile"
 	"github.com/kite-vm/kite/netmodels"
+	"github.com/kite-vm/kite/vfio"
 )
 
 // record is what cleaning up after a sandbox whose owning process died
@@ -35,6 +36,9 @@ type record struct {
 	// driver; SysfsRoot is where.
 	Bindings  []devicemgr.Binding `json:"bindings,omitempty"`
 	SysfsRoot string              `json:"sysfsRoot,omitempty"`
+	// VFs are the admin settings changes made through PFs for functions
+	// passed through (devices.vf), put back after the bindings.
+	VFs []*vfio.VFChange `json:"vfs,omitempty"`
 	// AllocDir is where the sandbox's device claims are kept ("" if it made
 	// none).
 	AllocDir string `json:"allocDir,omitempty"`
@@ -80,6 +84,15 @@ func (r *recorder) addBindings(root string, bs []devicemgr.Binding) error {
 				rec.Bindings = append(rec.Bindings, b)
 			}
 		}
+	})
+}
+
+// NoteVF implements devicemgr.VFJournal: the change of a function's
+// admin settings is on disk when it returns.
+func (r *recorder) NoteVF(c *vfio.VFChange) error {
+	return r.update(func(rec *record) {
+		rec.VFs = slices.DeleteFunc(rec.VFs, func(o *vfio.VFChange) bool { return o.PFNetdev == c.PFNetdev && o.Index == c.Index })
+		rec.VFs = append(rec.VFs, c)
 	})
 }
 

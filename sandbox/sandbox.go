@@ -153,11 +153,17 @@ func (b builder) boot(ctx context.Context, first *spec.Container, cu *cleanup.St
 	if err := s.checkNUMA(f); err != nil {
 		return err
 	}
+	if err := collectVFs(s.cfg, &f); err != nil {
+		return err
+	}
 	if s.lay, err = planSandbox(s.cfg, f); err != nil {
 		return err
 	}
 	for _, ep := range s.lay.endpoints {
 		ep.Journal = s.rec // each records its pod netns change before making it
+	}
+	for _, fn := range s.lay.functions {
+		fn.Journal = s.rec // and each function its VF settings
 	}
 	if err := s.placeCgroup(first, cu); err != nil {
 		return err

@@ -25,14 +25,16 @@ const InitrdFile = "testhost.cpio.gz"
 
 // Modules are what the test host loads, in a working order: virtio PCI and
 // 9p for the shares, nvme for the SR-IOV PF, igb and igbvf for the NIC PF
-// and its VFs (Options.IGB), VFIO for passthrough. Their dependencies
-// (nvme_core, vfio_pci_core, irqbypass...) come first.
+// and its VFs (Options.IGB), 8021q for a VLAN on the PF (a VF's port VLAN
+// seen from the PF), VFIO for passthrough. Their dependencies (nvme_core,
+// llc, vfio_pci_core, irqbypass...) come first.
 func Modules() []string {
 	return []string{
 		"virtio_ring", "virtio", "virtio_pci_modern_dev", "virtio_pci_legacy_dev", "virtio_pci",
 		"netfs", "fscache", "9pnet", "9pnet_virtio", "9p",
 		"nvme",
 		"igb", "igbvf",
+		"llc", "stp", "garp", "mrp", "8021q",
 		"vfio", "vfio_iommu_type1", "vfio_pci",
 	}
 }
