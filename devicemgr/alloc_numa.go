@@ -72,6 +72,37 @@ func NUMANodesOf(sysfsRoot string, cpus []int) ([]int, error) {
 	return nodes, nil
 }
 
+// NearFirst orders cpus (a container's cpuset) with the CPUs of NUMA node
+// first, each part in its order: pinning vCPU i to the i-th CPU then puts
+// the vCPUs next to the pod's devices when the cpuset spans nodes. A host
+// that does not say which CPUs the node has leaves cpus as they are.
+func NearFirst(sysfsRoot string, cpus []int, node int) ([]int, error) {
+	b, err := os.ReadFile(filepath.Join(sysfsRoot, "devices", "system", "node", "node"+strconv.Itoa(node), "cpulist"))
+	if errors.Is(err, os.ErrNotExist) {
+		return cpus, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading CPUs of NUMA node %d: %w", node, err)
+	}
+	onNode, err := ParseCPUList(string(b))
+	if err != nil {
+		return nil, fmt.Errorf("%w: CPUs of NUMA node %d: %w", ErrMalformed, node, err)
+	}
+	near := func(c int) bool { return slices.Contains(onNode, c) }
+	out := make([]int, 0, len(cpus))
+	for _, c := range cpus {
+		if near(c) {
+			out = append(out, c)
+		}
+	}
+	for _, c := range cpus {
+		if !near(c) {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
 // NUMAMismatch is a function away from the CPUs it serves.
 type NUMAMismatch struct {
 	BDF      string

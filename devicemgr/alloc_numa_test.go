@@ -44,6 +44,27 @@ func TestNUMANodesOf(t *testing.T) {
 	}
 }
 
+// NearFirst puts the device node's CPUs of a cpuset first, each part in
+// its order; a host without the node's cpulist leaves the cpuset.
+func TestNearFirst(t *testing.T) {
+	root := numaSysfs(t)
+	for _, tc := range []struct {
+		cpus []int
+		node int
+		want []int
+	}{
+		{[]int{2, 3, 4, 5}, 1, []int{4, 5, 2, 3}},
+		{[]int{2, 3, 4, 5}, 0, []int{2, 3, 4, 5}},
+		{[]int{12, 2, 13}, 1, []int{12, 13, 2}},
+		{[]int{2, 3}, 7, []int{2, 3}}, // no such node here
+	} {
+		got, err := NearFirst(root, tc.cpus, tc.node)
+		if err != nil || !cmp.Equal(tc.want, got) {
+			t.Errorf("NearFirst(%v, node %d) = %v, %v; want %v", tc.cpus, tc.node, got, err, tc.want)
+		}
+	}
+}
+
 // A function on a node none of the pod's CPUs is on is a mismatch; one
 // whose node the host does not say, or a pod without CPUs, is not.
 func TestCheckNUMA(t *testing.T) {

@@ -25,3 +25,20 @@ func (s *Sandbox) checkNUMA(f facts) error {
 	}
 	return nil
 }
+
+// nearCPUs orders the cpuset vCPUs are pinned from (vcpu_pinning) with the
+// CPUs on the NUMA node of the sandbox's functions first, so that its
+// vCPUs run next to its devices when the cpuset spans nodes, as its guest
+// RAM is bound to that node with hugepages.
+func (s *Sandbox) nearCPUs(f *facts) {
+	node := numaNode(f.functions)
+	if node == nil || len(f.cpuset) < 2 || !s.cfg.Config.Hypervisor.VCPUPinning {
+		return
+	}
+	cpus, err := devicemgr.NearFirst(s.cfg.sysfs(), f.cpuset, *node)
+	if err != nil {
+		s.log.Warn("ordering the cpuset by NUMA node", "err", err)
+		return
+	}
+	f.cpuset = cpus
+}
