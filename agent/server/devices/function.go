@@ -22,7 +22,7 @@ const pciClassStorage = "0x01"
 // BindFunction gives the passed-through function in sysfs directory dir,
 // at guest path p, to its guest kernel driver, and reports the block device
 // a storage function's driver made (an NVMe namespace; Node is zero for
-// other functions). When no driver takes it in time, the error names the
+// other functions); for a NIC it returns once the driver's netdev exists. When no driver takes it in time, the error names the
 // function, its ids, its PCI path and what to do: the guest image lacks the
 // driver's module.
 func (f *Finder) BindFunction(ctx context.Context, p pcipath.Path, dir string, timeout time.Duration) (Node, error) {
@@ -34,10 +34,30 @@ func (f *Finder) BindFunction(ctx context.Context, p pcipath.Path, dir string, t
 		}
 		return Node{}, err
 	}
-	if !strings.HasPrefix(readAttr(dir, "class"), pciClassStorage) {
-		return Node{}, nil
+	switch class := readAttr(dir, "class"); {
+	case strings.HasPrefix(class, pciClassStorage):
+		return f.waitBlockUnder(ctx, p, dir, timeout-time.Since(start))
+	case strings.HasPrefix(class, pciClassNetwork):
+		return Node{}, f.waitNetdevUnder(ctx, p, dir, timeout-time.Since(start))
 	}
-	return f.waitBlockUnder(ctx, p, dir, timeout-time.Since(start))
+	return Node{}, nil
+}
+
+// pciClassNetwork starts the class code of network controllers (an
+// Ethernet VF is 0x020000), whose guest driver makes a netdev.
+const pciClassNetwork = "0x02"
+
+// waitNetdevUnder waits for the netdev a NIC function's driver registers:
+// the kernel links the function to its driver before the driver's probe
+// runs, and a NIC driver registers its netdev late in its probe (e1000e
+// after reading its NVM, slow under TCG), so the interface may not exist
+// yet when the driver link does. Configuring it by its PCI path comes
+// next.
+func (f *Finder) waitNetdevUnder(ctx context.Context, p pcipath.Path, dir string, timeout time.Duration) error {
+	return f.watcher.Wait(ctx, "network interface of the function at PCI path "+p.String(), max(timeout, time.Millisecond), func() (bool, error) {
+		entries, _ := os.ReadDir(filepath.Join(dir, "net"))
+		return len(entries) > 0, nil
+	})
 }
 
 // waitBlockUnder waits for a whole disk (not a partition) of the

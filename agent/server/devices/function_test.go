@@ -78,15 +78,39 @@ func TestBindFunctionMultipath(t *testing.T) {
 	}
 }
 
-// TestBindFunctionNIC: a network function has no node.
+// TestBindFunctionNIC: a network function has no node, and BindFunction
+// returns only once its driver registered its netdev, which the kernel
+// does late in the probe, after linking the function to the driver; a
+// netdev that never comes is a timeout naming it.
 func TestBindFunctionNIC(t *testing.T) {
 	fx := newFixture(t)
 	k := newFakeKernel(t, fx, "")
 	sysfstest.File(t, k.dir, "class", "0x020000\n")
-	go k.probe(fx)
+	registered := make(chan time.Time, 1)
+	go func() {
+		k.probe(fx)
+		time.Sleep(50 * time.Millisecond) // the probe goes on
+		sysfstest.Dir(t, k.dir, "net/eth1")
+		registered <- time.Now()
+		fx.w.Notify()
+	}()
 	node, err := fx.f.BindFunction(context.Background(), mustPath(t, "04/00"), k.dir, 10*time.Second)
 	if err != nil || node != (Node{}) {
 		t.Errorf("BindFunction = %+v, %v; want no node", node, err)
+	}
+	select {
+	case <-registered:
+	default:
+		t.Error("BindFunction returned before the function's netdev was registered")
+	}
+
+	fx = newFixture(t)
+	k = newFakeKernel(t, fx, "")
+	sysfstest.File(t, k.dir, "class", "0x020000\n")
+	go k.probe(fx)
+	_, err = fx.f.BindFunction(context.Background(), mustPath(t, "04/00"), k.dir, 300*time.Millisecond)
+	if !errors.Is(err, ErrTimeout) || !strings.Contains(err.Error(), "network interface of the function at PCI path 04/00") {
+		t.Errorf("BindFunction without a netdev = %v, want a timeout naming the interface", err)
 	}
 }
 
