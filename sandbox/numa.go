@@ -1,6 +1,10 @@
 package sandbox
 
-import "github.com/kite-vm/kite/devicemgr"
+import (
+	"log/slog"
+
+	"github.com/kite-vm/kite/devicemgr"
+)
 
 // checkNUMA compares the NUMA nodes of the sandbox's functions with its
 // CPUs' (the pod's exclusive CPUs, else the first container's cpuset): a
@@ -30,14 +34,14 @@ func (s *Sandbox) checkNUMA(f facts) error {
 // CPUs on the NUMA node of the sandbox's functions first, so that its
 // vCPUs run next to its devices when the cpuset spans nodes, as its guest
 // RAM is bound to that node with hugepages.
-func (s *Sandbox) nearCPUs(f *facts) {
+func nearCPUs(sc Config, log *slog.Logger, f *facts) {
 	node := numaNode(f.functions)
-	if node == nil || len(f.cpuset) < 2 || !s.cfg.Config.Hypervisor.VCPUPinning {
+	if node == nil || len(f.cpuset) < 2 || !sc.Config.Hypervisor.VCPUPinning {
 		return
 	}
-	cpus, err := devicemgr.NearFirst(s.cfg.sysfs(), f.cpuset, *node)
+	cpus, err := devicemgr.NearFirst(sc.sysfs(), f.cpuset, *node)
 	if err != nil {
-		s.log.Warn("ordering the cpuset by NUMA node", "err", err)
+		log.Warn("ordering the cpuset by NUMA node", "err", err)
 		return
 	}
 	f.cpuset = cpus

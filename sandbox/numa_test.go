@@ -39,12 +39,11 @@ func TestNearCPUs(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := configs.Default()
 			cfg.Hypervisor.VCPUPinning = tc.pinning
-			s := &Sandbox{cfg: Config{Config: cfg, SysfsRoot: root}, log: slog.New(slog.DiscardHandler)}
 			f := facts{cpuset: []int{2, 3, 4, 5}}
 			for i, n := range tc.nodes {
 				f.functions = append(f.functions, devicemgr.Assignment{BDF: "0000:3b:02." + string(rune('0'+i)), NUMANode: n})
 			}
-			s.nearCPUs(&f)
+			nearCPUs(Config{Config: cfg, SysfsRoot: root}, slog.New(slog.DiscardHandler), &f)
 			if !slices.Equal(f.cpuset, tc.want) {
 				t.Errorf("cpuset %v, want %v", f.cpuset, tc.want)
 			}

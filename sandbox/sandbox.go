@@ -156,7 +156,7 @@ func (b builder) boot(ctx context.Context, first *spec.Container, cu *cleanup.St
 	if err := collectVFs(s.cfg, &f); err != nil {
 		return err
 	}
-	s.nearCPUs(&f)
+	nearCPUs(s.cfg, s.log, &f)
 	if s.lay, err = planSandbox(s.cfg, f); err != nil {
 		return err
 	}
