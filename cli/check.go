@@ -38,7 +38,12 @@ func runCheck(ctx context.Context, e *env, args []string) error {
 }
 
 func hostOptions(cfg *configs.Config) hostcheck.Options {
+	var rules []hostcheck.VFRulePF
+	for i, r := range cfg.Devices.VF {
+		rules = append(rules, hostcheck.VFRulePF{Rule: fmt.Sprintf("devices.vf[%d]", i), PF: r.PF})
+	}
 	return hostcheck.Options{
+		VFRules:       rules,
 		QEMUPath:      cfg.Hypervisor.Path,
 		VirtiofsdPath: cfg.SharedFS.VirtiofsdPath,
 		NeedVirtiofsd: cfg.SharedFS.Driver == configs.FSVirtioFS,

@@ -57,6 +57,8 @@ type Options struct {
 	// NinePEveryVM says every VM serves 9p (shared_fs.driver = virtio-9p,
 	// or hotplug.spare_9p_shares > 0), so every QEMU keeps qemu.NinePCaps.
 	NinePEveryVM bool
+	// VFRules are the devices.vf rules, with the PF each names.
+	VFRules []VFRulePF
 }
 
 func (o Options) path(p string) string { return filepath.Join(o.Root, p) }
@@ -68,7 +70,7 @@ func Run(ctx context.Context, o Options) Report {
 	probes := []probe{
 		probeAccel, probeQEMU, probeVirtiofsd, probeVhostNet, probeVhostVsock,
 		probeVFIO, probeHugepages, probeTun, probeNetns, probeMacvtap, probeGuest, probeSeccomp,
-		probeQEMUSeccomp, probeQEMUUser,
+		probeQEMUSeccomp, probeQEMUUser, probeVFRules,
 	}
 	rep := Report{CanRun: true, Accel: "tcg"}
 	for _, p := range probes {
