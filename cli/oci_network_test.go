@@ -49,6 +49,9 @@ func TestIntegrationOCINetwork(t *testing.T) {
 			bundle := e.netBundle(pod.PodPath, []string{"sleep", "1000"}, nil)
 			before, netBefore := e.snapshot(), pod.Snapshot()
 			e.mustKite("run", "--detach", "--bundle", bundle, "n1")
+			// A test that stops half way still deletes its container before
+			// the pod netns is checked (cleanups run last registered first).
+			t.Cleanup(func() { e.kite("delete", "--force", "n1") })
 			if code, out, errOut := e.kite("exec", "n1", "--", "ping", "-c", "2", "-W", "5", netnstest.NodeIP); code != 0 {
 				t.Errorf("the container cannot ping the node: %d %s %s", code, out, errOut)
 			}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/kite-vm/kite/internal/nldump"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 )
@@ -50,11 +51,11 @@ func HoldAddresses(netnsPath, ifname string) (*AddrHold, error) {
 // taking it.
 func readHold(h *netlink.Handle, netnsPath string, link netlink.Link) (*AddrHold, error) {
 	ifname := link.Attrs().Name
-	addrs, err := h.AddrList(link, netlink.FAMILY_ALL)
+	addrs, err := nldump.Retry(func() ([]netlink.Addr, error) { return h.AddrList(link, netlink.FAMILY_ALL) })
 	if err != nil {
 		return nil, fmt.Errorf("listing the addresses of %q: %w", ifname, err)
 	}
-	routes, err := h.RouteList(link, netlink.FAMILY_ALL)
+	routes, err := nldump.Retry(func() ([]netlink.Route, error) { return h.RouteList(link, netlink.FAMILY_ALL) })
 	if err != nil {
 		return nil, fmt.Errorf("listing the routes of %q: %w", ifname, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 
+	"github.com/kite-vm/kite/internal/nldump"
 	"github.com/safchain/ethtool"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
@@ -41,14 +42,14 @@ func Scan(netnsPath string) (*Netns, error) {
 }
 
 func scanLinks(h *netlink.Handle) ([]Link, error) {
-	nls, err := h.LinkList()
+	nls, err := nldump.Retry(h.LinkList)
 	if err != nil {
 		return nil, fmt.Errorf("listing links: %w", err)
 	}
 	links := make([]Link, 0, len(nls))
 	for _, nl := range nls {
 		l := toLink(nl)
-		addrs, err := h.AddrList(nl, netlink.FAMILY_ALL)
+		addrs, err := nldump.Retry(func() ([]netlink.Addr, error) { return h.AddrList(nl, netlink.FAMILY_ALL) })
 		if err != nil {
 			return nil, fmt.Errorf("listing addresses of %q: %w", l.Name, err)
 		}
@@ -146,7 +147,9 @@ func linkNames(links []Link) map[int]string {
 
 func scanRoutes(h *netlink.Handle, names map[int]string) ([]Route, error) {
 	filter := &netlink.Route{Table: unix.RT_TABLE_MAIN}
-	nrs, err := h.RouteListFiltered(netlink.FAMILY_ALL, filter, netlink.RT_FILTER_TABLE)
+	nrs, err := nldump.Retry(func() ([]netlink.Route, error) {
+		return h.RouteListFiltered(netlink.FAMILY_ALL, filter, netlink.RT_FILTER_TABLE)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("listing routes: %w", err)
 	}
@@ -180,7 +183,7 @@ func toAddr(ip net.IP) netip.Addr {
 }
 
 func scanNeighbors(h *netlink.Handle, names map[int]string) ([]Neighbor, error) {
-	nns, err := h.NeighList(0, netlink.FAMILY_ALL)
+	nns, err := nldump.Retry(func() ([]netlink.Neigh, error) { return h.NeighList(0, netlink.FAMILY_ALL) })
 	if err != nil {
 		return nil, fmt.Errorf("listing neighbors: %w", err)
 	}

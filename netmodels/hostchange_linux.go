@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 
+	"github.com/kite-vm/kite/internal/nldump"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 )
@@ -46,7 +47,7 @@ func (e *Endpoint) inspect() (HostChange, *AddrHold, error) {
 }
 
 func hasIngress(h *netlink.Handle, l netlink.Link) (bool, error) {
-	qs, err := h.QdiscList(l)
+	qs, err := nldump.Retry(func() ([]netlink.Qdisc, error) { return h.QdiscList(l) })
 	if err != nil {
 		return false, fmt.Errorf("listing qdiscs of %q: %w", l.Attrs().Name, err)
 	}
@@ -134,7 +135,7 @@ func undoTCFilter(h *netlink.Handle, c HostChange) error {
 // tap at tapIndex or to a link that no longer exists, and then, unless the
 // ingress qdisc predates the endpoint, the qdisc once no filter is left.
 func removeRedirects(h *netlink.Handle, iface netlink.Link, tapIndex int, keepIngress bool) error {
-	fs, err := h.FilterList(iface, ingressParent)
+	fs, err := nldump.Retry(func() ([]netlink.Filter, error) { return h.FilterList(iface, ingressParent) })
 	if err != nil {
 		if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOENT) {
 			return nil // no ingress qdisc

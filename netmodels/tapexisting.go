@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 
+	"github.com/kite-vm/kite/internal/nldump"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
@@ -88,7 +89,7 @@ func lookupTap(h *netlink.Handle, netnsPath, ifname string) (*TapEndpoint, error
 		MAC: append(net.HardwareAddr(nil), a.HardwareAddr...), MTU: a.MTU,
 		MultiQueue: tt.Flags&netlink.TUNTAP_MULTI_QUEUE != 0,
 	}
-	addrs, err := h.AddrList(l, netlink.FAMILY_ALL)
+	addrs, err := nldump.Retry(func() ([]netlink.Addr, error) { return h.AddrList(l, netlink.FAMILY_ALL) })
 	if err != nil {
 		return nil, fmt.Errorf("listing addresses of %q: %w", ifname, err)
 	}

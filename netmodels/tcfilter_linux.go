@@ -6,6 +6,7 @@ import (
 	"net"
 
 	"github.com/kite-vm/kite/internal/cleanup"
+	"github.com/kite-vm/kite/internal/nldump"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
@@ -44,7 +45,7 @@ func (t *TCFilter) attach(ns netns.NsHandle, cu *cleanup.Stack, queues int) erro
 	}
 	va := veth.Attrs()
 	t.MAC, t.MTU = append(net.HardwareAddr(nil), va.HardwareAddr...), va.MTU
-	addrs, err := t.h.AddrList(veth, netlink.FAMILY_ALL)
+	addrs, err := nldump.Retry(func() ([]netlink.Addr, error) { return t.h.AddrList(veth, netlink.FAMILY_ALL) })
 	if err != nil {
 		return fmt.Errorf("listing addresses of %q: %w", t.Veth, err)
 	}
@@ -139,7 +140,7 @@ func (t *TCFilter) redirect(cu *cleanup.Stack, from, to netlink.Link) error {
 // ensureIngress adds an ingress qdisc unless the link has one (a CNI may
 // have put it there); only a qdisc we added is removed on undo.
 func (t *TCFilter) ensureIngress(cu *cleanup.Stack, l netlink.Link) error {
-	qs, err := t.h.QdiscList(l)
+	qs, err := nldump.Retry(func() ([]netlink.Qdisc, error) { return t.h.QdiscList(l) })
 	if err != nil {
 		return fmt.Errorf("listing qdiscs of %q: %w", l.Attrs().Name, err)
 	}
@@ -161,7 +162,7 @@ func (t *TCFilter) ensureIngress(cu *cleanup.Stack, l netlink.Link) error {
 }
 
 func (t *TCFilter) priorities(l netlink.Link) ([]uint16, error) {
-	fs, err := t.h.FilterList(l, ingressParent)
+	fs, err := nldump.Retry(func() ([]netlink.Filter, error) { return t.h.FilterList(l, ingressParent) })
 	if err != nil {
 		return nil, fmt.Errorf("listing ingress filters of %q: %w", l.Attrs().Name, err)
 	}

@@ -9,6 +9,7 @@ import (
 	"os"
 
 	"github.com/kite-vm/kite/configs"
+	"github.com/kite-vm/kite/internal/nldump"
 	"github.com/vishvananda/netlink"
 )
 
@@ -56,7 +57,7 @@ func AttachVhostUser(netnsPath, ifname, socketPath string, queues int) (*VhostUs
 	if err != nil {
 		return nil, fmt.Errorf("attaching vhost-user %q in netns %q: %w: %w", ifname, netnsPath, ErrNoInterface, err)
 	}
-	addrs, err := h.AddrList(l, netlink.FAMILY_ALL)
+	addrs, err := nldump.Retry(func() ([]netlink.Addr, error) { return h.AddrList(l, netlink.FAMILY_ALL) })
 	if err != nil {
 		return nil, fmt.Errorf("listing addresses of %q in netns %q: %w", ifname, netnsPath, err)
 	}

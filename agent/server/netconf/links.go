@@ -11,6 +11,7 @@ import (
 	"sort"
 
 	"github.com/kite-vm/kite/agent/server/pcipath"
+	"github.com/kite-vm/kite/internal/nldump"
 	"github.com/vishvananda/netlink"
 )
 
@@ -49,7 +50,7 @@ func (n *Net) find(sel Selector) (netlink.Link, error) {
 	case sel.Name != "":
 		return n.byName(sel.Name)
 	case len(sel.HWAddr) > 0:
-		links, err := n.h.LinkList()
+		links, err := nldump.Retry(n.h.LinkList)
 		if err != nil {
 			return nil, fmt.Errorf("listing links: %w", err)
 		}
@@ -156,7 +157,7 @@ func (n *Net) apply(link netlink.Link, want Interface) error {
 // setAddrs makes want the link's addresses. IPv6 link-local addresses are
 // the kernel's and stay.
 func (n *Net) setAddrs(link netlink.Link, want []netip.Prefix) error {
-	cur, err := n.h.AddrList(link, netlink.FAMILY_ALL)
+	cur, err := nldump.Retry(func() ([]netlink.Addr, error) { return n.h.AddrList(link, netlink.FAMILY_ALL) })
 	if err != nil {
 		return fmt.Errorf("listing addresses: %w", err)
 	}
@@ -187,7 +188,7 @@ func (n *Net) setAddrs(link netlink.Link, want []netip.Prefix) error {
 
 // ListInterfaces reports every link in ifindex order.
 func (n *Net) ListInterfaces() ([]Interface, error) {
-	links, err := n.h.LinkList()
+	links, err := nldump.Retry(n.h.LinkList)
 	if err != nil {
 		return nil, fmt.Errorf("listing links: %w", err)
 	}
@@ -205,7 +206,7 @@ func (n *Net) ListInterfaces() ([]Interface, error) {
 
 func (n *Net) describe(l netlink.Link) (Interface, error) {
 	a := l.Attrs()
-	addrs, err := n.h.AddrList(l, netlink.FAMILY_ALL)
+	addrs, err := nldump.Retry(func() ([]netlink.Addr, error) { return n.h.AddrList(l, netlink.FAMILY_ALL) })
 	if err != nil {
 		return Interface{}, fmt.Errorf("listing addresses of %s: %w", a.Name, err)
 	}

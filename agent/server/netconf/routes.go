@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 
+	"github.com/kite-vm/kite/internal/nldump"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 )
@@ -89,7 +90,9 @@ func (n *Net) ListRoutes() ([]Route, error) {
 func (n *Net) mainTable() ([]netlink.Route, error) {
 	var all []netlink.Route
 	for _, fam := range []int{netlink.FAMILY_V4, netlink.FAMILY_V6} {
-		rs, err := n.h.RouteListFiltered(fam, &netlink.Route{Table: unix.RT_TABLE_MAIN}, netlink.RT_FILTER_TABLE)
+		rs, err := nldump.Retry(func() ([]netlink.Route, error) {
+			return n.h.RouteListFiltered(fam, &netlink.Route{Table: unix.RT_TABLE_MAIN}, netlink.RT_FILTER_TABLE)
+		})
 		if err != nil {
 			return nil, fmt.Errorf("listing routes: %w", err)
 		}

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kite-vm/kite/internal/nldump"
 	"github.com/kite-vm/kite/internal/testing/testutil"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
@@ -108,7 +109,7 @@ func Snapshot(t testing.TB, path string) string {
 		t.Fatal(err)
 	}
 	defer h.Close()
-	links, err := h.LinkList()
+	links, err := nldump.Retry(h.LinkList)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +117,7 @@ func Snapshot(t testing.TB, path string) string {
 	for _, l := range links {
 		a := l.Attrs()
 		fmt.Fprintf(&b, "%s %s %s mtu %d up %v:", a.Name, l.Type(), a.HardwareAddr, a.MTU, a.Flags&net.FlagUp != 0)
-		addrs, err := h.AddrList(l, netlink.FAMILY_ALL)
+		addrs, err := nldump.Retry(func() ([]netlink.Addr, error) { return h.AddrList(l, netlink.FAMILY_ALL) })
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -124,7 +125,7 @@ func Snapshot(t testing.TB, path string) string {
 			b.WriteString(" " + ad.IPNet.String())
 		}
 		b.WriteString("\n")
-		routes, err := h.RouteList(l, netlink.FAMILY_ALL)
+		routes, err := nldump.Retry(func() ([]netlink.Route, error) { return h.RouteList(l, netlink.FAMILY_ALL) })
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 
+	"github.com/kite-vm/kite/internal/nldump"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 )
@@ -29,13 +30,13 @@ func PodAddress(netnsPath string) (netip.Addr, error) {
 		return netip.Addr{}, fmt.Errorf("netlink in netns %s: %w", netnsPath, err)
 	}
 	defer h.Close()
-	links, err := h.LinkList()
+	links, err := nldump.Retry(h.LinkList)
 	if err != nil {
 		return netip.Addr{}, fmt.Errorf("listing the links of netns %s: %w", netnsPath, err)
 	}
 	var found []linkAddrs
 	for _, l := range links {
-		addrs, err := h.AddrList(l, netlink.FAMILY_ALL)
+		addrs, err := nldump.Retry(func() ([]netlink.Addr, error) { return h.AddrList(l, netlink.FAMILY_ALL) })
 		if err != nil {
 			return netip.Addr{}, fmt.Errorf("listing the addresses of %s in netns %s: %w", l.Attrs().Name, netnsPath, err)
 		}
