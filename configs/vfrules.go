@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+
+	"github.com/kite-vm/kite/internal/pci"
 )
 
 // VFRule is one [[devices.vf]] entry: the admin settings Kite gives an
@@ -51,7 +53,6 @@ func (VFLinkState) Values() []VFLinkState { return []VFLinkState{"auto", "enable
 func (s *VFLinkState) UnmarshalText(b []byte) error { return parseEnum(s, b, s.Values()) }
 
 var (
-	pciAddress  = regexp.MustCompile(`^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$`)
 	resourceRef = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9.-]*/[A-Za-z0-9][A-Za-z0-9._-]*$`)
 )
 
@@ -64,8 +65,8 @@ func (r VFRule) validate(i int) error {
 		errs = append(errs, keyError(fmt.Sprintf("devices.vf[%d]", i), ErrInvalid, ": a rule matches VFs by pf (the PF's netdev or PCI address), by resource (the device plugin's), or both: it has neither"))
 	case r.PF == "":
 	case strings.Contains(r.PF, ":"):
-		if !pciAddress.MatchString(r.PF) {
-			errs = append(errs, keyError(key("pf"), ErrInvalid, " %q: accepted values: a network interface name or a PCI address such as 0000:3b:00.0", r.PF))
+		if _, err := pci.ParseAddress(r.PF); err != nil {
+			errs = append(errs, keyError(key("pf"), ErrInvalid, " %q: accepted values: a network interface name or a PCI address such as 0000:3b:00.0 (%v)", r.PF, err))
 		}
 	case len(r.PF) > 15 || strings.ContainsAny(r.PF, "/ \t") || r.PF == "." || r.PF == "..":
 		errs = append(errs, keyError(key("pf"), ErrInvalid, " %q: accepted values: a network interface name or a PCI address such as 0000:3b:00.0", r.PF))

@@ -2,6 +2,7 @@ package configs
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -58,5 +59,18 @@ min_tx_rate = 10
 	cl.Devices.VF[0].PF = "other"
 	if c.Devices.VF[0].PF != "enp59s0f0" {
 		t.Error("Clone shares the rules")
+	}
+}
+
+// A PF named by PCI address is checked as one (internal/pci): a device
+// above 1f is no address, however it looks.
+func TestVFRulePFAddress(t *testing.T) {
+	vlan := 1
+	if err := (VFRule{PF: "0000:3b:00.1", VLAN: &vlan}).validate(0); err != nil {
+		t.Errorf("a PCI address: %v", err)
+	}
+	err := (VFRule{PF: "0000:3b:20.0", VLAN: &vlan}).validate(0)
+	if err == nil || !strings.Contains(err.Error(), "devices.vf[0].pf") || !strings.Contains(err.Error(), "device 20 is above 1f") {
+		t.Errorf("device 20: %v, want the pf refused saying why", err)
 	}
 }
