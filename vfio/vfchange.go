@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
@@ -104,19 +105,15 @@ func (c *VFChange) Apply() error {
 	if err != nil {
 		return fmt.Errorf("setting VF %d of %s: finding the PF: %w", c.Index, c.PFNetdev, err)
 	}
-	undo := c.Undo.steps()
-	for i, st := range c.Set.steps() {
+	set := c.Set.steps()
+	for i, st := range set {
 		if err := st.set(link, c.Index); err != nil {
-			err = c.vf().settingError(st.what, err)
-			var errs []error
-			for _, done := range c.Set.steps()[:i] {
-				for _, u := range undo {
-					if u.key == done.key {
-						errs = append(errs, c.vf().wrap(u.what, u.set(link, c.Index)))
-					}
-				}
+			done := map[string]bool{}
+			for _, d := range set[:i] {
+				done[d.key] = true
 			}
-			return errors.Join(append([]error{err}, errs...)...)
+			undo := slices.DeleteFunc(c.Undo.steps(), func(u vfStep) bool { return !done[u.key] })
+			return errors.Join(c.vf().settingError(st.what, err), c.setAll(link, undo))
 		}
 	}
 	return nil
@@ -133,18 +130,18 @@ func (c *VFChange) Revert() error {
 	if err != nil {
 		return fmt.Errorf("putting back VF %d of %s: finding the PF: %w", c.Index, c.PFNetdev, err)
 	}
-	var errs []error
-	for _, st := range c.Undo.steps() {
-		errs = append(errs, c.vf().wrap(st.what, st.set(link, c.Index)))
-	}
-	return errors.Join(errs...)
+	return c.setAll(link, c.Undo.steps())
 }
 
-func (v VF) wrap(what string, err error) error {
-	if err == nil {
-		return nil
+// setAll makes every step, naming each that fails.
+func (c *VFChange) setAll(link netlink.Link, steps []vfStep) error {
+	var errs []error
+	for _, st := range steps {
+		if err := st.set(link, c.Index); err != nil {
+			errs = append(errs, c.vf().settingError(st.what, err))
+		}
 	}
-	return v.settingError(what, err)
+	return errors.Join(errs...)
 }
 
 // settingError names the VF, the PF and the setting, and says when the
