@@ -177,12 +177,12 @@ func (d *devices) plugFunction(ctx context.Context, a devicemgr.Assignment, cu *
 	}
 	fn := &devicemgr.VFIOFunction{ID: id, BDF: bdf, Port: port, Mode: s.cfg.Config.Devices.VFIOMode, SysfsRoot: s.cfg.sysfs(),
 		StandIn: s.cfg.StandIns[bdf], Timeout: s.cfg.Config.Hotplug.DeviceTimeout.Duration(), Journal: s.rec}
-	f := facts{functions: []devicemgr.Assignment{a}}
-	if err := collectVFs(s.cfg, &f); err != nil {
+	vfs, err := readVFs(s.cfg, bdf)
+	if err != nil {
 		s.lay.topo.Release(port)
 		return attach.Result{}, err
 	}
-	fn.VF, fn.VFRule = vfSettings(s.cfg, f.vfs, bdf, a.Source)
+	fn.VF, fn.VFRule = vfSettings(s.cfg, vfs, bdf, a.Source)
 	r, err := s.m.Attach(ctx, fn)
 	if err != nil {
 		s.lay.topo.Release(port)

@@ -7,11 +7,8 @@ import (
 
 // collectVFs reads which PF each function the sandbox passes through is
 // a VF of (the claimed ones, the pod's VF netdevs), for the devices.vf
-// rules to match: only when there are rules, and never for a stand-in.
+// rules to match.
 func collectVFs(sc Config, f *facts) error {
-	if len(sc.Config.Devices.VF) == 0 {
-		return nil
-	}
 	bdfs := make([]string, 0, len(f.functions)+len(f.physical))
 	for _, a := range f.functions {
 		bdfs = append(bdfs, a.BDF)
@@ -19,20 +16,31 @@ func collectVFs(sc Config, f *facts) error {
 	for _, r := range f.physical {
 		bdfs = append(bdfs, r.BDF)
 	}
-	f.vfs = map[string]vfio.VF{}
+	vfs, err := readVFs(sc, bdfs...)
+	f.vfs = vfs
+	return err
+}
+
+// readVFs reads which PF each function is a VF of, by BDF: only when
+// there are devices.vf rules, and never for a stand-in.
+func readVFs(sc Config, bdfs ...string) (map[string]vfio.VF, error) {
+	if len(sc.Config.Devices.VF) == 0 {
+		return nil, nil
+	}
+	vfs := map[string]vfio.VF{}
 	for _, bdf := range bdfs {
 		if sc.StandIns[bdf] != nil {
 			continue
 		}
 		vf, ok, err := vfio.VFOf(sc.sysfs(), bdf)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if ok {
-			f.vfs[bdf] = vf
+			vfs[bdf] = vf
 		}
 	}
-	return nil
+	return vfs, nil
 }
 
 // vfSettings are the settings of the devices.vf rule that matches the
