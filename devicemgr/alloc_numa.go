@@ -56,13 +56,9 @@ func NUMANodesOf(sysfsRoot string, cpus []int) ([]int, error) {
 		if err != nil || !strings.HasPrefix(e.Name(), "node") {
 			continue // has_cpu, online, possible...
 		}
-		b, err := os.ReadFile(filepath.Join(dir, e.Name(), "cpulist"))
+		onNode, err := nodeCPUs(sysfsRoot, n)
 		if err != nil {
-			return nil, fmt.Errorf("reading CPUs of NUMA node %d: %w", n, err)
-		}
-		onNode, err := ParseCPUList(string(b))
-		if err != nil {
-			return nil, fmt.Errorf("%w: %s: %w", ErrMalformed, filepath.Join(dir, e.Name(), "cpulist"), err)
+			return nil, err
 		}
 		if slices.ContainsFunc(cpus, func(c int) bool { return slices.Contains(onNode, c) }) {
 			nodes = append(nodes, n)
@@ -77,16 +73,12 @@ func NUMANodesOf(sysfsRoot string, cpus []int) ([]int, error) {
 // the vCPUs next to the pod's devices when the cpuset spans nodes. A host
 // that does not say which CPUs the node has leaves cpus as they are.
 func NearFirst(sysfsRoot string, cpus []int, node int) ([]int, error) {
-	b, err := os.ReadFile(filepath.Join(sysfsRoot, "devices", "system", "node", "node"+strconv.Itoa(node), "cpulist"))
+	onNode, err := nodeCPUs(sysfsRoot, node)
 	if errors.Is(err, os.ErrNotExist) {
 		return cpus, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("reading CPUs of NUMA node %d: %w", node, err)
-	}
-	onNode, err := ParseCPUList(string(b))
-	if err != nil {
-		return nil, fmt.Errorf("%w: CPUs of NUMA node %d: %w", ErrMalformed, node, err)
+		return nil, err
 	}
 	near := func(c int) bool { return slices.Contains(onNode, c) }
 	out := make([]int, 0, len(cpus))
@@ -101,6 +93,20 @@ func NearFirst(sysfsRoot string, cpus []int, node int) ([]int, error) {
 		}
 	}
 	return out, nil
+}
+
+// nodeCPUs reads the CPUs of NUMA node from its sysfs cpulist.
+func nodeCPUs(sysfsRoot string, node int) ([]int, error) {
+	path := filepath.Join(sysfsRoot, "devices", "system", "node", "node"+strconv.Itoa(node), "cpulist")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading CPUs of NUMA node %d: %w", node, err)
+	}
+	cpus, err := ParseCPUList(string(b))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrMalformed, path, err)
+	}
+	return cpus, nil
 }
 
 // NUMAMismatch is a function away from the CPUs it serves.
