@@ -166,7 +166,7 @@ const deathLogBytes = 512
 // a virtiofsd that exited under a VM. It matches ErrVirtiofsdExited.
 func (v *Virtiofsd) Death() error {
 	msg := fmt.Sprintf("virtiofsd of share %q exited (%v): the guest can no longer reach its files", v.plan.Tag, v.ExitErr())
-	if tail := LastLines(v.LogTail(deathLogBytes), 3); tail != "" {
+	if tail := filetail.LastLines(v.LogTail(deathLogBytes), 3); tail != "" {
 		msg += "; its log ends: " + tail
 	}
 	return deathError(msg)
@@ -177,20 +177,6 @@ type deathError string
 
 func (e deathError) Error() string        { return string(e) }
 func (e deathError) Is(target error) bool { return target == ErrVirtiofsdExited }
-
-// LastLines joins the last n non-empty lines of s with " | ".
-func LastLines(s string, n int) string {
-	var lines []string
-	for _, l := range strings.Split(s, "\n") {
-		if l = strings.TrimSpace(l); l != "" {
-			lines = append(lines, l)
-		}
-	}
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, " | ")
-}
 
 // LogTail returns up to the last n bytes virtiofsd wrote in this run.
 func (v *Virtiofsd) LogTail(n int) string { return filetail.Read(v.plan.LogPath, v.logStart, n) }

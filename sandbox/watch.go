@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/kite-vm/kite/fsshare"
+	"github.com/kite-vm/kite/internal/filetail"
 	"github.com/kite-vm/kite/qemu"
 )
 
@@ -126,7 +127,7 @@ func (w watcher) watchCreate(ctx context.Context) (context.Context, context.Canc
 	go func() {
 		select {
 		case <-s.m.Process().Done():
-			cancel(errorf(ErrUnavailable, "qemu exited: %v; its output ends: %s", s.m.Process().ExitErr(), fsshare.LastLines(s.m.Process().LogTail(logTailBytes), 3)))
+			cancel(errorf(ErrUnavailable, "qemu exited: %v; its output ends: %s", s.m.Process().ExitErr(), filetail.LastLines(s.m.Process().LogTail(logTailBytes), 3)))
 		case <-ctx.Done():
 		}
 	}()

@@ -5,6 +5,7 @@ package filetail
 import (
 	"io"
 	"os"
+	"strings"
 )
 
 // Read returns the last n bytes of path written after offset start (the size
@@ -29,4 +30,19 @@ func Read(path string, start int64, n int) string {
 		return ""
 	}
 	return string(b)
+}
+
+// LastLines joins the last n non-empty lines of s (a tail Read returned)
+// with " | ", for a one-line error.
+func LastLines(s string, n int) string {
+	var lines []string
+	for _, l := range strings.Split(s, "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, " | ")
 }

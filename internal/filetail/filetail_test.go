@@ -29,3 +29,19 @@ func TestRead(t *testing.T) {
 		t.Errorf("Read(missing) = %q", got)
 	}
 }
+
+func TestLastLines(t *testing.T) {
+	for _, tc := range []struct {
+		s    string
+		n    int
+		want string
+	}{
+		{"a\n\n b \nc\nd\n", 3, "b | c | d"},
+		{"only\n", 3, "only"},
+		{"\n \n", 2, ""},
+	} {
+		if got := LastLines(tc.s, tc.n); got != tc.want {
+			t.Errorf("LastLines(%q, %d) = %q, want %q", tc.s, tc.n, got, tc.want)
+		}
+	}
+}
